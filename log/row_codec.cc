@@ -1,0 +1,165 @@
+// The compact row encoding of TableOps.rows (log/row_codec.h, docs/format.md).
+#include "log/row_codec.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "log/strings.h"
+#include "log/format.h"
+
+namespace crlog::log {
+namespace {
+
+void PutVarint(std::string* out, uint64_t v) {
+  char buf[10];
+  int n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  out->append(buf, n);
+}
+
+uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+absl::Status Truncated(const char* what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("row encoding is truncated or corrupt while reading ", what));
+}
+
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
+    auto byte = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    if (shift == 63 && byte > 1) return false;  // overflows 64 bits
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool GetBytes(std::string_view* in, std::string* out) {
+  uint64_t len;
+  if (!GetVarint(in, &len) || len > in->size()) return false;
+  out->assign(in->data(), len);
+  in->remove_prefix(len);
+  return true;
+}
+
+}  // namespace
+
+void RowsWriter::BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count) {
+  PutVarint(&buf_, pk.size());
+  buf_.append(pk);
+  PutVarint(&buf_, causal_length);
+  PutVarint(&buf_, cell_count);
+  ++rows_;
+}
+
+void RowsWriter::AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin) {
+  PutVarint(&buf_, column);
+  PutVarint(&buf_, version);
+  if (with_origins_) PutVarint(&buf_, origin);
+  buf_.push_back(static_cast<char>(value.type));
+  switch (value.type) {
+    case ValueType::kInteger: PutVarint(&buf_, ZigZag(value.integer)); break;
+    case ValueType::kReal: {
+      char b[8];
+      std::memcpy(b, &value.real, 8);  // little-endian hosts only (x86-64, arm64)
+      buf_.append(b, 8);
+      break;
+    }
+    case ValueType::kText:
+    case ValueType::kBlob:
+      PutVarint(&buf_, value.bytes.size());
+      buf_.append(value.bytes);
+      break;
+    case ValueType::kNull: break;
+  }
+}
+
+void RowsWriter::AddRow(const RowOp& row) {
+  BeginRow(row.pk, row.causal_length, static_cast<uint32_t>(row.cells.size()));
+  for (const CellOp& c : row.cells) AddCell(c.column, c.version, c.value, c.origin);
+}
+
+absl::Status RowsReader::Next(uint32_t columns, RowOp* row) {
+  uint64_t cl, ncells;
+  if (!GetBytes(&in_, &row->pk)) return Truncated("a row's primary key");
+  if (!GetVarint(&in_, &cl)) return Truncated("a row's causal length");
+  if (!GetVarint(&in_, &ncells)) return Truncated("a row's cell count");
+  // Each cell takes at least three bytes; refuse counts the buffer cannot hold
+  // before reserving memory for them.
+  if (ncells > in_.size() / 3) return Truncated("a row's cells");
+  row->causal_length = cl;
+  row->cells.resize(ncells);
+  for (CellOp& cell : row->cells) {
+    uint64_t column, version, origin = 0;
+    if (!GetVarint(&in_, &column)) return Truncated("a cell's column");
+    if (column >= columns) {
+      return absl::InvalidArgumentError(absl::StrCat("a cell names column ", column,
+                                                     " but the table lists only ", columns));
+    }
+    if (!GetVarint(&in_, &version)) return Truncated("a cell's version");
+    if (with_origins_ && !GetVarint(&in_, &origin)) return Truncated("a cell's origin");
+    if (origin > UINT32_MAX) return Truncated("a cell's origin");
+    cell.column = static_cast<uint32_t>(column);
+    cell.version = version;
+    cell.origin = static_cast<uint32_t>(origin);
+    if (in_.empty()) return Truncated("a cell's value");
+    auto tag = static_cast<uint8_t>(in_.front());
+    in_.remove_prefix(1);
+    Value& v = cell.value;
+    v.bytes.clear();
+    switch (tag) {
+      case format::kTagInteger: {
+        uint64_t z;
+        if (!GetVarint(&in_, &z)) return Truncated("an integer value");
+        v.type = ValueType::kInteger;
+        v.integer = UnZigZag(z);
+        break;
+      }
+      case format::kTagReal:
+        if (in_.size() < 8) return Truncated("a real value");
+        v.type = ValueType::kReal;
+        std::memcpy(&v.real, in_.data(), 8);
+        in_.remove_prefix(8);
+        break;
+      case format::kTagText:
+      case format::kTagBlob:
+        if (!GetBytes(&in_, &v.bytes)) return Truncated("a text or blob value");
+        v.type = static_cast<ValueType>(tag);
+        break;
+      case format::kTagNull: v.type = ValueType::kNull; break;
+      default:
+        return absl::InvalidArgumentError(absl::StrCat("unknown value tag ", tag, " in row encoding"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<RowOp>> DecodeRows(std::string_view bytes, uint32_t row_count,
+                                              uint32_t columns, bool with_origins) {
+  RowsReader reader(bytes, with_origins);
+  std::vector<RowOp> rows;
+  rows.reserve(std::min<size_t>(row_count, bytes.size()));
+  while (!reader.done()) {
+    RowOp row;
+    if (absl::Status s = reader.Next(columns, &row); !s.ok()) return s;
+    rows.push_back(std::move(row));
+  }
+  if (rows.size() != row_count) {
+    return absl::InvalidArgumentError(absl::StrCat("row encoding holds ", rows.size(),
+                                                   " rows but the table says ", row_count));
+  }
+  return rows;
+}
+
+}  // namespace crlog::log

@@ -1,0 +1,91 @@
+// The compact row encoding inside TableOps.rows (docs/format.md, "Row
+// encoding"). A row is: varint pk length, the packed pk bytes, varint causal
+// length, varint cell count, then per cell: varint column index, varint
+// column version, [varint origin index, import events only], the value.
+// A value is a tag byte (its ValueType) then: integer as a zigzag varint;
+// real as 8 bytes little-endian IEEE; text and blob as varint length + bytes;
+// null as nothing.
+#ifndef CRLOG_LOG_ROW_CODEC_H_
+#define CRLOG_LOG_ROW_CODEC_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "log/value.h"
+
+namespace crlog::log {
+
+struct CellOp {
+  uint32_t column = 0;   // index into TableChanges::columns
+  uint64_t version = 0;  // the cell's column version after this write
+  Value value;
+  uint32_t origin = 0;   // import events: index into Event::origins
+  friend bool operator==(const CellOp&, const CellOp&) = default;
+};
+
+struct RowOp {
+  std::string pk;              // cr-sqlite packed pk
+  uint64_t causal_length = 0;  // odd: alive, even: deleted
+  std::vector<CellOp> cells;   // empty for a delete
+  friend bool operator==(const RowOp&, const RowOp&) = default;
+};
+
+// Appends rows to a growing buffer. The buffer can be truncated back to an
+// earlier size() (capture uses this for ROLLBACK TO).
+class RowsWriter {
+ public:
+  explicit RowsWriter(bool with_origins = false) : with_origins_(with_origins) {}
+
+  // Writes one row with `cell_count` cells; follow with exactly that many
+  // AddCell calls.
+  void BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count);
+  void AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin = 0);
+  void AddRow(const RowOp& row);
+
+  size_t size() const { return buf_.size(); }
+  uint32_t row_count() const { return rows_; }
+  // Drops everything written after a point given by size() and row_count().
+  void Truncate(size_t size, uint32_t rows) {
+    buf_.resize(size);
+    rows_ = rows;
+  }
+  const std::string& bytes() const { return buf_; }
+  std::string Release() {
+    rows_ = 0;
+    return std::move(buf_);
+  }
+
+ private:
+  bool with_origins_;
+  std::string buf_;
+  uint32_t rows_ = 0;
+};
+
+// Reads rows back. Every read checks bounds: a truncated or garbage buffer
+// gives InvalidArgument, never a crash.
+class RowsReader {
+ public:
+  RowsReader(std::string_view bytes, bool with_origins = false)
+      : in_(bytes), with_origins_(with_origins) {}
+
+  bool done() const { return in_.empty(); }
+  // Reads the next row; `columns` is the number of columns the table lists,
+  // so a cell that names a column past it is refused.
+  absl::Status Next(uint32_t columns, RowOp* row);
+
+ private:
+  std::string_view in_;
+  bool with_origins_;
+};
+
+// Decodes a whole rows buffer, checking that it holds exactly `row_count`
+// rows.
+absl::StatusOr<std::vector<RowOp>> DecodeRows(std::string_view bytes, uint32_t row_count,
+                                              uint32_t columns, bool with_origins = false);
+
+}  // namespace crlog::log
+
+#endif  // CRLOG_LOG_ROW_CODEC_H_

@@ -1,0 +1,165 @@
+// LogStore: the hash-linked event log of one database, kept in LMDB.
+//
+// Contract:
+// - One MDB_env per process per path, shared by every LogStore opened on that
+//   path (LMDB forbids opening one env twice in a process). The env is opened
+//   with MDB_NOTLS and stale reader slots are cleared on open.
+// - A LogStore is thread-safe. Read calls run in their own LMDB read
+//   transaction and return copies. Write calls are serialised per process;
+//   across processes LMDB's writer lock serialises them.
+// - Never call a write method while waiting for a SQLite lock elsewhere in
+//   the same thread of control (LMDB's writer mutex has no timeout).
+// - Every write is all or nothing: on error the store is unchanged.
+// - Readers see published events only. Pending events (stored by capture
+//   before SQLite commits) are visible only through PendingEvents().
+#ifndef CRLOG_LOG_STORE_H_
+#define CRLOG_LOG_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "log/event.h"
+#include "log/format.h"
+#include "log/hash.h"
+
+namespace crlog::log {
+
+struct StoreOptions {
+  // LMDB map size: an upper bound on the log's size (address space, not
+  // disk). Appends past it fail with ResourceExhausted.
+  size_t map_size = format::kDefaultMapSize;
+  size_t max_event_bytes = format::kDefaultMaxEventBytes;
+  bool create_if_missing = true;
+  bool read_only = false;
+};
+
+// Whether a write must reach the disk before the call returns. The caller
+// decides per transaction (the engine follows SQLite's synchronous setting).
+enum class Durability { kNoSync, kSync };
+
+// An event as stored: its local position, id and canonical bytes.
+struct StoredEvent {
+  uint64_t position = 0;  // local arrival order, 1-based
+  Hash hash{};
+  std::string bytes;
+  // Decodes `bytes`; the store checked them on append, so failure means the
+  // log was damaged.
+  absl::StatusOr<Event> Decode() const;
+};
+
+// Highest published seq per site.
+using VersionVector = std::map<SiteId, uint64_t>;
+
+struct AppendResult {
+  Hash hash{};
+  uint64_t position = 0;
+  bool already_present = false;  // appending an event already there is a no-op
+};
+
+struct StoreStats {
+  uint64_t events = 0;   // published
+  uint64_t pending = 0;
+  uint64_t event_bytes = 0;  // canonical bytes of published events
+  uint64_t file_bytes = 0;   // LMDB pages in use
+};
+
+class LogStore {
+ public:
+  // Opens (or creates) the log at `path`, a directory. A log written by an
+  // unknown format version is refused with FailedPrecondition.
+  static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path,
+                                                        const StoreOptions& options = {});
+  ~LogStore();
+  LogStore(const LogStore&) = delete;
+  LogStore& operator=(const LogStore&) = delete;
+
+  const std::string& path() const;
+  const StoreOptions& options() const { return options_; }
+
+  // --- Writing ---------------------------------------------------------
+  // Appends verified, published events in one LMDB transaction. Each event
+  // is decoded and checked: canonical, within the size limit, rows well
+  // formed; a native event's seq is its site's next and every parent is
+  // published (or earlier in `events`); lamport is 1 + max over parents;
+  // groups are complete. An event already present is skipped. Any failure
+  // leaves the store unchanged and names the event at fault.
+  absl::StatusOr<std::vector<AppendResult>> Append(absl::Span<const std::string> events,
+                                                   Durability durability);
+  absl::StatusOr<AppendResult> Append(std::string_view event, Durability durability);
+
+  // Stores events as pending (capture's phase one). They hold their seq:
+  // appending the same pending event again (a retried COMMIT) is a no-op.
+  absl::StatusOr<std::vector<AppendResult>> AppendPending(absl::Span<const std::string> events,
+                                                          Durability durability);
+  // Makes pending events visible (capture's phase two), or forgets them.
+  // Unknown hashes are NotFound; publishing a published event is a no-op.
+  absl::Status Publish(absl::Span<const Hash> hashes, Durability durability);
+  absl::Status Discard(absl::Span<const Hash> hashes, Durability durability);
+  absl::StatusOr<std::vector<StoredEvent>> PendingEvents() const;
+
+  // Small settings beside the log (e.g. the owning database's id).
+  absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
+  absl::Status PutMeta(std::string_view key, std::string_view value, Durability durability);
+
+  // --- Reading (published events only) ----------------------------------
+  // NotFound when absent.
+  absl::StatusOr<StoredEvent> Get(const Hash& hash) const;
+  // `hex_prefix` of at least 4 hex digits; InvalidArgument when it matches
+  // more than one event, NotFound when none.
+  absl::StatusOr<StoredEvent> GetByPrefix(std::string_view hex_prefix) const;
+  absl::StatusOr<StoredEvent> GetBySiteSeq(const SiteId& site, uint64_t seq) const;
+  absl::StatusOr<bool> Contains(const Hash& hash) const;
+
+  // Visits events in local arrival order (parents before children) starting
+  // at `from_position`; stop by returning false from `visit`.
+  absl::Status ForEach(const std::function<bool(const StoredEvent&)>& visit,
+                       uint64_t from_position = 1) const;
+  // Same, newest first.
+  absl::Status ForEachNewestFirst(const std::function<bool(const StoredEvent&)>& visit) const;
+
+  // Published events that no published event names as a parent, sorted.
+  absl::StatusOr<std::vector<Hash>> Heads() const;
+  absl::StatusOr<VersionVector> GetVersionVector() const;
+  // The next seq `site` will use (counting pending events).
+  absl::StatusOr<uint64_t> NextSeq(const SiteId& site) const;
+  // The lamport an event with parents `parents` must carry.
+  absl::StatusOr<uint64_t> LamportAfter(absl::Span<const Hash> parents) const;
+
+  // The events a peer lacks, given its version vector and heads, in arrival
+  // order (parents first). Cost follows what the peer lacks, not the length
+  // of history.
+  absl::StatusOr<std::vector<StoredEvent>> MissingFor(const VersionVector& peer,
+                                                      absl::Span<const Hash> peer_heads) const;
+  // Every event in the past of `heads`, the heads included, in arrival order.
+  absl::StatusOr<std::vector<Hash>> Ancestors(absl::Span<const Hash> heads) const;
+  // Whether `ancestor` is in the past of `descendant` (an event is in its own
+  // past). NotFound if either is unknown.
+  absl::StatusOr<bool> IsAncestor(const Hash& ancestor, const Hash& descendant) const;
+
+  absl::StatusOr<StoreStats> Stats() const;
+
+  // Forces buffered writes to disk (used before SQLite checkpoints in WAL +
+  // synchronous=NORMAL).
+  absl::Status Sync();
+
+  class Env;  // the shared LMDB environment (log/lmdb_env.h, internal)
+  // For log/ itself (verify): the environment behind this store.
+  Env& env() const { return *env_; }
+
+ private:
+  LogStore(std::shared_ptr<Env> env, StoreOptions options);
+  std::shared_ptr<Env> env_;
+  StoreOptions options_;
+};
+
+}  // namespace crlog::log
+
+#endif  // CRLOG_LOG_STORE_H_

@@ -1,0 +1,22 @@
+// Rendering of values for people: the CLI, error messages and logs.
+#include "log/value.h"
+
+#include "absl/strings/str_cat.h"
+#include "log/strings.h"
+#include "absl/strings/str_replace.h"
+#include "log/hash.h"
+
+namespace crlog {
+
+std::string ValueToString(const Value& v) {
+  switch (v.type) {
+    case ValueType::kInteger: return absl::StrCat(v.integer);
+    case ValueType::kReal: return absl::StrCat(v.real);
+    case ValueType::kText: return absl::StrCat("'", absl::StrReplaceAll(v.bytes, {{"'", "''"}}), "'");
+    case ValueType::kBlob: return absl::StrCat("X'", log::ToHex(v.bytes), "'");
+    case ValueType::kNull: return "NULL";
+  }
+  return "?";
+}
+
+}  // namespace crlog
