@@ -7,42 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "log/strings.h"
 #include "log/format.h"
+#include "log/varint.h"
 
 namespace crlog::log {
 namespace {
 
-void PutVarint(std::string* out, uint64_t v) {
-  char buf[10];
-  int n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out->append(buf, n);
-}
-
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
-
 absl::Status Truncated(const char* what) {
   return absl::InvalidArgumentError(
       absl::StrCat("row encoding is truncated or corrupt while reading ", what));
-}
-
-bool GetVarint(std::string_view* in, uint64_t* v) {
-  uint64_t result = 0;
-  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
-    auto byte = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    if (shift == 63 && byte > 1) return false;  // overflows 64 bits
-    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      *v = result;
-      return true;
-    }
-  }
-  return false;
 }
 
 bool GetBytes(std::string_view* in, std::string* out) {
@@ -54,6 +26,47 @@ bool GetBytes(std::string_view* in, std::string* out) {
 }
 
 }  // namespace
+
+void PutValue(std::string* out, const Value& v) {
+  switch (v.type) {
+    case ValueType::kInteger: PutInteger(out, v.integer); break;
+    case ValueType::kReal: PutReal(out, v.real); break;
+    case ValueType::kText:
+    case ValueType::kBlob: PutBytes(out, v.type, v.bytes); break;
+    case ValueType::kNull: PutNull(out); break;
+  }
+}
+
+bool GetValue(std::string_view* in, Value* v) {
+  if (in->empty()) return false;
+  auto tag = static_cast<uint8_t>(in->front());
+  in->remove_prefix(1);
+  v->bytes.clear();
+  switch (tag) {
+    case format::kTagInteger: {
+      uint64_t z;
+      if (!GetVarint(in, &z)) return false;
+      v->type = ValueType::kInteger;
+      v->integer = UnZigZag(z);
+      return true;
+    }
+    case format::kTagReal:
+      if (in->size() < 8) return false;
+      v->type = ValueType::kReal;
+      std::memcpy(&v->real, in->data(), 8);
+      in->remove_prefix(8);
+      return true;
+    case format::kTagText:
+    case format::kTagBlob:
+      if (!GetBytes(in, &v->bytes)) return false;
+      v->type = static_cast<ValueType>(tag);
+      return true;
+    case format::kTagNull:
+      v->type = ValueType::kNull;
+      return true;
+    default: return false;
+  }
+}
 
 void RowsWriter::BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count) {
   PutVarint(&buf_, pk.size());
@@ -67,22 +80,7 @@ void RowsWriter::AddCell(uint32_t column, uint64_t version, const Value& value, 
   PutVarint(&buf_, column);
   PutVarint(&buf_, version);
   if (with_origins_) PutVarint(&buf_, origin);
-  buf_.push_back(static_cast<char>(value.type));
-  switch (value.type) {
-    case ValueType::kInteger: PutVarint(&buf_, ZigZag(value.integer)); break;
-    case ValueType::kReal: {
-      char b[8];
-      std::memcpy(b, &value.real, 8);  // little-endian hosts only (x86-64, arm64)
-      buf_.append(b, 8);
-      break;
-    }
-    case ValueType::kText:
-    case ValueType::kBlob:
-      PutVarint(&buf_, value.bytes.size());
-      buf_.append(value.bytes);
-      break;
-    case ValueType::kNull: break;
-  }
+  PutValue(&buf_, value);
 }
 
 void RowsWriter::AddRow(const RowOp& row) {
@@ -113,34 +111,7 @@ absl::Status RowsReader::Next(uint32_t columns, RowOp* row) {
     cell.column = static_cast<uint32_t>(column);
     cell.version = version;
     cell.origin = static_cast<uint32_t>(origin);
-    if (in_.empty()) return Truncated("a cell's value");
-    auto tag = static_cast<uint8_t>(in_.front());
-    in_.remove_prefix(1);
-    Value& v = cell.value;
-    v.bytes.clear();
-    switch (tag) {
-      case format::kTagInteger: {
-        uint64_t z;
-        if (!GetVarint(&in_, &z)) return Truncated("an integer value");
-        v.type = ValueType::kInteger;
-        v.integer = UnZigZag(z);
-        break;
-      }
-      case format::kTagReal:
-        if (in_.size() < 8) return Truncated("a real value");
-        v.type = ValueType::kReal;
-        std::memcpy(&v.real, in_.data(), 8);
-        in_.remove_prefix(8);
-        break;
-      case format::kTagText:
-      case format::kTagBlob:
-        if (!GetBytes(&in_, &v.bytes)) return Truncated("a text or blob value");
-        v.type = static_cast<ValueType>(tag);
-        break;
-      case format::kTagNull: v.type = ValueType::kNull; break;
-      default:
-        return absl::InvalidArgumentError(absl::StrCat("unknown value tag ", tag, " in row encoding"));
-    }
+    if (!GetValue(&in_, &cell.value)) return Truncated("a cell's value");
   }
   return absl::OkStatus();
 }
