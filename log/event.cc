@@ -45,6 +45,31 @@ absl::StatusOr<std::array<uint8_t, N>> FixedBytes(capnp::Data::Reader d, const c
   return ToArray<N>(View(d));
 }
 
+// Every row decodes, names only listed columns (and origins), and the count
+// matches. Shared by EncodeEvent and DecodeEvent, so an id is never handed
+// out for bytes the store would refuse.
+absl::Status CheckRows(const TableChanges& tc, bool with_origins, size_t origin_count) {
+  RowsReader reader(tc.rows, with_origins);
+  RowOp row;
+  uint32_t n = 0;
+  while (!reader.done()) {
+    if (absl::Status s = reader.Next(tc.columns.size(), &row); !s.ok()) {
+      return Invalid(absl::StrCat("table '", tc.table, "': ", s.message()));
+    }
+    for (const CellOp& cell : row.cells) {
+      if (with_origins && cell.origin >= origin_count) {
+        return Invalid(absl::StrCat("table '", tc.table, "': a cell names origin ", cell.origin,
+                                    " of ", origin_count));
+      }
+    }
+    ++n;
+  }
+  if (n != tc.row_count) {
+    return Invalid(absl::StrCat("table '", tc.table, "' holds ", n, " rows but says ", tc.row_count));
+  }
+  return absl::OkStatus();
+}
+
 void SetTables(const std::vector<TableChanges>& tables,
                capnp::List<wire::TableOps>::Builder out) {
   for (size_t i = 0; i < tables.size(); ++i) {
@@ -68,25 +93,7 @@ absl::Status GetTables(capnp::List<wire::TableOps>::Reader in, bool with_origins
     tc.row_count = t.getRowCount();
     tc.rows = std::string(View(t.getRows()));
     // Check the rows now so nothing downstream meets a corrupt buffer.
-    RowsReader reader(tc.rows, with_origins);
-    RowOp row;
-    uint32_t n = 0;
-    while (!reader.done()) {
-      if (absl::Status s = reader.Next(tc.columns.size(), &row); !s.ok()) {
-        return Invalid(absl::StrCat("table '", tc.table, "': ", s.message()));
-      }
-      for (const CellOp& cell : row.cells) {
-        if (with_origins && cell.origin >= origin_count) {
-          return Invalid(absl::StrCat("table '", tc.table, "': a cell names origin ", cell.origin,
-                                      " of ", origin_count));
-        }
-      }
-      ++n;
-    }
-    if (n != tc.row_count) {
-      return Invalid(absl::StrCat("table '", tc.table, "' holds ", n, " rows but says ",
-                                  tc.row_count));
-    }
+    if (absl::Status s = CheckRows(tc, with_origins, origin_count); !s.ok()) return s;
     out->push_back(std::move(tc));
   }
   return absl::OkStatus();
@@ -250,6 +257,10 @@ absl::StatusOr<EncodedEvent> EncodeEvent(Event e, size_t max_event_bytes) {
   std::sort(e.tables.begin(), e.tables.end(),
             [](const TableChanges& a, const TableChanges& b) { return a.table < b.table; });
   if (absl::Status s = CheckEventShape(e); !s.ok()) return s;
+  for (const TableChanges& t : e.tables) {
+    absl::Status s = CheckRows(t, e.kind == EventKind::kImport, e.origins.size());
+    if (!s.ok()) return s;
+  }
 
   size_t estimate = 64 + e.parents.size() * 5;
   for (const TableChanges& t : e.tables) estimate += t.rows.size() / 8 + 16 + t.columns.size() * 4;

@@ -29,6 +29,7 @@ class LogStore::Env {
   std::string path;  // canonical directory path
   MDB_env* env = nullptr;
   bool read_only = false;
+  bool registered = false;  // in the process registry (guarded by its mutex)
   size_t map_size = 0;
   MDB_dbi meta = 0, events = 0, by_hash = 0, by_site = 0, heads = 0, pending = 0;
   // Serialises this process's writers, so the per-transaction sync flag set

@@ -75,10 +75,16 @@ absl::StatusOr<std::shared_ptr<LogStore::Env>> OpenEnv(const std::string& path,
 
   // The deleter closes the env under the registry lock, so a concurrent Open
   // never sees a half-closed env for the same path.
+  // The deleter closes a registered env under the registry lock, so a
+  // concurrent Open never sees a half-closed env for the same path. An env
+  // that failed to open was never registered and is closed here, where the
+  // lock is already held.
   std::shared_ptr<LogStore::Env> env(new LogStore::Env(), [](LogStore::Env* e) {
-    absl::MutexLock lock(&registry_mu);
-    auto& reg = Registry();
-    if (auto it = reg.find(e->path); it != reg.end() && it->second.expired()) reg.erase(it);
+    if (e->registered) {
+      absl::MutexLock lock(&registry_mu);
+      auto& reg = Registry();
+      if (auto it = reg.find(e->path); it != reg.end() && it->second.expired()) reg.erase(it);
+    }
     delete e;
   });
   env->path = canonical;
@@ -150,6 +156,7 @@ absl::StatusOr<std::shared_ptr<LogStore::Env>> OpenEnv(const std::string& path,
     rc = mdb_txn_commit(txn);
     if (rc != 0) return LmdbError(rc, *env, "opening the log");
   }
+  env->registered = true;
   registry[canonical] = env;
   return env;
 }
@@ -508,9 +515,16 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
   return results;
 }
 
+absl::Status RefuseIfReadOnly(const LogStore& store, std::string_view doing) {
+  if (!store.options().read_only) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("the log at '", store.path(),
+                                                    "' was opened read-only; cannot ", Sv(doing)));
+}
+
 absl::StatusOr<std::vector<AppendResult>> AppendEvents(LogStore& store, LogStore::Env& env,
                                                        absl::Span<const std::string> events,
                                                        Durability durability, bool pending) {
+  if (absl::Status s = RefuseIfReadOnly(store, "append events"); !s.ok()) return s;
   // CPU work first, outside the writer lock: decode, check, hash.
   std::vector<Candidate> batch(events.size());
   DecodeLimits limits{store.options().max_event_bytes};
@@ -563,6 +577,7 @@ absl::StatusOr<std::vector<AppendResult>> LogStore::AppendPending(
 }
 
 absl::Status LogStore::Publish(absl::Span<const Hash> hashes, Durability durability) {
+  if (absl::Status s = RefuseIfReadOnly(*this, "publish events"); !s.ok()) return s;
   return WriteTxn(*env_, durability, "publishing events", [&](MDB_txn* txn) -> absl::Status {
     std::vector<uint64_t> positions;
     for (const Hash& hash : hashes) {
@@ -595,6 +610,7 @@ absl::Status LogStore::Publish(absl::Span<const Hash> hashes, Durability durabil
 }
 
 absl::Status LogStore::Discard(absl::Span<const Hash> hashes, Durability durability) {
+  if (absl::Status s = RefuseIfReadOnly(*this, "discard events"); !s.ok()) return s;
   return WriteTxn(*env_, durability, "discarding events", [&](MDB_txn* txn) -> absl::Status {
     for (const Hash& hash : hashes) {
       auto pos = PositionOf(txn, *env_, hash);
@@ -658,6 +674,7 @@ absl::StatusOr<std::optional<std::string>> LogStore::GetMeta(std::string_view ke
 
 absl::Status LogStore::PutMeta(std::string_view key, std::string_view value,
                                Durability durability) {
+  if (absl::Status s = RefuseIfReadOnly(*this, "write the log's meta"); !s.ok()) return s;
   return WriteTxn(*env_, durability, "writing the log's meta", [&](MDB_txn* txn) {
     MDB_val k = Val(key.data(), key.size()), v = Val(value.data(), value.size());
     int rc = mdb_put(txn, env_->meta, &k, &v, 0);
@@ -925,18 +942,49 @@ absl::StatusOr<std::vector<StoredEvent>> LogStore::MissingFor(
   if (absl::Status s = txn.Begin(); !s.ok()) return s;
   absl::flat_hash_set<Hash> peer_has(peer_heads.begin(), peer_heads.end());
   std::vector<uint64_t> positions;
+  std::vector<Hash> boundary;  // events the walk found the peer has
+  absl::flat_hash_map<Hash, uint64_t> missing_imports;
   // The peer's log is causally closed: an event it has brings its whole past,
   // so the walk stops there and costs what the peer lacks.
   absl::Status s = WalkBack(txn, *env_, *heads, [&](const Hash& hash, const Node& node) {
-    if (peer_has.contains(hash)) return false;
-    if (node.header.kind != EventKind::kImport) {
+    bool has = peer_has.contains(hash);
+    if (!has && node.header.kind != EventKind::kImport) {
       auto it = peer.find(node.header.site);
-      if (it != peer.end() && node.header.seq <= it->second) return false;
+      has = it != peer.end() && node.header.seq <= it->second;
     }
+    if (has) {
+      boundary.push_back(hash);
+      return false;
+    }
+    if (node.header.kind == EventKind::kImport) missing_imports[hash] = node.position;
     positions.push_back(node.position);
     return true;
   });
   if (!s.ok()) return s;
+  // An import has no site, so the version vector cannot say the peer has it;
+  // it may be in the past of an event the peer has even though the walk
+  // reached it through one the peer lacks. Walk back from what the peer has,
+  // but only over events stored after the oldest such import (nothing older
+  // can lead to it).
+  if (!missing_imports.empty()) {
+    uint64_t oldest = UINT64_MAX;
+    for (const auto& [hash, position] : missing_imports) oldest = std::min(oldest, position);
+    std::vector<Hash> starts = boundary;
+    for (const Hash& h : peer_heads) {
+      auto pos = PositionOf(txn.get(), *env_, h);
+      if (pos.ok() && !txn.IsPending(*pos)) starts.push_back(h);
+    }
+    absl::flat_hash_set<uint64_t> peer_past;
+    s = WalkBack(txn, *env_, starts, [&](const Hash& hash, const Node& node) {
+      if (node.position < oldest) return false;
+      if (missing_imports.contains(hash)) peer_past.insert(node.position);
+      return true;
+    });
+    if (!s.ok()) return s;
+    positions.erase(std::remove_if(positions.begin(), positions.end(),
+                                   [&](uint64_t p) { return peer_past.contains(p); }),
+                    positions.end());
+  }
   std::sort(positions.begin(), positions.end());
   std::vector<StoredEvent> out;
   out.reserve(positions.size());
