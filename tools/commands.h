@@ -1,0 +1,47 @@
+// The crlog commands, callable without the command line (tests use them).
+// Each writes its results to io.out and returns a status; turning a status
+// into an exit code and a message is tools/cli.cc's job alone.
+//
+// Status codes a command returns, and what they mean to the user:
+//   DataLoss           the log is damaged or was altered (exit 1)
+//   anything else      the command could not run: not found, refused,
+//                      I/O (exit 3)
+// Messages name the path or event at fault and say what to do.
+#ifndef CRLOG_TOOLS_COMMANDS_H_
+#define CRLOG_TOOLS_COMMANDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "tools/output.h"
+
+namespace crlog::tools {
+
+// `crlog log PATH`.
+struct LogOptions {
+  std::string path;  // a log directory, or a database file whose log is PATH-crlog/
+  enum class Format { kFull, kOneLine, kJson };
+  Format format = Format::kFull;
+  bool ops = false;  // also show each event's rows (text formats only)
+  std::optional<uint64_t> limit;
+};
+absl::Status RunLog(const LogOptions& options, const Io& io);
+
+// `crlog verify PATH`.
+struct VerifyOptions {
+  std::string path;
+};
+absl::Status RunVerify(const VerifyOptions& options, const Io& io);
+
+// `crlog demo DIR`.
+struct DemoOptions {
+  std::string dir;
+  bool force = false;  // replace a log already in `dir`
+};
+absl::Status RunDemo(const DemoOptions& options, const Io& io);
+
+}  // namespace crlog::tools
+
+#endif  // CRLOG_TOOLS_COMMANDS_H_

@@ -1,0 +1,216 @@
+// Rendering of times, events and progress for the crlog commands
+// (tools/output.h).
+#include "tools/output.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "log/row_codec.h"
+#include "log/value.h"
+#include "tools/packed_pk.h"
+
+namespace crlog::tools {
+namespace {
+
+std::string JoinShort(const std::vector<log::Hash>& hashes) {
+  return absl::StrJoin(hashes, " ", [](std::string* out, const log::Hash& h) {
+    absl::StrAppend(out, log::ShortHex(h));
+  });
+}
+
+std::string JsonHashArray(const std::vector<log::Hash>& hashes) {
+  return absl::StrCat("[",
+                      absl::StrJoin(hashes, ",",
+                                    [](std::string* out, const log::Hash& h) {
+                                      absl::StrAppend(out, JsonString(log::ToHex(h)));
+                                    }),
+                      "]");
+}
+
+// "change", or "change (merge)" for an event with more than one parent.
+std::string KindLabel(const log::Event& event) {
+  std::string label = log::EventKindName(event.kind);
+  if (event.parents.size() > 1) absl::StrAppend(&label, " (merge)");
+  return label;
+}
+
+// The id of the group's first member (member 0 names none: it is itself).
+const log::Hash& GroupFirst(const EventView& e) {
+  return e.event.group.index == 0 ? e.stored.hash : e.event.group.first;
+}
+
+// One line about a body that is not rows (schema change, policy, ...), or "".
+std::string BodySummary(const log::Event& event) {
+  switch (event.kind) {
+    case log::EventKind::kSchemaChange: {
+      const log::SchemaChangeBody& b = event.schema_change;
+      return absl::StrCat("table ", b.table, ": ", b.sql.empty() ? "(dropped)" : b.sql);
+    }
+    case log::EventKind::kPolicy: {
+      const log::PolicyBody& b = event.policy;
+      std::string target = b.column.empty() ? b.table : absl::StrCat(b.table, ".", b.column);
+      return absl::StrCat(target, ": ", b.rule, b.argument.empty() ? "" : " ", b.argument);
+    }
+    case log::EventKind::kResolution: {
+      const log::ResolutionBody& b = event.resolution;
+      return absl::StrCat(b.action == log::ResolutionBody::Action::kChoose ? "choose " : "drop ",
+                          JoinShort(b.subjects), " at fork ", log::ShortHex(b.fork),
+                          b.note.empty() ? "" : ": ", b.note);
+    }
+    case log::EventKind::kCheckpoint:
+      return absl::StrCat("frontier ", JoinShort(event.checkpoint.frontier));
+    case log::EventKind::kChange:
+    case log::EventKind::kImport:
+      break;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string FormatTime(int64_t time_micros) {
+  absl::Time t = absl::FromUnixMicros(time_micros);
+  int64_t fraction = time_micros % 1000000;
+  if (fraction < 0) fraction += 1000000;
+  const char* format = fraction == 0          ? "%Y-%m-%dT%H:%M:%SZ"
+                       : fraction % 1000 == 0 ? "%Y-%m-%dT%H:%M:%E3SZ"
+                                              : "%Y-%m-%dT%H:%M:%E6SZ";
+  return absl::FormatTime(format, t, absl::UTCTimeZone());
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+std::string ShortSite(const log::SiteId& site) { return log::ToHex(site).substr(0, 8); }
+
+void PrintEventFull(const EventView& e, std::ostream& out) {
+  const log::Event& ev = e.event;
+  out << "event " << log::ToHex(e.stored.hash) << "\n";
+  out << "kind:     " << KindLabel(ev) << "\n";
+  if (ev.is_native()) {
+    out << "site:     " << log::ToHex(ev.site) << "\n";
+    out << "seq:      " << ev.seq << "\n";
+  } else {
+    out << "origins:  "
+        << absl::StrJoin(ev.origins, " ",
+                         [](std::string* s, const log::SiteId& o) {
+                           absl::StrAppend(s, log::ToHex(o));
+                         })
+        << "\n";
+  }
+  out << "lamport:  " << ev.lamport << "\n";
+  out << "time:     " << FormatTime(ev.time_micros) << "\n";
+  out << "parents:  " << (ev.parents.empty() ? "(none)" : JoinShort(ev.parents)) << "\n";
+  out << "ops:      " << ev.CountOps() << "\n";
+  if (ev.group.grouped()) {
+    out << "group:    " << ev.group.index + 1 << " of " << ev.group.count << " (first "
+        << log::ShortHex(GroupFirst(e)) << ")\n";
+  }
+  std::string summary = BodySummary(ev);
+  if (!summary.empty()) out << "body:     " << summary << "\n";
+}
+
+void PrintEventOneLine(const EventView& e, std::ostream& out) {
+  const log::Event& ev = e.event;
+  out << log::ShortHex(e.stored.hash) << " " << log::EventKindName(ev.kind) << " ";
+  if (ev.is_native()) {
+    out << ShortSite(ev.site) << ":" << ev.seq;
+  } else {
+    out << "-";
+  }
+  out << " lamport " << ev.lamport << " " << FormatTime(ev.time_micros) << " " << ev.CountOps()
+      << (ev.CountOps() == 1 ? " op" : " ops");
+  if (ev.parents.size() > 1) out << " merge " << JoinShort(ev.parents);
+  if (ev.group.grouped()) out << " group " << ev.group.index + 1 << "/" << ev.group.count;
+  out << "\n";
+}
+
+void PrintEventOps(const log::Event& event, std::ostream& out) {
+  // Change, import and checkpoint events keep their rows in `tables`.
+  const bool with_origins = event.kind == log::EventKind::kImport;
+  for (const log::TableChanges& t : event.tables) {
+    absl::StatusOr<std::vector<log::RowOp>> rows =
+        log::DecodeRows(t.rows, t.row_count, static_cast<uint32_t>(t.columns.size()), with_origins);
+    if (!rows.ok()) {
+      out << "    " << t.table << ": rows do not decode: " << rows.status().message() << "\n";
+      continue;
+    }
+    for (const log::RowOp& row : *rows) {
+      out << "    " << t.table << " " << PkToString(row.pk);
+      bool alive = row.causal_length % 2 == 1;
+      out << (alive ? " alive" : " deleted") << " (cl " << row.causal_length << ")";
+      for (size_t i = 0; i < row.cells.size(); ++i) {
+        const log::CellOp& c = row.cells[i];
+        out << (i == 0 ? ": " : ", ") << t.columns[c.column] << "=" << ValueToString(c.value)
+            << " (v" << c.version;
+        if (with_origins && c.origin < event.origins.size()) {
+          out << " from " << ShortSite(event.origins[c.origin]);
+        }
+        out << ")";
+      }
+      out << "\n";
+    }
+  }
+}
+
+void PrintEventJson(const EventView& e, std::ostream& out) {
+  const log::Event& ev = e.event;
+  out << "{\"position\":" << e.stored.position << ",\"hash\":" << JsonString(log::ToHex(e.stored.hash))
+      << ",\"kind\":" << JsonString(log::EventKindName(ev.kind))
+      << ",\"site\":" << (ev.is_native() ? JsonString(log::ToHex(ev.site)) : "null")
+      << ",\"seq\":" << ev.seq << ",\"lamport\":" << ev.lamport
+      << ",\"time_micros\":" << ev.time_micros << ",\"time\":" << JsonString(FormatTime(ev.time_micros))
+      << ",\"parents\":" << JsonHashArray(ev.parents) << ",\"ops\":" << ev.CountOps() << ",\"group\":";
+  if (ev.group.grouped()) {
+    out << "{\"index\":" << ev.group.index << ",\"count\":" << ev.group.count
+        << ",\"first\":" << JsonString(log::ToHex(GroupFirst(e))) << "}";
+  } else {
+    out << "null";
+  }
+  out << ",\"origins\":["
+      << absl::StrJoin(ev.origins, ",",
+                       [](std::string* s, const log::SiteId& o) {
+                         absl::StrAppend(s, JsonString(log::ToHex(o)));
+                       })
+      << "]}";
+}
+
+void ProgressLine::Update(uint64_t done, uint64_t total) {
+  if (!enabled_ || total < min_total_) return;
+  int percent = static_cast<int>(done * 100 / total);
+  if (percent == last_percent_) return;
+  last_percent_ = percent;
+  err_ << "\r" << label_ << ": " << done << "/" << total << " events (" << percent << "%)"
+       << std::flush;
+  drawn_ = true;
+}
+
+void ProgressLine::Clear() {
+  if (!drawn_) return;
+  err_ << "\r\x1b[K" << std::flush;
+  drawn_ = false;
+  last_percent_ = -1;
+}
+
+}  // namespace crlog::tools

@@ -1,0 +1,85 @@
+// How the crlog commands show things: times, events (full, one-line, JSON),
+// their rows, and a progress line. Commands decide what to print; this file
+// decides how it looks, so `log` and `demo` show an event the same way.
+#ifndef CRLOG_TOOLS_OUTPUT_H_
+#define CRLOG_TOOLS_OUTPUT_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "log/event.h"
+#include "log/hash.h"
+#include "log/store.h"
+
+namespace crlog::tools {
+
+// Where a command writes. `out` gets results (what scripts read), `err` gets
+// errors and progress. Progress is drawn only when `err_is_terminal`.
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+  bool err_is_terminal = false;
+};
+
+// UTC, ISO-8601, with the fraction trimmed to what the value needs:
+// 2024-05-01T09:00:00Z, 2024-05-01T09:00:00.250Z, 2024-05-01T09:00:00.123456Z.
+std::string FormatTime(int64_t time_micros);
+
+// A JSON string literal (quotes included) for UTF-8 `s`; control characters
+// are escaped as \u00XX. Bytes are passed through as they are.
+std::string JsonString(std::string_view s);
+
+// The first 8 hex digits of a site id: how a site is shown in one-line views.
+std::string ShortSite(const log::SiteId& site);
+
+// An event as stored and decoded: what every view below renders.
+struct EventView {
+  const log::StoredEvent& stored;
+  const log::Event& event;
+};
+
+// The `git log`-style block: "event <full id>" and one field per line, with
+// a blank line after it.
+void PrintEventFull(const EventView& e, std::ostream& out);
+// One line: short id, kind, site:seq, lamport, time, ops, parents if a merge.
+void PrintEventOneLine(const EventView& e, std::ostream& out);
+// The event's rows, one per line, indented: table, pk, causal length and the
+// cells (values through crlog::ValueToString). Rows that fail to decode are
+// reported in place (the log's own checks make that mean damage).
+void PrintEventOps(const log::Event& event, std::ostream& out);
+// One JSON object on one line, no trailing newline. Keys: position, hash,
+// kind, site (null for imports), seq, lamport, time_micros, time, parents
+// (full ids), ops, group (null, or {index (0-based), count, first: id of
+// member 0, itself for member 0}), origins (imports; else empty).
+void PrintEventJson(const EventView& e, std::ostream& out);
+
+// A single self-overwriting status line on a terminal, shown only for long
+// jobs: nothing is drawn unless `enabled` and `total` >= `min_total`. Redraws
+// only when the whole percentage changes.
+class ProgressLine {
+ public:
+  ProgressLine(std::ostream& err, bool enabled, std::string label, uint64_t min_total = 10000)
+      : err_(err), enabled_(enabled), label_(std::move(label)), min_total_(min_total) {}
+  ~ProgressLine() { Clear(); }
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+  void Update(uint64_t done, uint64_t total);
+  // Erases the line (called before anything else is printed to `err`).
+  void Clear();
+
+ private:
+  std::ostream& err_;
+  bool enabled_;
+  std::string label_;
+  uint64_t min_total_;
+  bool drawn_ = false;
+  int last_percent_ = -1;
+};
+
+}  // namespace crlog::tools
+
+#endif  // CRLOG_TOOLS_OUTPUT_H_

@@ -1,0 +1,45 @@
+// `crlog verify PATH`: runs log::Verify over the whole log and reports what
+// it checked, or the first fault. Progress goes to stderr, and only when
+// stderr is a terminal and the log is large; scripts see a quiet command.
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "log/store.h"
+#include "log/verify.h"
+#include "tools/commands.h"
+#include "tools/log_path.h"
+#include "tools/output.h"
+
+namespace crlog::tools {
+
+absl::Status RunVerify(const VerifyOptions& options, const Io& io) {
+  absl::StatusOr<std::unique_ptr<log::LogStore>> store = OpenLogForReading(options.path);
+  if (!store.ok()) return store.status();
+
+  absl::StatusOr<log::VerifyReport> report;
+  {
+    ProgressLine progress(io.err, io.err_is_terminal, "verifying");
+    report = log::Verify(**store, [&progress](uint64_t done, uint64_t total) {
+      progress.Update(done, total);
+    });
+  }  // the progress line is erased before anything else is printed
+  if (!report.ok()) {
+    if (report.status().code() == absl::StatusCode::kDataLoss) {
+      return absl::DataLossError(absl::StrCat(
+          "the log '", (*store)->path(), "' failed verification: ", report.status().message(),
+          "\nIts history has been altered or damaged. Keep a copy for inspection, do not sync "
+          "from it, and restore the log from a backup or a peer."));
+    }
+    return absl::Status(report.status().code(), absl::StrCat("verifying the log '", (*store)->path(),
+                                                             "' failed: ", report.status().message()));
+  }
+  io.out << "verified: " << report->events << (report->events == 1 ? " event, " : " events, ")
+         << report->ops << (report->ops == 1 ? " op, " : " ops, ") << report->sites
+         << (report->sites == 1 ? " site, " : " sites, ") << report->bytes
+         << (report->bytes == 1 ? " byte\n" : " bytes\n");
+  io.out.flush();
+  return absl::OkStatus();
+}
+
+}  // namespace crlog::tools
