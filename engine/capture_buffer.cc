@@ -1,0 +1,168 @@
+// The capture buffer's encoding, private to this file:
+//   kind byte, varint pk length, pk,
+//   update: varint new-pk length (0: unchanged), new pk,
+//   insert/update: varint cell count, per cell varint column + value
+// Values use the row encoding's value format (log/varint.h).
+#include "engine/capture_buffer.h"
+
+#include <cstring>
+
+#include "log/varint.h"
+
+namespace crlog::engine {
+namespace {
+
+void PutSqliteValue(std::string* out, sqlite3_value* v) {
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: log::PutInteger(out, sqlite3_value_int64(v)); break;
+    case SQLITE_FLOAT: log::PutReal(out, sqlite3_value_double(v)); break;
+    case SQLITE_TEXT: {
+      const char* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+      log::PutBytes(out, ValueType::kText, std::string_view(p, sqlite3_value_bytes(v)));
+      break;
+    }
+    case SQLITE_BLOB: {
+      const char* p = static_cast<const char*>(sqlite3_value_blob(v));
+      log::PutBytes(out, ValueType::kBlob, std::string_view(p, sqlite3_value_bytes(v)));
+      break;
+    }
+    default: log::PutNull(out); break;
+  }
+}
+
+// SQLite's own notion of "the same value": same storage class, same content.
+bool SameValue(sqlite3_value* a, sqlite3_value* b) {
+  int ta = sqlite3_value_type(a);
+  if (ta != sqlite3_value_type(b)) return false;
+  switch (ta) {
+    case SQLITE_INTEGER: return sqlite3_value_int64(a) == sqlite3_value_int64(b);
+    case SQLITE_FLOAT: {
+      double x = sqlite3_value_double(a), y = sqlite3_value_double(b);
+      return std::memcmp(&x, &y, sizeof x) == 0;
+    }
+    case SQLITE_TEXT: {
+      const unsigned char* x = sqlite3_value_text(a);
+      int nx = sqlite3_value_bytes(a);
+      const unsigned char* y = sqlite3_value_text(b);
+      return nx == sqlite3_value_bytes(b) && std::memcmp(x, y, nx) == 0;
+    }
+    case SQLITE_BLOB: {
+      int nx = sqlite3_value_bytes(a);
+      const void* x = sqlite3_value_blob(a);
+      const void* y = sqlite3_value_blob(b);
+      return nx == sqlite3_value_bytes(b) && (nx == 0 || std::memcmp(x, y, nx) == 0);
+    }
+    default: return true;
+  }
+}
+
+void PutPk(std::string* out, std::string_view pk) {
+  log::PutVarint(out, pk.size());
+  out->append(pk);
+}
+
+bool GetView(std::string_view* in, std::string_view* out) {
+  uint64_t n;
+  if (!log::GetVarint(in, &n) || n > in->size()) return false;
+  *out = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
+}  // namespace
+
+void CaptureBuffer::AddInsert(std::string_view pk, sqlite3_value** values) {
+  ops_.push_back(static_cast<char>(OpKind::kInsert));
+  PutPk(&ops_, pk);
+  size_t n = table_->columns.size();
+  log::PutVarint(&ops_, n);
+  for (size_t i = 0; i < n; ++i) {
+    log::PutVarint(&ops_, i);
+    PutSqliteValue(&ops_, values[i]);
+  }
+}
+
+void CaptureBuffer::AddUpdate(std::string_view old_pk, std::string_view new_pk,
+                              sqlite3_value** new_values, sqlite3_value** old_values) {
+  bool pk_changed = old_pk != new_pk;
+  size_t n = table_->columns.size();
+  uint32_t changed = 0;
+  if (!pk_changed) {
+    for (size_t i = 0; i < n; ++i) changed += !SameValue(new_values[i], old_values[i]);
+    if (changed == 0) return;  // an UPDATE that changed nothing leaves no trace
+  }
+  ops_.push_back(static_cast<char>(OpKind::kUpdate));
+  PutPk(&ops_, old_pk);
+  PutPk(&ops_, pk_changed ? new_pk : std::string_view());
+  log::PutVarint(&ops_, pk_changed ? n : changed);
+  for (size_t i = 0; i < n; ++i) {
+    if (!pk_changed && SameValue(new_values[i], old_values[i])) continue;
+    log::PutVarint(&ops_, i);
+    PutSqliteValue(&ops_, new_values[i]);
+  }
+}
+
+void CaptureBuffer::AddDelete(std::string_view pk) {
+  ops_.push_back(static_cast<char>(OpKind::kDelete));
+  PutPk(&ops_, pk);
+}
+
+void CaptureBuffer::AddSchemaMark() {
+  ops_.push_back(static_cast<char>(OpKind::kSchemaMark));
+  PutPk(&ops_, "");
+}
+
+void CaptureBuffer::Savepoint(int level) {
+  Release(level);
+  marks_.emplace_back(level, ops_.size());
+}
+
+void CaptureBuffer::Release(int level) {
+  while (!marks_.empty() && marks_.back().first >= level) marks_.pop_back();
+}
+
+void CaptureBuffer::RollbackTo(int level) {
+  // The state at savepoint `level` is the mark of the lowest level at or
+  // above it. A buffer that joined the transaction after `level` was opened
+  // holds nothing older than its first mark, so it rolls back to that.
+  size_t size = ops_.size();
+  for (auto it = marks_.rbegin(); it != marks_.rend() && it->first >= level; ++it) size = it->second;
+  if (!marks_.empty() && marks_.front().first > level) size = 0;
+  ops_.resize(size);
+  // The savepoint stays open: drop only the marks above it.
+  while (!marks_.empty() && marks_.back().first > level) marks_.pop_back();
+}
+
+void CaptureBuffer::Clear() {
+  ops_.clear();
+  marks_.clear();
+}
+
+absl::Status CaptureBuffer::ForEach(
+    const std::function<absl::Status(const CapturedOp&)>& visit) const {
+  std::string_view in = ops_;
+  CapturedOp op;
+  auto corrupt = [] { return absl::InternalError("capture buffer is corrupt (a crlog bug)"); };
+  while (!in.empty()) {
+    op.kind = static_cast<OpKind>(in.front());
+    in.remove_prefix(1);
+    op.new_pk = {};
+    op.cells.clear();
+    if (!GetView(&in, &op.pk)) return corrupt();
+    if (op.kind == OpKind::kUpdate && !GetView(&in, &op.new_pk)) return corrupt();
+    if (op.kind == OpKind::kInsert || op.kind == OpKind::kUpdate) {
+      uint64_t n;
+      if (!log::GetVarint(&in, &n)) return corrupt();
+      op.cells.resize(n);
+      for (auto& [column, value] : op.cells) {
+        uint64_t c;
+        if (!log::GetVarint(&in, &c) || !log::GetValue(&in, &value)) return corrupt();
+        column = static_cast<uint32_t>(c);
+      }
+    }
+    if (absl::Status s = visit(op); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace crlog::engine

@@ -1,0 +1,85 @@
+// The writes one connection made to one replicated table in the open
+// transaction, as the capture triggers handed them over, in order. A flat
+// byte buffer (no allocation per row) that savepoints truncate.
+//
+// Thread rules: owned by one connection; SQLite serialises its calls.
+#ifndef CRLOG_ENGINE_CAPTURE_BUFFER_H_
+#define CRLOG_ENGINE_CAPTURE_BUFFER_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/table_desc.h"
+#include "log/value.h"
+
+namespace crlog::engine {
+
+enum class OpKind : uint8_t {
+  kInsert = 1,
+  kUpdate = 2,
+  kDelete = 3,
+  // crsql_as_crr made the table replicated in this transaction: commit writes
+  // a schema-change event before the rows.
+  kSchemaMark = 4,
+};
+
+struct CapturedOp {
+  OpKind kind = OpKind::kInsert;
+  std::string_view pk;      // insert: the new pk; update/delete: the old pk
+  std::string_view new_pk;  // update that changed the pk; empty otherwise
+  std::vector<std::pair<uint32_t, Value>> cells;  // insert: all; update: changed (all if pk changed)
+};
+
+class CaptureBuffer {
+ public:
+  explicit CaptureBuffer(std::shared_ptr<const TableDesc> table) : table_(std::move(table)) {}
+  CaptureBuffer(const CaptureBuffer&) = delete;
+  CaptureBuffer& operator=(const CaptureBuffer&) = delete;
+
+  const TableDesc& table() const { return *table_; }
+  std::shared_ptr<const TableDesc> table_ptr() const { return table_; }
+
+  // `values` holds the table's non-pk columns in TableDesc::columns order.
+  void AddInsert(std::string_view pk, sqlite3_value** values);
+  // Records only the cells whose value changed, unless the pk changed.
+  void AddUpdate(std::string_view old_pk, std::string_view new_pk, sqlite3_value** new_values,
+                 sqlite3_value** old_values);
+  void AddDelete(std::string_view pk);
+  void AddSchemaMark();
+
+  // Savepoint levels as SQLite numbers them for xSavepoint / xRelease /
+  // xRollbackTo.
+  void Savepoint(int level);
+  void Release(int level);
+  void RollbackTo(int level);
+  void Clear();
+
+  bool empty() const { return ops_.empty(); }
+
+  // Whether the buffer is in its connection's set for the open transaction.
+  // (SQLite skips xBegin for a virtual table created inside the transaction,
+  // so joining happens on first write as well.)
+  bool joined = false;
+  size_t bytes() const { return ops_.size(); }
+
+  // Decodes the ops in order. `visit` sees views into the buffer, valid until
+  // the buffer changes.
+  absl::Status ForEach(const std::function<absl::Status(const CapturedOp&)>& visit) const;
+
+ private:
+  std::shared_ptr<const TableDesc> table_;
+  std::string ops_;
+  std::vector<std::pair<int, size_t>> marks_;  // (savepoint level, ops_ size), ascending
+};
+
+}  // namespace crlog::engine
+
+#endif  // CRLOG_ENGINE_CAPTURE_BUFFER_H_

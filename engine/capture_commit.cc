@@ -1,0 +1,326 @@
+// The two-phase commit of a local transaction (DESIGN.md, "The hard part").
+//
+// Phase one (PrepareCommit, from the capture module's xSync, with SQLite's
+// write lock held):
+//   1. resolve events other connections left pending;
+//   2. fold the captured ops of each row into its net effect, against the
+//      row's committed clock (crlog_clock), the way cr-sqlite counts: an
+//      insert starts a life (odd causal length, column versions from 1), an
+//      update adds 1 to each changed cell's version, a delete ends the life;
+//   3. build the event (or an event group when it is too big) whose parents
+//      are the heads this snapshot materialised, and append it pending;
+//   4. write the new clocks, the watermark and the heads through SQL, in the
+//      transaction being committed.
+// Phase two (FinishCommit, xCommit) publishes; AbortCommit (xRollback)
+// discards. Recovery settles whatever a crash leaves between the two.
+#include <chrono>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "engine/crash_point.h"
+#include "engine/durability.h"
+#include "engine/meta_tables.h"
+#include "engine/replica.h"
+#include "engine/row_clock.h"
+#include "engine/sql.h"
+#include "log/event.h"
+#include "log/row_codec.h"
+#include "log/strings.h"
+
+namespace crlog::engine {
+namespace {
+
+// The net effect of a transaction on one row.
+struct RowWork {
+  std::string pk;
+  RowClock clock;                      // committed clock, then updated in place
+  bool changed = false;
+  bool sentinel_written = false;
+  std::map<uint32_t, Value> written;   // cells written by this transaction: final values
+};
+
+struct TableWork {
+  const TableDesc* table = nullptr;
+  bool schema_mark = false;
+  std::vector<std::unique_ptr<RowWork>> rows;  // first-touch order
+  absl::flat_hash_map<std::string, RowWork*> by_pk;
+};
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class ClockStore {
+ public:
+  static absl::StatusOr<ClockStore> Open(sqlite3* db) {
+    ClockStore c;
+    auto read = Stmt::Prepare(db, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2");
+    if (!read.ok()) return read.status();
+    auto write = Stmt::Prepare(
+        db, "INSERT OR REPLACE INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3)");
+    if (!write.ok()) return write.status();
+    c.read_ = *std::move(read);
+    c.write_ = *std::move(write);
+    return c;
+  }
+  absl::StatusOr<RowClock> Read(int64_t table, std::string_view pk) {
+    read_.BindInt(1, table);
+    read_.BindBlob(2, pk);
+    auto row = read_.Step();
+    absl::StatusOr<RowClock> out = RowClock{};
+    if (!row.ok()) out = row.status();
+    else if (*row) out = RowClock::Decode(read_.ColumnBlob(0));
+    read_.Reset();
+    return out;
+  }
+  absl::Status Write(int64_t table, std::string_view pk, const RowClock& clock) {
+    write_.BindInt(1, table);
+    write_.BindBlob(2, pk);
+    write_.BindBlob(3, clock.Encode());
+    return write_.Run();
+  }
+
+ private:
+  Stmt read_, write_;
+};
+
+absl::Status Apply(const CapturedOp& op, TableWork& tw, ClockStore& clocks) {
+  auto row_for = [&](std::string_view pk) -> absl::StatusOr<RowWork*> {
+    auto it = tw.by_pk.find(Sv(pk));
+    if (it != tw.by_pk.end()) return it->second;
+    auto work = std::make_unique<RowWork>();
+    work->pk = std::string(pk);
+    auto clock = clocks.Read(tw.table->id, pk);
+    if (!clock.ok()) return clock.status();
+    work->clock = *std::move(clock);
+    RowWork* raw = work.get();
+    tw.rows.push_back(std::move(work));
+    tw.by_pk.emplace(raw->pk, raw);
+    return raw;
+  };
+  bool all_pk = tw.table->columns.empty();
+  auto start_life = [&](RowWork* w) {
+    // 0 -> 1, even -> odd: a new life; versions restart.
+    w->clock.cl += 1;
+    w->clock.cells.clear();
+    w->written.clear();
+    if (all_pk || w->clock.has_sentinel) w->sentinel_written = true;
+    w->changed = true;
+  };
+  auto write_cells = [&](RowWork* w, const std::vector<std::pair<uint32_t, Value>>& cells) {
+    for (const auto& [column, value] : cells) {
+      CellClock& c = w->clock.Upsert(column);
+      c.col_version += 1;
+      w->written[column] = value;
+    }
+    w->changed = true;
+  };
+  auto end_life = [&](RowWork* w) {
+    if (w->clock.cl == 0) w->clock.cl = 1;  // a row crlog never saw alive
+    if (w->clock.alive()) w->clock.cl += 1;
+    w->clock.cells.clear();
+    w->written.clear();
+    w->sentinel_written = true;
+    w->changed = true;
+  };
+
+  switch (op.kind) {
+    case OpKind::kSchemaMark: tw.schema_mark = true; return absl::OkStatus();
+    case OpKind::kInsert: {
+      auto w = row_for(op.pk);
+      if (!w.ok()) return w.status();
+      // An insert over a live row is OR REPLACE without recursive triggers:
+      // every cell is written again, in the same life.
+      if (!(*w)->clock.alive()) start_life(*w);
+      write_cells(*w, op.cells);
+      return absl::OkStatus();
+    }
+    case OpKind::kUpdate: {
+      if (!op.new_pk.empty()) {  // a pk change is a delete and an insert
+        auto old_row = row_for(op.pk);
+        if (!old_row.ok()) return old_row.status();
+        end_life(*old_row);
+        auto new_row = row_for(op.new_pk);
+        if (!new_row.ok()) return new_row.status();
+        if (!(*new_row)->clock.alive()) start_life(*new_row);
+        write_cells(*new_row, op.cells);
+        return absl::OkStatus();
+      }
+      auto w = row_for(op.pk);
+      if (!w.ok()) return w.status();
+      if (!(*w)->clock.alive()) start_life(*w);
+      write_cells(*w, op.cells);
+      return absl::OkStatus();
+    }
+    case OpKind::kDelete: {
+      auto w = row_for(op.pk);
+      if (!w.ok()) return w.status();
+      end_life(*w);
+      return absl::OkStatus();
+    }
+  }
+  return absl::InternalError("unknown captured op");
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
+    sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version) {
+  // 1. The net effect per row.
+  auto clocks = ClockStore::Open(db);
+  if (!clocks.ok()) return clocks.status();
+  std::map<std::string, TableWork> tables;  // by name: the event's order
+  for (CaptureBuffer* buffer : buffers) {
+    if (buffer->empty()) continue;
+    TableWork& tw = tables[buffer->table().name];
+    tw.table = &buffer->table();
+    absl::Status s = buffer->ForEach([&](const CapturedOp& op) { return Apply(op, tw, *clocks); });
+    if (!s.ok()) return s;
+  }
+  bool any = false;
+  for (auto& [name, tw] : tables) {
+    for (auto& row : tw.rows) any |= row->changed;
+    any |= tw.schema_mark;
+  }
+  if (!any) return std::nullopt;
+
+  auto durability = DurabilityFor(db);
+  if (!durability.ok()) return durability.status();
+  if (absl::Status s = ResolvePending(db); !s.ok()) return s;
+  auto watermark = meta::ReadWatermark(db);
+  if (!watermark.ok()) return watermark.status();
+  auto next_seq = log_->NextSeq(site_);
+  if (!next_seq.ok()) return next_seq.status();
+  if (*next_seq != watermark->seq + 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the log '", log_path_, "' holds local events up to seq ", *next_seq - 1,
+        " but the database '", db_path_, "' committed up to seq ", watermark->seq,
+        *next_seq - 1 > watermark->seq
+            ? ": the database is older than its log (restored from a backup?); run `crlog verify`"
+            : ": the log lost events; restore it and run `crlog verify`"));
+  }
+  auto parents = meta::ReadHeads(db);
+  if (!parents.ok()) return parents.status();
+  auto lamport = log_->LamportAfter(*parents);
+  if (!lamport.ok()) {
+    return absl::DataLossError(absl::StrCat("the log '", log_path_, "' lacks a head the database '",
+                                            db_path_, "' materialised: ", lamport.status().message()));
+  }
+  const uint64_t db_version = std::max(watermark->db_version + 1, min_db_version);
+  const int64_t now = NowMicros();
+
+  // 2. Events: one schema change per newly replicated table, then the rows,
+  // split into a group when they outgrow max_event_bytes_.
+  std::vector<log::Event> events;
+  auto next_event = [&](log::EventKind kind) -> log::Event& {
+    log::Event& e = events.emplace_back();
+    e.kind = kind;
+    e.site = site_;
+    e.time_micros = now;
+    return e;
+  };
+  for (auto& [name, tw] : tables) {
+    if (!tw.schema_mark) continue;
+    log::Event& e = next_event(log::EventKind::kSchemaChange);
+    e.schema_change.table = tw.table->name;
+    e.schema_change.sql = tw.table->create_sql;
+    e.schema_change.columns = tw.table->columns;
+    e.schema_change.pk_columns = tw.table->pk_columns;
+  }
+  size_t first_data = events.size();
+  std::vector<std::vector<log::TableChanges>> chunks(1);
+  size_t chunk_bytes = 0;
+  uint64_t cell_seq = 0;
+  for (auto& [name, tw] : tables) {
+    log::RowsWriter rows;
+    auto finish_table = [&] {
+      if (rows.row_count() == 0) return;
+      chunk_bytes += rows.size();
+      chunks.back().push_back({tw.table->name, tw.table->columns, rows.row_count(), rows.Release()});
+    };
+    for (auto& row : tw.rows) {
+      if (!row->changed) continue;
+      if (chunk_bytes + rows.size() >= max_event_bytes_) {
+        finish_table();
+        chunks.emplace_back();
+        chunk_bytes = 0;
+      }
+      RowClock& clock = row->clock;
+      if (row->sentinel_written) {
+        clock.has_sentinel = true;
+        clock.sentinel = CellClock{0, clock.cl, db_version, 0, cell_seq++};
+      }
+      rows.BeginRow(row->pk, clock.cl, static_cast<uint32_t>(row->written.size()));
+      for (const auto& [column, value] : row->written) {
+        CellClock* c = clock.Find(column);
+        c->db_version = db_version;
+        c->site = 0;
+        c->seq = cell_seq++;
+        rows.AddCell(column, c->col_version, value);
+      }
+      if (absl::Status s = clocks->Write(tw.table->id, row->pk, clock); !s.ok()) return s;
+    }
+    finish_table();
+  }
+  if (chunks.back().empty()) chunks.pop_back();
+  for (auto& chunk : chunks) next_event(log::EventKind::kChange).tables = std::move(chunk);
+
+  // 3. Chain, encode and store pending.
+  size_t data_count = events.size() - first_data;
+  std::vector<log::EncodedEvent> encoded;
+  std::vector<std::string> bytes;
+  log::Hash group_first{};
+  for (size_t i = 0; i < events.size(); ++i) {
+    log::Event& e = events[i];
+    e.seq = *next_seq + i;
+    if (i == 0) {
+      e.parents = *parents;
+      e.lamport = *lamport;
+    } else {
+      e.parents = {encoded.back().hash};
+      e.lamport = events[i - 1].lamport + 1;
+    }
+    if (data_count > 1 && i >= first_data) {
+      e.group.count = static_cast<uint32_t>(data_count);
+      e.group.index = static_cast<uint32_t>(i - first_data);
+      if (i > first_data) e.group.first = group_first;
+    }
+    auto enc = log::EncodeEvent(e, log_->options().max_event_bytes);
+    if (!enc.ok()) return enc.status();
+    if (i == first_data) group_first = enc->hash;
+    bytes.push_back(enc->bytes);
+    encoded.push_back(*std::move(enc));
+  }
+  auto appended = log_->AppendPending(bytes, *durability);
+  if (!appended.ok()) return appended.status();
+  PendingCommit commit;
+  for (const auto& e : encoded) commit.events.push_back(e.hash);
+  CrashPoint("commit-after-log");
+
+  // 4. The watermark and heads commit with the tables.
+  absl::Status s = meta::WriteWatermark(db, {events.back().seq, encoded.back().hash, db_version});
+  if (s.ok()) s = meta::AdvanceHeads(db, *parents, encoded.back().hash);
+  for (size_t i = 0; s.ok() && i < encoded.size(); ++i) {
+    s = meta::RecordVersion(db, db_version, static_cast<uint32_t>(i), encoded[i].hash);
+  }
+  if (!s.ok()) {
+    log_->Discard(commit.events, log::Durability::kNoSync).IgnoreError();
+    return s;
+  }
+  CrashPoint("commit-after-watermark");
+  return commit;
+}
+
+absl::Status Replica::FinishCommit(const PendingCommit& commit) {
+  CrashPoint("commit-before-publish");
+  return log_->Publish(commit.events, log::Durability::kNoSync);
+}
+
+absl::Status Replica::AbortCommit(const PendingCommit& commit) {
+  return log_->Discard(commit.events, log::Durability::kNoSync);
+}
+
+}  // namespace crlog::engine

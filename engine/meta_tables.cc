@@ -1,0 +1,125 @@
+// crlog's tables inside the database (engine/meta_tables.h).
+#include "engine/meta_tables.h"
+
+#include "engine/sql.h"
+
+namespace crlog::engine::meta {
+
+absl::Status CreateTables(sqlite3* db) {
+  return Exec(db, R"sql(
+CREATE TABLE IF NOT EXISTS crlog_site(
+  id INTEGER PRIMARY KEY CHECK (id = 0), site BLOB NOT NULL, owner BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS crlog_watermark(
+  id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL, hash BLOB,
+  db_version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS crlog_heads(hash BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crlog_tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS crlog_clock(
+  tbl INTEGER NOT NULL, pk BLOB NOT NULL, clock BLOB NOT NULL,
+  PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crlog_versions(
+  db_version INTEGER NOT NULL, part INTEGER NOT NULL, hash BLOB NOT NULL,
+  PRIMARY KEY (db_version, part)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crlog_sites(ordinal INTEGER PRIMARY KEY, site BLOB NOT NULL UNIQUE);
+INSERT OR IGNORE INTO crlog_watermark(id, seq, hash, db_version) VALUES (0, 0, NULL, 0);
+)sql");
+}
+
+absl::StatusOr<bool> Initialised(sqlite3* db) {
+  auto stmt = Stmt::Prepare(
+      db, "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'crlog_site'");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->Step();
+}
+
+absl::StatusOr<std::optional<SiteRow>> ReadSite(sqlite3* db) {
+  auto stmt = Stmt::Prepare(db, "SELECT site, owner FROM main.crlog_site WHERE id = 0");
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::nullopt;
+  if (stmt->ColumnBlob(0).size() != 16) {
+    return absl::DataLossError("crlog_site.site is not 16 bytes: the database's crlog tables are damaged");
+  }
+  SiteRow out;
+  out.site = log::ToArray<16>(stmt->ColumnBlob(0));
+  out.owner = std::string(stmt->ColumnBlob(1));
+  return out;
+}
+
+absl::Status WriteSite(sqlite3* db, const SiteRow& row) {
+  auto stmt = Stmt::Prepare(db, "INSERT OR REPLACE INTO main.crlog_site(id, site, owner) VALUES (0, ?1, ?2)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindBlob(1, log::AsBytes(row.site));
+  stmt->BindBlob(2, row.owner);
+  return stmt->Run();
+}
+
+absl::StatusOr<Watermark> ReadWatermark(sqlite3* db) {
+  auto stmt = Stmt::Prepare(db, "SELECT seq, hash, db_version FROM main.crlog_watermark WHERE id = 0");
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  Watermark w;
+  if (!*row) return w;
+  w.seq = static_cast<uint64_t>(stmt->ColumnInt(0));
+  if (!stmt->ColumnIsNull(1)) {
+    if (stmt->ColumnBlob(1).size() != 32) {
+      return absl::DataLossError("crlog_watermark.hash is not 32 bytes: the database's crlog tables are damaged");
+    }
+    w.hash = log::ToArray<32>(stmt->ColumnBlob(1));
+  }
+  w.db_version = static_cast<uint64_t>(stmt->ColumnInt(2));
+  return w;
+}
+
+absl::Status WriteWatermark(sqlite3* db, const Watermark& w) {
+  auto stmt = Stmt::Prepare(
+      db, "INSERT OR REPLACE INTO main.crlog_watermark(id, seq, hash, db_version) VALUES (0, ?1, ?2, ?3)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindInt(1, static_cast<int64_t>(w.seq));
+  if (w.seq != 0) stmt->BindBlob(2, log::AsBytes(w.hash));
+  stmt->BindInt(3, static_cast<int64_t>(w.db_version));
+  return stmt->Run();
+}
+
+absl::StatusOr<std::vector<log::Hash>> ReadHeads(sqlite3* db) {
+  auto stmt = Stmt::Prepare(db, "SELECT hash FROM main.crlog_heads ORDER BY hash");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<log::Hash> heads;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (stmt->ColumnBlob(0).size() != 32) {
+      return absl::DataLossError("crlog_heads holds an id that is not 32 bytes");
+    }
+    heads.push_back(log::ToArray<32>(stmt->ColumnBlob(0)));
+  }
+  return heads;
+}
+
+absl::Status AdvanceHeads(sqlite3* db, absl::Span<const log::Hash> parents, const log::Hash& event) {
+  auto del = Stmt::Prepare(db, "DELETE FROM main.crlog_heads WHERE hash = ?1");
+  if (!del.ok()) return del.status();
+  for (const log::Hash& p : parents) {
+    del->BindBlob(1, log::AsBytes(p));
+    if (absl::Status s = del->Run(); !s.ok()) return s;
+  }
+  auto ins = Stmt::Prepare(db, "INSERT OR IGNORE INTO main.crlog_heads(hash) VALUES (?1)");
+  if (!ins.ok()) return ins.status();
+  ins->BindBlob(1, log::AsBytes(event));
+  return ins->Run();
+}
+
+absl::Status RecordVersion(sqlite3* db, uint64_t db_version, uint32_t part, const log::Hash& event) {
+  auto stmt = Stmt::Prepare(
+      db, "INSERT OR REPLACE INTO main.crlog_versions(db_version, part, hash) VALUES (?1, ?2, ?3)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindInt(1, static_cast<int64_t>(db_version));
+  stmt->BindInt(2, part);
+  stmt->BindBlob(3, log::AsBytes(event));
+  return stmt->Run();
+}
+
+}  // namespace crlog::engine::meta

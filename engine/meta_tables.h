@@ -1,0 +1,58 @@
+// crlog's own tables inside the replicated database. They commit with the
+// user's tables, so whatever they say is exactly as durable and atomic as the
+// data they describe.
+//
+//   crlog_site       (id = 0) this replica's site id, and the id of the log
+//                    that belongs to this database ("owner")
+//   crlog_watermark  (id = 0) newest local event SQLite committed: its seq,
+//                    its id, and the database's current db_version
+//   crlog_heads      ids of the events whose past is materialised here
+//   crlog_tables     replicated tables and their ids
+//   crlog_clock      the per-row clock (engine/row_clock.h), keyed (table, pk)
+//   crlog_versions   which events were materialised at each db_version
+//   crlog_sites      ordinals of other sites seen in merged cells
+#ifndef CRLOG_ENGINE_META_TABLES_H_
+#define CRLOG_ENGINE_META_TABLES_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "log/hash.h"
+
+namespace crlog::engine::meta {
+
+// Creates the tables if they are missing. Requires a write transaction.
+absl::Status CreateTables(sqlite3* db);
+// Whether this database has been initialised by crlog (crlog_site exists).
+absl::StatusOr<bool> Initialised(sqlite3* db);
+
+struct SiteRow {
+  log::SiteId site{};
+  std::string owner;  // 16 random bytes, also in the log's meta
+};
+absl::StatusOr<std::optional<SiteRow>> ReadSite(sqlite3* db);
+absl::Status WriteSite(sqlite3* db, const SiteRow& row);
+
+struct Watermark {
+  uint64_t seq = 0;       // newest committed local event's seq (0: none)
+  log::Hash hash{};       // its id (zero when seq == 0)
+  uint64_t db_version = 0;
+};
+absl::StatusOr<Watermark> ReadWatermark(sqlite3* db);
+absl::Status WriteWatermark(sqlite3* db, const Watermark& w);
+
+absl::StatusOr<std::vector<log::Hash>> ReadHeads(sqlite3* db);
+// Materialising `event` makes it a head and its parents no longer heads.
+absl::Status AdvanceHeads(sqlite3* db, absl::Span<const log::Hash> parents, const log::Hash& event);
+
+absl::Status RecordVersion(sqlite3* db, uint64_t db_version, uint32_t part, const log::Hash& event);
+
+}  // namespace crlog::engine::meta
+
+#endif  // CRLOG_ENGINE_META_TABLES_H_

@@ -1,0 +1,381 @@
+// Replica: attaching to a database, the process-wide registry, recovery and
+// replicated-table management. The commit protocol is in
+// engine/capture_commit.cc.
+#include "engine/replica.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "engine/durability.h"
+#include "engine/meta_tables.h"
+#include "engine/sql.h"
+#include "log/strings.h"
+#include "schema/sql_quote.h"
+#include "schema/table_info.h"
+
+namespace crlog::engine {
+namespace {
+
+std::mutex registry_mu;
+absl::flat_hash_map<std::string, std::weak_ptr<Replica>>& Registry() {
+  static auto* r = new absl::flat_hash_map<std::string, std::weak_ptr<Replica>>();
+  return *r;
+}
+
+std::string RandomBytes(int n) {
+  std::string out(n, '\0');
+  sqlite3_randomness(n, out.data());
+  return out;
+}
+
+// A savepoint that rolls back unless released: crlog's own multi-statement
+// writes are all or nothing, inside or outside the caller's transaction.
+class Savepoint {
+ public:
+  Savepoint(sqlite3* db, const char* name) : db_(db), name_(name) {
+    status_ = Exec(db_, absl::StrCat("SAVEPOINT ", name_));
+  }
+  ~Savepoint() {
+    if (status_.ok() && !released_) {
+      Exec(db_, absl::StrCat("ROLLBACK TO ", name_, "; RELEASE ", name_)).IgnoreError();
+    }
+  }
+  const absl::Status& status() const { return status_; }
+  absl::Status Release() {
+    released_ = true;
+    return Exec(db_, absl::StrCat("RELEASE ", name_));
+  }
+
+ private:
+  sqlite3* db_;
+  const char* name_;
+  absl::Status status_;
+  bool released_ = false;
+};
+
+std::string CaptureTableName(std::string_view table) { return absl::StrCat("crlog_capture_", Sv(table)); }
+
+}  // namespace
+
+std::string LogPathFor(const std::string& db_path) { return db_path + "-crlog"; }
+
+Replica::~Replica() {
+  log_.reset();
+  if (temporary_log_) {
+    std::error_code ec;
+    std::filesystem::remove_all(log_path_, ec);
+  }
+}
+
+absl::StatusOr<std::shared_ptr<Replica>> Replica::Attach(sqlite3* db) {
+  const char* file = sqlite3_db_filename(db, "main");
+  std::string db_path = file ? file : "";
+  if (db_path.empty()) return Create(db, db_path);  // in-memory or temporary: never shared
+  std::lock_guard<std::mutex> lock(registry_mu);
+  auto& registry = Registry();
+  if (auto it = registry.find(db_path); it != registry.end()) {
+    if (auto replica = it->second.lock()) {
+      // Another connection attached first; this one may still hold pending
+      // events of a crashed process to resolve.
+      absl::Status s = replica->Recover(db);
+      if (!s.ok() && !absl::IsUnavailable(s)) return s;
+      return replica;
+    }
+  }
+  auto replica = Create(db, db_path);
+  if (!replica.ok()) return replica.status();
+  registry[db_path] = *replica;
+  return replica;
+}
+
+absl::StatusOr<std::shared_ptr<Replica>> Replica::Create(sqlite3* db, const std::string& db_path) {
+  std::shared_ptr<Replica> r(new Replica());
+  r->db_path_ = db_path;
+  r->max_event_bytes_ = log::format::kDefaultMaxEventBytes / 2;
+  if (db_path.empty()) {
+    std::string dir = (std::filesystem::temp_directory_path() / "crlog-memory-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) {
+      return absl::InternalError("cannot create a temporary directory for an in-memory database's log");
+    }
+    r->log_path_ = dir;
+    r->temporary_log_ = true;
+  } else {
+    r->log_path_ = LogPathFor(db_path);
+  }
+
+  auto initialised = meta::Initialised(db);
+  if (!initialised.ok()) return initialised.status();
+  std::optional<meta::SiteRow> site;
+  if (*initialised) {
+    auto row = meta::ReadSite(db);
+    if (!row.ok()) return row.status();
+    site = *row;
+  }
+
+  log::StoreOptions options;
+  options.create_if_missing = !site.has_value();
+  auto store = log::LogStore::Open(r->log_path_, options);
+  if (!store.ok()) {
+    if (absl::IsNotFound(store.status())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database '", db_path, "' is replicated by crlog but its log '", r->log_path_,
+          "' is missing: restore that directory beside the database (crlog will not start a new "
+          "history silently; to start over, use a copy of the data in a new database)"));
+    }
+    return store.status();
+  }
+  r->log_ = *std::move(store);
+  auto owner = r->log_->GetMeta(log::format::kMetaOwner);
+  if (!owner.ok()) return owner.status();
+
+  if (site.has_value()) {
+    if (!owner->has_value() || **owner != site->owner) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the log '", r->log_path_, "' belongs to another database than '", db_path,
+          "': put this database's own log beside it (a copied database needs its log copied too)"));
+    }
+    r->site_ = site->site;
+  } else {
+    // A new replica. A log that already holds events is someone else's.
+    if (owner->has_value()) {
+      auto stats = r->log_->Stats();
+      if (!stats.ok()) return stats.status();
+      if (stats->events + stats->pending > 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "a crlog log with ", stats->events, " events already exists at '", r->log_path_,
+            "' but the database '", db_path, "' has no crlog tables: the log belongs to another "
+            "database; move it away before replicating this one"));
+      }
+    }
+    meta::SiteRow row;
+    row.site = log::ToArray<16>(RandomBytes(16));
+    row.owner = RandomBytes(16);
+    if (absl::Status s = r->log_->PutMeta(log::format::kMetaOwner, row.owner, log::Durability::kSync);
+        !s.ok()) {
+      return s;
+    }
+    Savepoint sp(db, "crlog_init");
+    if (!sp.status().ok()) return sp.status();
+    if (absl::Status s = meta::CreateTables(db); !s.ok()) return s;
+    if (absl::Status s = meta::WriteSite(db, row); !s.ok()) return s;
+    if (absl::Status s = sp.Release(); !s.ok()) return s;
+    r->site_ = row.site;
+  }
+  absl::Status s = r->Recover(db);
+  if (!s.ok() && !absl::IsUnavailable(s)) return s;
+  return r;
+}
+
+absl::Status Replica::ResolvePending(sqlite3* db) {
+  auto pending = log_->PendingEvents();
+  if (!pending.ok()) return pending.status();
+  if (pending->empty()) return absl::OkStatus();
+  auto watermark = meta::ReadWatermark(db);
+  if (!watermark.ok()) return watermark.status();
+  auto heads = meta::ReadHeads(db);
+  if (!heads.ok()) return heads.status();
+
+  // SQLite committed the events its watermark and heads name, and (for an
+  // event group) their pending ancestors. Nothing else pending can commit
+  // now: the caller holds the write lock.
+  absl::flat_hash_map<log::Hash, const log::StoredEvent*> by_hash;
+  for (const auto& e : *pending) by_hash[e.hash] = &e;
+  absl::flat_hash_set<log::Hash> committed;
+  std::vector<log::Hash> work(heads->begin(), heads->end());
+  if (watermark->seq != 0) work.push_back(watermark->hash);
+  while (!work.empty()) {
+    log::Hash h = work.back();
+    work.pop_back();
+    auto it = by_hash.find(h);
+    if (it == by_hash.end() || !committed.insert(h).second) continue;
+    auto header = log::DecodeEventHeader(it->second->bytes, log::DecodeLimits{SIZE_MAX});
+    if (!header.ok()) return header.status();
+    for (const log::Hash& p : header->parents) work.push_back(p);
+  }
+  std::vector<log::Hash> publish, discard;
+  for (const auto& e : *pending) (committed.contains(e.hash) ? publish : discard).push_back(e.hash);
+  if (!publish.empty()) {
+    if (absl::Status s = log_->Publish(publish, log::Durability::kNoSync); !s.ok()) return s;
+  }
+  if (!discard.empty()) {
+    if (absl::Status s = log_->Discard(discard, log::Durability::kNoSync); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Replica::Recover(sqlite3* db) {
+  if (!sqlite3_get_autocommit(db)) {
+    return absl::UnavailableError("inside a transaction; recovery runs at the next commit");
+  }
+  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    return absl::UnavailableError("the database is busy; recovery runs at the next commit");
+  }
+  if (rc == SQLITE_READONLY) return absl::UnavailableError("read-only database");
+  if (rc != SQLITE_OK) return SqliteError(db, rc, "starting recovery");
+  absl::Status s = ResolvePending(db);
+  if (s.ok()) {
+    auto watermark = meta::ReadWatermark(db);
+    if (!watermark.ok()) s = watermark.status();
+    else if (watermark->seq != 0) {
+      auto present = log_->Contains(watermark->hash);
+      if (!present.ok()) s = present.status();
+      else if (!*present) {
+        s = absl::DataLossError(absl::StrCat(
+            "the log '", log_path_, "' lacks event ", log::ToHex(watermark->hash), " (seq ",
+            watermark->seq, "), the newest this database committed: the log was truncated or "
+            "replaced; restore it, and run `crlog verify`"));
+      }
+    }
+  }
+  sqlite3_exec(db, s.ok() ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
+}
+
+absl::StatusOr<uint64_t> Replica::DbVersion(sqlite3* db) {
+  auto w = meta::ReadWatermark(db);
+  if (!w.ok()) return w.status();
+  return w->db_version;
+}
+
+absl::StatusOr<std::vector<std::string>> Replica::ReplicatedTables(sqlite3* db) {
+  auto stmt = Stmt::Prepare(db, "SELECT name FROM main.crlog_tables ORDER BY name");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.emplace_back(stmt->ColumnText(0));
+  }
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<const TableDesc>> Replica::Table(sqlite3* db, std::string_view table) {
+  auto stmt = Stmt::Prepare(db, "SELECT id FROM main.crlog_tables WHERE name = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, table);
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return absl::NotFoundError(absl::StrCat("table '", Sv(table),
+                                            "' is not replicated: call crsql_as_crr('", Sv(table), "') first"));
+  }
+  auto desc = std::make_shared<TableDesc>();
+  desc->id = stmt->ColumnInt(0);
+  auto info = schema::ReadTableInfo(db, "main", table);
+  if (!info.ok()) return info.status();
+  desc->name = info->name;
+  desc->create_sql = info->create_sql;
+  for (int i : info->pk) desc->pk_columns.push_back(info->columns[i].name);
+  for (int i : info->non_pk) desc->columns.push_back(info->columns[i].name);
+  return desc;
+}
+
+absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, std::string_view table) {
+  if (!absl::EqualsIgnoreCase(Sv(schema_name), "main")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "crsql_as_crr('", Sv(schema_name), "', '", Sv(table), "'): crlog replicates tables of the main "
+        "schema only, not of attached databases; open that database and load crlog there"));
+  }
+  if (absl::Status s = CheckJournalMode(db); !s.ok()) return s;
+  auto info = schema::ReadTableInfo(db, "main", table);
+  if (!info.ok()) return info.status();
+  if (absl::Status s = schema::CheckReplicable(db, "main", *info); !s.ok()) return s;
+
+  Savepoint sp(db, "crlog_as_crr");
+  if (!sp.status().ok()) return sp.status();
+  auto existing = Table(db, info->name);
+  bool is_new = absl::IsNotFound(existing.status());
+  if (!existing.ok() && !is_new) return existing.status();
+  if (is_new) {
+    auto ins = Stmt::Prepare(db, "INSERT INTO main.crlog_tables(name) VALUES (?1)");
+    if (!ins.ok()) return ins.status();
+    ins->BindText(1, info->name);
+    if (absl::Status s = ins->Run(); !s.ok()) return s;
+  }
+
+  const std::string q = schema::QuoteIdentifier(info->name);
+  const std::string capture = schema::QuoteIdentifier(CaptureTableName(info->name));
+  // The module argument is an SQL string literal holding the table's name.
+  const std::string literal = absl::StrReplaceAll(info->name, {{"'", "''"}});
+  std::vector<std::string> pk_cols, cols, o, n, c, p;
+  for (size_t i = 0; i < info->pk.size(); ++i) {
+    pk_cols.push_back(schema::QuoteIdentifier(info->columns[info->pk[i]].name));
+    o.push_back(absl::StrCat("o", i));
+    n.push_back(absl::StrCat("n", i));
+  }
+  for (size_t i = 0; i < info->non_pk.size(); ++i) {
+    cols.push_back(schema::QuoteIdentifier(info->columns[info->non_pk[i]].name));
+    c.push_back(absl::StrCat("c", i));
+    p.push_back(absl::StrCat("p", i));
+  }
+  auto prefixed = [](const std::vector<std::string>& names, const char* prefix) {
+    std::vector<std::string> out;
+    for (const auto& x : names) out.push_back(absl::StrCat(prefix, x));
+    return absl::StrJoin(out, ", ");
+  };
+  auto list = [](std::initializer_list<std::string> parts) {
+    std::vector<std::string> nonempty;
+    for (const auto& x : parts) {
+      if (!x.empty()) nonempty.push_back(x);
+    }
+    return absl::StrJoin(nonempty, ", ");
+  };
+  const std::string trigger = absl::StrCat("crlog_", info->name);
+  std::string sql = absl::StrCat(
+      "CREATE VIRTUAL TABLE IF NOT EXISTS main.", capture, " USING crlog_capture('", literal, "');\n",
+      "CREATE TRIGGER IF NOT EXISTS main.", schema::QuoteIdentifier(trigger + "_insert"),
+      " AFTER INSERT ON ", q, " WHEN crsql_internal_sync_bit() = 0 BEGIN INSERT INTO ", capture,
+      "(", list({"op", absl::StrJoin(n, ", "), absl::StrJoin(c, ", ")}), ") VALUES (",
+      list({"1", prefixed(pk_cols, "NEW."), prefixed(cols, "NEW.")}), "); END;\n",
+      "CREATE TRIGGER IF NOT EXISTS main.", schema::QuoteIdentifier(trigger + "_update"),
+      " AFTER UPDATE ON ", q, " WHEN crsql_internal_sync_bit() = 0 BEGIN INSERT INTO ", capture,
+      "(", list({"op", absl::StrJoin(o, ", "), absl::StrJoin(n, ", "), absl::StrJoin(c, ", "), absl::StrJoin(p, ", ")}),
+      ") VALUES (",
+      list({"2", prefixed(pk_cols, "OLD."), prefixed(pk_cols, "NEW."), prefixed(cols, "NEW."), prefixed(cols, "OLD.")}),
+      "); END;\n",
+      "CREATE TRIGGER IF NOT EXISTS main.", schema::QuoteIdentifier(trigger + "_delete"),
+      " AFTER DELETE ON ", q, " WHEN crsql_internal_sync_bit() = 0 BEGIN INSERT INTO ", capture,
+      "(", list({"op", absl::StrJoin(o, ", ")}), ") VALUES (", list({"3", prefixed(pk_cols, "OLD.")}),
+      "); END;\n");
+  if (absl::Status s = Exec(db, sql); !s.ok()) return s;
+  if (is_new) {
+    // The schema mark makes the commit write a schema-change event first;
+    // the backfill turns existing rows into local writes through capture.
+    std::string backfill = absl::StrCat(
+        "INSERT INTO main.", capture, "(op) VALUES (4);\n",
+        "INSERT INTO main.", capture, "(", list({"op", absl::StrJoin(n, ", "), absl::StrJoin(c, ", ")}),
+        ") SELECT ", list({"1", absl::StrJoin(pk_cols, ", "), absl::StrJoin(cols, ", ")}), " FROM main.", q, ";");
+    if (absl::Status s = Exec(db, backfill); !s.ok()) return s;
+  }
+  return sp.Release();
+}
+
+absl::Status Replica::MakePlain(sqlite3* db, std::string_view table) {
+  auto desc = Table(db, table);
+  if (!desc.ok()) return desc.status();
+  Savepoint sp(db, "crlog_as_table");
+  if (!sp.status().ok()) return sp.status();
+  const std::string trigger = absl::StrCat("crlog_", (*desc)->name);
+  std::string sql = absl::StrCat(
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_insert"), ";\n",
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_update"), ";\n",
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_delete"), ";\n",
+      "DROP TABLE IF EXISTS main.", schema::QuoteIdentifier(CaptureTableName((*desc)->name)), ";\n",
+      "DELETE FROM main.crlog_clock WHERE tbl = ", (*desc)->id, ";\n",
+      "DELETE FROM main.crlog_tables WHERE id = ", (*desc)->id, ";\n");
+  if (absl::Status s = Exec(db, sql); !s.ok()) return s;
+  return sp.Release();
+}
+
+}  // namespace crlog::engine

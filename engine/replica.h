@@ -1,0 +1,113 @@
+// Replica: one replicated SQLite database and its log. The engine's C++ API.
+//
+// Contract:
+// - One Replica per database file per process, shared by every connection to
+//   that file (Attach returns the same object); an in-memory or temporary
+//   database gets its own Replica with a log in a temporary directory.
+// - Methods that take a sqlite3* run SQL on that connection and must be
+//   called from the thread that owns it; the Replica itself is thread-safe.
+// - The log of `app.db` is `app.db-crlog/`. A log that is missing while the
+//   database says it had one, or that belongs to another database, is
+//   refused, never silently replaced.
+#ifndef CRLOG_ENGINE_REPLICA_H_
+#define CRLOG_ENGINE_REPLICA_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "engine/capture_buffer.h"
+#include "engine/table_desc.h"
+#include "log/hash.h"
+#include "log/store.h"
+
+namespace crlog::engine {
+
+// Events a local transaction stored as pending in commit phase one.
+struct PendingCommit {
+  std::vector<log::Hash> events;
+};
+
+class Replica {
+ public:
+  // Attaches to the main database of `db`: creates crlog's tables and the log
+  // when the database has none, checks that an existing log belongs to it,
+  // and recovers (publishes committed events, discards the rest) when it can
+  // take the write lock without waiting.
+  static absl::StatusOr<std::shared_ptr<Replica>> Attach(sqlite3* db);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  const log::SiteId& site() const { return site_; }
+  log::LogStore& log() const { return *log_; }
+  const std::string& log_path() const { return log_path_; }
+  const std::string& db_path() const { return db_path_; }
+
+  // Largest event before a transaction is split into an event group.
+  size_t max_event_bytes() const { return max_event_bytes_; }
+  void set_max_event_bytes(size_t n) { max_event_bytes_ = n; }
+
+  // --- Replicated tables ------------------------------------------------
+  // crsql_as_crr: checks the table (schema/table_info.h), registers it,
+  // creates its capture virtual table and triggers, and backfills existing
+  // rows through capture. Idempotent. Runs inside the caller's transaction.
+  absl::Status MakeReplicated(sqlite3* db, std::string_view schema, std::string_view table);
+  // crsql_as_table: stops replicating; the table and its history stay.
+  absl::Status MakePlain(sqlite3* db, std::string_view table);
+  // The replicated table's description, read from the database. NotFound if
+  // it is not replicated.
+  absl::StatusOr<std::shared_ptr<const TableDesc>> Table(sqlite3* db, std::string_view table);
+  absl::StatusOr<std::vector<std::string>> ReplicatedTables(sqlite3* db);
+
+  // --- Capture: the two-phase commit of a local transaction --------------
+  // Commit phase one (xSync), with SQLite's write lock held: resolves
+  // events other connections left pending, builds this transaction's event
+  // (or event group) from `buffers`, stores it pending, and writes the
+  // per-row clocks, watermark and heads through `db`. Returns nothing when
+  // the buffers hold no change. `min_db_version` comes from
+  // crsql_next_db_version(v).
+  absl::StatusOr<std::optional<PendingCommit>> PrepareCommit(
+      sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version);
+  // Phase two (xCommit): SQLite committed; publish. Errors are left for
+  // recovery to repair and only reported.
+  absl::Status FinishCommit(const PendingCommit& commit);
+  // SQLite rolled back after phase one: forget the pending events.
+  absl::Status AbortCommit(const PendingCommit& commit);
+
+  // Publishes pending events SQLite committed (named by the watermark or the
+  // heads) and discards the rest. Requires the write lock (BEGIN IMMEDIATE or
+  // a write transaction).
+  absl::Status ResolvePending(sqlite3* db);
+  // Recovery on open: under BEGIN IMMEDIATE, ResolvePending and a check that
+  // the log holds what the database says it does. Returns Unavailable when
+  // the lock is busy (the next writer resolves instead).
+  absl::Status Recover(sqlite3* db);
+
+  // The database's committed db_version.
+  absl::StatusOr<uint64_t> DbVersion(sqlite3* db);
+
+ private:
+  Replica() = default;
+  static absl::StatusOr<std::shared_ptr<Replica>> Create(sqlite3* db, const std::string& db_path);
+
+  std::string db_path_;
+  std::string log_path_;
+  bool temporary_log_ = false;
+  log::SiteId site_{};
+  std::unique_ptr<log::LogStore> log_;
+  size_t max_event_bytes_;
+};
+
+// Where the log of the database at `db_path` lives.
+std::string LogPathFor(const std::string& db_path);
+
+}  // namespace crlog::engine
+
+#endif  // CRLOG_ENGINE_REPLICA_H_

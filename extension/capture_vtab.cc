@@ -1,0 +1,265 @@
+// The capture module, crlog_capture: one virtual table per replicated table
+// (crlog_capture_<table>), written only by that table's persistent triggers.
+// It is how crlog records exactly what SQLite commits (DESIGN.md, "The hard
+// part"): SQLite tells a written virtual table about every savepoint,
+// statement rollback, commit phase and rollback, so the buffered writes
+// follow SQLite's own decisions.
+//
+// Declared columns: op, o0..o(P-1) old pk, n0..n(P-1) new pk, c0..c(M-1) new
+// non-pk values, p0..p(M-1) old non-pk values (P pk columns, M others). Each
+// trigger fills the columns it has. The module is SQLITE_VTAB_INNOCUOUS so the
+// triggers run with trusted_schema=OFF, and a connection that has not loaded
+// crlog fails with "no such module" instead of writing unnoticed (rule 5).
+//
+// Methods appear in the order SQLite calls them.
+#include <sqlite3.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/capture_buffer.h"
+#include "extension/connection.h"
+#include "schema/packed_pk.h"
+
+namespace crlog::extension {
+namespace {
+
+struct CaptureVtab {
+  sqlite3_vtab base{};  // must be first
+  Connection* conn = nullptr;
+  std::unique_ptr<engine::CaptureBuffer> buffer;
+  int pk_count = 0;
+  int column_count = 0;
+};
+
+CaptureVtab* Self(sqlite3_vtab* v) { return reinterpret_cast<CaptureVtab*>(v); }
+
+std::string Dequote(const char* arg) {
+  std::string s = arg;
+  if (s.size() >= 2 && s.front() == '\'' && s.back() == '\'') {
+    std::string out;
+    for (size_t i = 1; i + 1 < s.size(); ++i) {
+      out.push_back(s[i]);
+      if (s[i] == '\'' && s[i + 1] == '\'') ++i;
+    }
+    return out;
+  }
+  return s;
+}
+
+// xCreate / xConnect: CREATE VIRTUAL TABLE ... USING crlog_capture('table'),
+// and every later open of the schema. Reads the replicated table's shape.
+int Connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out,
+            char** err) {
+  auto* conn = static_cast<Connection*>(aux);
+  if (argc < 4) {
+    *err = sqlite3_mprintf("crlog_capture needs the replicated table's name");
+    return SQLITE_ERROR;
+  }
+  if (absl::Status s = conn->Ready(); !s.ok()) {
+    *err = sqlite3_mprintf("%s", std::string(s.message()).c_str());
+    return SqliteCode(s);
+  }
+  std::string table = Dequote(argv[3]);
+  auto desc = conn->replica->Table(db, table);
+  if (!desc.ok()) {
+    *err = sqlite3_mprintf("crlog_capture for '%s': %s", table.c_str(),
+                           std::string(desc.status().message()).c_str());
+    return SqliteCode(desc.status());
+  }
+  int pk = static_cast<int>((*desc)->pk_columns.size());
+  int cols = static_cast<int>((*desc)->columns.size());
+  std::vector<std::string> names = {"op"};
+  for (int i = 0; i < pk; ++i) names.push_back(absl::StrCat("o", i));
+  for (int i = 0; i < pk; ++i) names.push_back(absl::StrCat("n", i));
+  for (int i = 0; i < cols; ++i) names.push_back(absl::StrCat("c", i));
+  for (int i = 0; i < cols; ++i) names.push_back(absl::StrCat("p", i));
+  std::string decl = absl::StrCat("CREATE TABLE x(", absl::StrJoin(names, ", "), ")");
+  int rc = sqlite3_declare_vtab(db, decl.c_str());
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  auto* v = new CaptureVtab();
+  v->conn = conn;
+  v->buffer = std::make_unique<engine::CaptureBuffer>(*std::move(desc));
+  v->pk_count = pk;
+  v->column_count = cols;
+  *out = &v->base;
+  return SQLITE_OK;
+}
+
+// xDisconnect / xDestroy: the connection closes or the table is dropped.
+int Disconnect(sqlite3_vtab* vtab) {
+  CaptureVtab* v = Self(vtab);
+  auto& joined = v->conn->joined;
+  joined.erase(std::remove(joined.begin(), joined.end(), v->buffer.get()), joined.end());
+  sqlite3_free(vtab->zErrMsg);
+  delete v;
+  return SQLITE_OK;
+}
+
+// Reading the capture table is never useful; it is always empty.
+int BestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  info->estimatedCost = 1e9;
+  return SQLITE_OK;
+}
+int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  *out = static_cast<sqlite3_vtab_cursor*>(sqlite3_malloc(sizeof(sqlite3_vtab_cursor)));
+  if (*out == nullptr) return SQLITE_NOMEM;
+  std::memset(*out, 0, sizeof(sqlite3_vtab_cursor));
+  return SQLITE_OK;
+}
+int Close(sqlite3_vtab_cursor* c) {
+  sqlite3_free(c);
+  return SQLITE_OK;
+}
+int Filter(sqlite3_vtab_cursor*, int, const char*, int, sqlite3_value**) { return SQLITE_OK; }
+int Next(sqlite3_vtab_cursor*) { return SQLITE_OK; }
+int Eof(sqlite3_vtab_cursor*) { return 1; }
+int Column(sqlite3_vtab_cursor*, sqlite3_context*, int) { return SQLITE_OK; }
+int Rowid(sqlite3_vtab_cursor*, sqlite3_int64* rowid) {
+  *rowid = 0;
+  return SQLITE_OK;
+}
+
+// xBegin: the table is first written in a transaction. Joins the
+// connection's capture set so commit phase one sees its buffer. SQLite does
+// not call xBegin for a table created inside the open transaction (it is
+// listed directly), so xUpdate and xSync join too.
+void Join(CaptureVtab* v) {
+  if (v->buffer->joined) return;
+  v->buffer->joined = true;
+  v->conn->joined.push_back(v->buffer.get());
+}
+
+int Begin(sqlite3_vtab* vtab) {
+  Join(Self(vtab));
+  return SQLITE_OK;
+}
+
+// xUpdate: a trigger hands over one row. argv[2] is op; the rest follow the
+// declared columns. Only INSERT is meaningful; anything else is refused.
+int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
+  CaptureVtab* v = Self(vtab);
+  if (argc < 3 || sqlite3_value_type(argv[0]) != SQLITE_NULL) {
+    return VtabError(vtab, absl::InvalidArgumentError(
+                               "crlog_capture tables are written only by crlog's triggers"));
+  }
+  if (v->conn->sync_bit != 0) return SQLITE_OK;  // a merge is writing: not a local change
+  Join(v);
+  int p = v->pk_count, m = v->column_count;
+  if (argc != 3 + 2 * p + 2 * m) return VtabError(vtab, absl::InternalError("capture arity"));
+  sqlite3_value** old_pk = argv + 3;
+  sqlite3_value** new_pk = old_pk + p;
+  sqlite3_value** new_cols = new_pk + p;
+  sqlite3_value** old_cols = new_cols + m;
+  switch (sqlite3_value_int(argv[2])) {
+    case 1:
+      v->buffer->AddInsert(schema::PackSqliteValues(p, new_pk), new_cols);
+      break;
+    case 2:
+      v->buffer->AddUpdate(schema::PackSqliteValues(p, old_pk), schema::PackSqliteValues(p, new_pk),
+                           new_cols, old_cols);
+      break;
+    case 3:
+      v->buffer->AddDelete(schema::PackSqliteValues(p, old_pk));
+      break;
+    case 4:
+      v->buffer->AddSchemaMark();
+      break;
+    default:
+      return VtabError(vtab, absl::InvalidArgumentError("unknown crlog_capture op"));
+  }
+  return SQLITE_OK;
+}
+
+// xSavepoint / xRelease / xRollbackTo: SAVEPOINT, RELEASE, ROLLBACK TO, and
+// the statement savepoint SQLite opens for each statement in a transaction
+// (a failed statement rolls back to it). The buffer follows exactly (rule 1).
+int SavepointM(sqlite3_vtab* vtab, int level) {
+  Self(vtab)->buffer->Savepoint(level);
+  return SQLITE_OK;
+}
+int Release(sqlite3_vtab* vtab, int level) {
+  Self(vtab)->buffer->Release(level);
+  return SQLITE_OK;
+}
+int RollbackTo(sqlite3_vtab* vtab, int level) {
+  Self(vtab)->buffer->RollbackTo(level);
+  return SQLITE_OK;
+}
+
+// xSync: commit phase one, before SQLite writes its journal commit. The
+// first capture table to be synced builds the whole transaction's event from
+// every joined buffer, stores it pending, and writes the watermark and clocks
+// through SQL in this same transaction (rule 2). A retried COMMIT (after
+// SQLITE_BUSY) calls xSync again: the pending event is reused as it is.
+int Sync(sqlite3_vtab* vtab) {
+  Connection* conn = Self(vtab)->conn;
+  Join(Self(vtab));
+  if (conn->prepared) return SQLITE_OK;
+  auto commit = conn->replica->PrepareCommit(conn->db, conn->joined, conn->db_version_floor);
+  if (!commit.ok()) return VtabError(vtab, commit.status());
+  conn->pending = *std::move(commit);
+  conn->prepared = true;
+  return SQLITE_OK;
+}
+
+// xCommit: SQLite committed. Publish the pending event; if that fails the
+// event stays pending and recovery publishes it (the watermark names it).
+int Commit(sqlite3_vtab* vtab) {
+  Connection* conn = Self(vtab)->conn;
+  if (conn->pending.has_value()) {
+    conn->replica->FinishCommit(*conn->pending).IgnoreError();
+  }
+  conn->EndTransaction();
+  return SQLITE_OK;
+}
+
+// xRollback: the transaction rolled back (ROLLBACK, a failed autocommit
+// statement, or COMMIT failing after phase one). Nothing of it stays.
+int Rollback(sqlite3_vtab* vtab) {
+  Connection* conn = Self(vtab)->conn;
+  if (conn->pending.has_value()) {
+    conn->replica->AbortCommit(*conn->pending).IgnoreError();
+  }
+  conn->EndTransaction();
+  return SQLITE_OK;
+}
+
+sqlite3_module kCaptureModule = {
+    /*iVersion=*/3,
+    /*xCreate=*/Connect,
+    /*xConnect=*/Connect,
+    /*xBestIndex=*/BestIndex,
+    /*xDisconnect=*/Disconnect,
+    /*xDestroy=*/Disconnect,
+    /*xOpen=*/Open,
+    /*xClose=*/Close,
+    /*xFilter=*/Filter,
+    /*xNext=*/Next,
+    /*xEof=*/Eof,
+    /*xColumn=*/Column,
+    /*xRowid=*/Rowid,
+    /*xUpdate=*/Update,
+    /*xBegin=*/Begin,
+    /*xSync=*/Sync,
+    /*xCommit=*/Commit,
+    /*xRollback=*/Rollback,
+    /*xFindFunction=*/nullptr,
+    /*xRename=*/nullptr,
+    /*xSavepoint=*/SavepointM,
+    /*xRelease=*/Release,
+    /*xRollbackTo=*/RollbackTo,
+    /*xShadowName=*/nullptr,
+};
+
+}  // namespace
+
+int RegisterCaptureModule(sqlite3* db, Connection* conn) {
+  return sqlite3_create_module_v2(db, "crlog_capture", &kCaptureModule, conn, nullptr);
+}
+
+}  // namespace crlog::extension

@@ -1,0 +1,60 @@
+// The extension's state for one SQLite connection: its replica, the capture
+// tables written in the open transaction, and the transaction's commit
+// state. Created when the extension loads on a connection, destroyed when
+// the connection closes.
+#ifndef CRLOG_EXTENSION_CONNECTION_H_
+#define CRLOG_EXTENSION_CONNECTION_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/capture_buffer.h"
+#include "engine/replica.h"
+
+namespace crlog::extension {
+
+struct Connection {
+  sqlite3* db = nullptr;
+  std::shared_ptr<engine::Replica> replica;  // null when attaching failed
+  absl::Status attach_error;                 // why, for every function that needs the replica
+
+  // Capture buffers of the capture tables written in the open transaction.
+  std::vector<engine::CaptureBuffer*> joined;
+  // Set by commit phase one; consumed by phase two or rollback.
+  std::optional<engine::PendingCommit> pending;
+  bool prepared = false;
+  // crsql_next_db_version(v) raises the open transaction's version to v.
+  uint64_t db_version_floor = 0;
+  // crsql_internal_sync_bit: set while merging, so triggers capture nothing.
+  int64_t sync_bit = 0;
+  std::map<std::string, std::string> config;
+
+  // The replica, or the reason there is none.
+  absl::Status Ready() const { return replica ? absl::OkStatus() : attach_error; }
+  // Ends the transaction's capture state (after commit or rollback).
+  void EndTransaction();
+};
+
+// Reports `status` as the SQLite error of a function call.
+void ResultError(sqlite3_context* ctx, const absl::Status& status);
+// Sets a virtual table's error message from `status` and returns its code.
+int VtabError(sqlite3_vtab* vtab, const absl::Status& status);
+// The SQLite result code for a status.
+int SqliteCode(const absl::Status& status);
+
+// Registration, called from the entry point.
+int RegisterFunctions(sqlite3* db, Connection* conn);
+int RegisterCaptureModule(sqlite3* db, Connection* conn);
+int RegisterChangesModule(sqlite3* db, Connection* conn);
+int RegisterHistoryModules(sqlite3* db, Connection* conn);
+
+}  // namespace crlog::extension
+
+#endif  // CRLOG_EXTENSION_CONNECTION_H_

@@ -1,0 +1,102 @@
+// The loadable extension's entry point: `crsqlite.so`, `sqlite3_crsqlite_init`
+// (the name cr-sqlite uses, so programs that load cr-sqlite load crlog
+// unchanged). Attaches the connection to its replica, then registers the SQL
+// functions and virtual tables.
+#include <sqlite3.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "extension/connection.h"
+
+namespace crlog::extension {
+
+void Connection::EndTransaction() {
+  for (engine::CaptureBuffer* b : joined) {
+    b->Clear();
+    b->joined = false;
+  }
+  joined.clear();
+  pending.reset();
+  prepared = false;
+  db_version_floor = 0;
+}
+
+int SqliteCode(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk: return SQLITE_OK;
+    case absl::StatusCode::kUnavailable: return SQLITE_BUSY;
+    case absl::StatusCode::kResourceExhausted: return SQLITE_FULL;
+    case absl::StatusCode::kDataLoss: return SQLITE_CORRUPT;
+    case absl::StatusCode::kPermissionDenied: return SQLITE_PERM;
+    case absl::StatusCode::kInvalidArgument: return SQLITE_MISMATCH;
+    case absl::StatusCode::kFailedPrecondition: return SQLITE_CONSTRAINT;
+    default: return SQLITE_ERROR;
+  }
+}
+
+void ResultError(sqlite3_context* ctx, const absl::Status& status) {
+  std::string msg(status.message());
+  sqlite3_result_error(ctx, msg.c_str(), static_cast<int>(msg.size()));
+  int code = SqliteCode(status);
+  if (code != SQLITE_ERROR) sqlite3_result_error_code(ctx, code);
+}
+
+int VtabError(sqlite3_vtab* vtab, const absl::Status& status) {
+  sqlite3_free(vtab->zErrMsg);
+  vtab->zErrMsg = sqlite3_mprintf("%s", std::string(status.message()).c_str());
+  return SqliteCode(status);
+}
+
+namespace {
+
+void DestroyConnection(void* p) { delete static_cast<Connection*>(p); }
+
+// Remote or recovery work must never be captured, and a transaction's
+// floor for db_version ends with it, whether or not capture was involved.
+int OnCommit(void* p) {
+  static_cast<Connection*>(p)->db_version_floor = 0;
+  return 0;
+}
+void OnRollback(void* p) { static_cast<Connection*>(p)->db_version_floor = 0; }
+
+}  // namespace
+
+}  // namespace crlog::extension
+
+extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_routines* /*api*/) {
+  using namespace crlog::extension;
+  auto* conn = new Connection();
+  conn->db = db;
+  auto replica = crlog::engine::Replica::Attach(db);
+  if (replica.ok()) {
+    conn->replica = *std::move(replica);
+  } else {
+    conn->attach_error = replica.status();
+    // A database whose log is missing or foreign must not be written
+    // unnoticed: refuse to load rather than run without capture.
+    if (absl::IsFailedPrecondition(replica.status()) || absl::IsDataLoss(replica.status())) {
+      *err = sqlite3_mprintf("crlog: %s", std::string(replica.status().message()).c_str());
+      delete conn;
+      return SQLITE_ERROR;
+    }
+  }
+  // The first registration owns `conn`: SQLite destroys it with the
+  // connection.
+  int rc = sqlite3_create_function_v2(db, "crsql_finalize", 0, SQLITE_UTF8, conn,
+                                      [](sqlite3_context* ctx, int, sqlite3_value**) {
+                                        sqlite3_result_null(ctx);
+                                      },
+                                      nullptr, nullptr, DestroyConnection);
+  if (rc == SQLITE_OK) rc = RegisterFunctions(db, conn);
+  if (rc == SQLITE_OK) rc = RegisterCaptureModule(db, conn);
+  if (rc == SQLITE_OK) rc = RegisterChangesModule(db, conn);
+  if (rc == SQLITE_OK) rc = RegisterHistoryModules(db, conn);
+  if (rc != SQLITE_OK) {
+    *err = sqlite3_mprintf("crlog: registering functions failed: %s", sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_commit_hook(db, OnCommit, conn);
+  sqlite3_rollback_hook(db, OnRollback, conn);
+  return SQLITE_OK_LOAD_PERMANENTLY;
+}

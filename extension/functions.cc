@@ -1,0 +1,197 @@
+// The SQL functions of cr-sqlite's surface (crsql-compat.md, "Functions an
+// app calls"). Each turns an absl::Status into a SQLite error whose message
+// names the table or argument at fault.
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "engine/meta_tables.h"
+#include "extension/connection.h"
+#include "log/hash.h"
+#include "schema/packed_pk.h"
+
+#ifndef CRLOG_VERSION
+#define CRLOG_VERSION "0.1.0"
+#endif
+#ifndef CRLOG_GIT_SHA
+#define CRLOG_GIT_SHA "unknown"
+#endif
+
+namespace crlog::extension {
+namespace {
+
+Connection* Conn(sqlite3_context* ctx) { return static_cast<Connection*>(sqlite3_user_data(ctx)); }
+
+std::string TextArg(sqlite3_value* v) {
+  const unsigned char* p = sqlite3_value_text(v);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
+}
+
+bool RequireReplica(sqlite3_context* ctx, Connection* conn) {
+  if (absl::Status s = conn->Ready(); !s.ok()) {
+    ResultError(ctx, s);
+    return false;
+  }
+  return true;
+}
+
+// crsql_as_crr([schema,] table)
+void AsCrr(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  if (argc < 1 || argc > 2 || sqlite3_value_type(argv[argc - 1]) != SQLITE_TEXT) {
+    ResultError(ctx, absl::InvalidArgumentError(
+                         "crsql_as_crr takes a table name, optionally after a schema name: "
+                         "SELECT crsql_as_crr('todo')"));
+    return;
+  }
+  std::string schema = argc == 2 ? TextArg(argv[0]) : "main";
+  absl::Status s = conn->replica->MakeReplicated(conn->db, schema, TextArg(argv[argc - 1]));
+  if (!s.ok()) return ResultError(ctx, s);
+  sqlite3_result_text(ctx, "OK", -1, SQLITE_STATIC);
+}
+
+// crsql_as_table(table)
+void AsTable(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  if (argc != 1 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+    return ResultError(ctx, absl::InvalidArgumentError("crsql_as_table takes a table name"));
+  }
+  absl::Status s = conn->replica->MakePlain(conn->db, TextArg(argv[0]));
+  if (!s.ok()) return ResultError(ctx, s);
+  sqlite3_result_text(ctx, "OK", -1, SQLITE_STATIC);
+}
+
+void SiteId(sqlite3_context* ctx, int, sqlite3_value**) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  const auto& site = conn->replica->site();
+  sqlite3_result_blob(ctx, site.data(), static_cast<int>(site.size()), SQLITE_TRANSIENT);
+}
+
+void DbVersion(sqlite3_context* ctx, int, sqlite3_value**) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  auto v = conn->replica->DbVersion(conn->db);
+  if (!v.ok()) return ResultError(ctx, v.status());
+  sqlite3_result_int64(ctx, static_cast<int64_t>(*v));
+}
+
+// crsql_next_db_version([v]): the version the open transaction will commit
+// at; with v, raises it to at least v.
+void NextDbVersion(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  if (argc == 1) {
+    if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER || sqlite3_value_int64(argv[0]) < 0) {
+      return ResultError(ctx, absl::InvalidArgumentError(
+                                  "crsql_next_db_version(v) takes a non-negative integer"));
+    }
+    conn->db_version_floor = std::max<uint64_t>(conn->db_version_floor, sqlite3_value_int64(argv[0]));
+  }
+  auto v = conn->replica->DbVersion(conn->db);
+  if (!v.ok()) return ResultError(ctx, v.status());
+  sqlite3_result_int64(ctx, static_cast<int64_t>(std::max<uint64_t>(*v + 1, conn->db_version_floor)));
+}
+
+void Sha(sqlite3_context* ctx, int, sqlite3_value**) {
+  sqlite3_result_text(ctx, "crlog " CRLOG_VERSION " " CRLOG_GIT_SHA, -1, SQLITE_STATIC);
+}
+
+void PackColumns(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc == 0 || argc > 255) {
+    return ResultError(ctx, absl::InvalidArgumentError("crsql_pack_columns takes 1 to 255 values"));
+  }
+  std::string packed = schema::PackSqliteValues(argc, argv);
+  sqlite3_result_blob(ctx, packed.data(), static_cast<int>(packed.size()), SQLITE_TRANSIENT);
+}
+
+// crsql_internal_sync_bit([x]): read, or set, the flag that keeps triggers
+// from capturing writes made by a merge.
+void SyncBit(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (argc == 1) conn->sync_bit = sqlite3_value_int64(argv[0]);
+  sqlite3_result_int64(ctx, conn->sync_bit);
+}
+
+void ConfigSet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (argc != 2 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+    return ResultError(ctx, absl::InvalidArgumentError("crsql_config_set(name, value)"));
+  }
+  std::string name = TextArg(argv[0]);
+  std::string value = TextArg(argv[1]);
+  if (name == "merge-equal-values") {
+    // Accepted as cr-sqlite does; merge uses it.
+  } else if (name == "crlog-max-event-bytes") {
+    uint64_t n = 0;
+    if (!absl::SimpleAtoi(value, &n) || n < 64) {
+      return ResultError(ctx, absl::InvalidArgumentError(
+                                  "crlog-max-event-bytes takes a number of bytes, at least 64"));
+    }
+    if (!RequireReplica(ctx, conn)) return;
+    conn->replica->set_max_event_bytes(n);
+  } else {
+    return ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(
+                                "unknown setting '", name,
+                                "': crlog knows merge-equal-values and crlog-max-event-bytes")));
+  }
+  conn->config[name] = value;
+  sqlite3_result_value(ctx, argv[1]);
+}
+
+void ConfigGet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (argc != 1) return ResultError(ctx, absl::InvalidArgumentError("crsql_config_get(name)"));
+  std::string name = TextArg(argv[0]);
+  auto it = conn->config.find(name);
+  if (it != conn->config.end()) {
+    int64_t n;
+    if (absl::SimpleAtoi(it->second, &n)) return sqlite3_result_int64(ctx, n);
+    return sqlite3_result_text(ctx, it->second.c_str(), -1, SQLITE_TRANSIENT);
+  }
+  if (name == "merge-equal-values") return sqlite3_result_int64(ctx, 0);
+  if (name == "crlog-max-event-bytes" && conn->replica) {
+    return sqlite3_result_int64(ctx, static_cast<int64_t>(conn->replica->max_event_bytes()));
+  }
+  ResultError(ctx, absl::InvalidArgumentError(absl::StrCat("unknown setting '", name, "'")));
+}
+
+}  // namespace
+
+int RegisterFunctions(sqlite3* db, Connection* conn) {
+  struct Fn {
+    const char* name;
+    int argc;
+    int flags;
+    void (*fn)(sqlite3_context*, int, sqlite3_value**);
+  };
+  // Functions with side effects are DIRECTONLY (never from a trigger or
+  // view); the ones the capture triggers call are INNOCUOUS so that
+  // trusted_schema=OFF works.
+  const int direct = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+  const int innocuous = SQLITE_UTF8 | SQLITE_INNOCUOUS;
+  const Fn fns[] = {
+      {"crsql_as_crr", -1, direct, AsCrr},
+      {"crsql_as_table", 1, direct, AsTable},
+      {"crsql_site_id", 0, innocuous, SiteId},
+      {"crsql_db_version", 0, innocuous, DbVersion},
+      {"crsql_next_db_version", -1, direct, NextDbVersion},
+      {"crsql_sha", 0, innocuous | SQLITE_DETERMINISTIC, Sha},
+      {"crsql_pack_columns", -1, innocuous | SQLITE_DETERMINISTIC, PackColumns},
+      {"crsql_internal_sync_bit", -1, innocuous, SyncBit},
+      {"crsql_config_set", 2, direct, ConfigSet},
+      {"crsql_config_get", 1, innocuous, ConfigGet},
+  };
+  for (const Fn& f : fns) {
+    int rc = sqlite3_create_function_v2(db, f.name, f.argc, f.flags, conn, f.fn, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+}  // namespace crlog::extension

@@ -1,0 +1,246 @@
+// History from SQL: crlog_events (one row per published event) and crlog_ops
+// (one row per operation), so "who changed this row, and when" is a SELECT:
+//
+//   SELECT time, site, cid, val FROM crlog_ops
+//    WHERE "table" = 'todo' AND pk = crsql_pack_columns(1);
+//
+// Both are eponymous and read-only. They scan the log in arrival order; an
+// equality on "table" or pk filters while scanning.
+#include <sqlite3.h>
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "extension/connection.h"
+#include "log/event.h"
+#include "log/row_codec.h"
+
+namespace crlog::extension {
+namespace {
+
+std::string IsoTime(int64_t micros) {
+  time_t secs = static_cast<time_t>(micros / 1000000);
+  int64_t frac = micros % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    --secs;
+  }
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+using Cell = std::optional<Value>;  // nullopt: SQL NULL
+using Row = std::vector<Value>;
+
+struct HistoryVtab {
+  sqlite3_vtab base{};
+  Connection* conn = nullptr;
+  bool ops = false;  // crlog_ops, else crlog_events
+};
+
+struct HistoryCursor {
+  sqlite3_vtab_cursor base{};
+  std::vector<Row> rows;
+  size_t at = 0;
+};
+
+// crlog_events columns
+enum { kEvHash, kEvKind, kEvSite, kEvSeq, kEvLamport, kEvTime, kEvTimeMicros, kEvParents, kEvOps, kEvPosition };
+// crlog_ops columns
+enum { kOpEvent, kOpPosition, kOpSite, kOpSeq, kOpTime, kOpTimeMicros, kOpTable, kOpPk, kOpCid, kOpVal,
+       kOpColVersion, kOpCl, kOpOrigin };
+
+constexpr int kTableEq = 1, kPkEq = 2;
+
+int Connect(sqlite3* db, void* aux, int, const char* const* argv, sqlite3_vtab** out, char**, bool ops) {
+  (void)argv;
+  int rc = sqlite3_declare_vtab(
+      db, ops ? "CREATE TABLE x(event TEXT, position INTEGER, site BLOB, seq INTEGER, time TEXT, "
+                "time_micros INTEGER, \"table\" TEXT, pk BLOB, cid TEXT, val ANY, col_version INTEGER, "
+                "cl INTEGER, origin BLOB)"
+              : "CREATE TABLE x(hash TEXT, kind TEXT, site BLOB, seq INTEGER, lamport INTEGER, time TEXT, "
+                "time_micros INTEGER, parents TEXT, ops INTEGER, position INTEGER)");
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  auto* v = new HistoryVtab();
+  v->conn = static_cast<Connection*>(aux);
+  v->ops = ops;
+  *out = &v->base;
+  return SQLITE_OK;
+}
+int ConnectEvents(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err) {
+  (void)argc;
+  return Connect(db, aux, argc, argv, out, err, false);
+}
+int ConnectOps(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err) {
+  return Connect(db, aux, argc, argv, out, err, true);
+}
+
+int Disconnect(sqlite3_vtab* vtab) {
+  sqlite3_free(vtab->zErrMsg);
+  delete reinterpret_cast<HistoryVtab*>(vtab);
+  return SQLITE_OK;
+}
+
+int BestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
+  auto* v = reinterpret_cast<HistoryVtab*>(vtab);
+  int idx = 0, arg = 0;
+  if (v->ops) {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int i = 0; i < info->nConstraint; ++i) {
+        const auto& c = info->aConstraint[i];
+        if (!c.usable || c.op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+        int bit = pass == 0 && c.iColumn == kOpTable ? kTableEq : pass == 1 && c.iColumn == kOpPk ? kPkEq : 0;
+        if (bit == 0 || (idx & bit)) continue;
+        idx |= bit;
+        info->aConstraintUsage[i].argvIndex = ++arg;
+        info->aConstraintUsage[i].omit = 1;
+      }
+    }
+  }
+  info->idxNum = idx;
+  info->estimatedCost = idx ? 1e4 : 1e6;
+  return SQLITE_OK;
+}
+
+int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  *out = &(new HistoryCursor())->base;
+  return SQLITE_OK;
+}
+int Close(sqlite3_vtab_cursor* c) {
+  delete reinterpret_cast<HistoryCursor*>(c);
+  return SQLITE_OK;
+}
+
+std::string ArgText(sqlite3_value* v) {
+  const void* p = sqlite3_value_type(v) == SQLITE_BLOB ? sqlite3_value_blob(v) : sqlite3_value_text(v);
+  return p ? std::string(static_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
+}
+
+int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int argc, sqlite3_value** argv) {
+  auto* c = reinterpret_cast<HistoryCursor*>(cur);
+  auto* v = reinterpret_cast<HistoryVtab*>(cur->pVtab);
+  c->rows.clear();
+  c->at = 0;
+  if (absl::Status s = v->conn->Ready(); !s.ok()) return VtabError(cur->pVtab, s);
+  std::optional<std::string> table_eq, pk_eq;
+  int arg = 0;
+  if ((idx & kTableEq) && arg < argc) table_eq = ArgText(argv[arg++]);
+  if ((idx & kPkEq) && arg < argc) pk_eq = ArgText(argv[arg++]);
+  absl::Status failure;
+  absl::Status s = v->conn->replica->log().ForEach([&](const log::StoredEvent& stored) {
+    auto e = stored.Decode();
+    if (!e.ok()) {
+      failure = e.status();
+      return false;
+    }
+    Value hash = Value::Text(log::ToHex(stored.hash));
+    Value site = e->kind == log::EventKind::kImport ? Value::Null() : Value::Blob(log::AsBytes(e->site));
+    Value time = Value::Text(IsoTime(e->time_micros));
+    if (!v->ops) {
+      std::vector<std::string> parents;
+      for (const auto& p : e->parents) parents.push_back(log::ToHex(p));
+      c->rows.push_back(Row{hash, Value::Text(log::EventKindName(e->kind)), site,
+                            Value::Integer(static_cast<int64_t>(e->seq)),
+                            Value::Integer(static_cast<int64_t>(e->lamport)), time,
+                            Value::Integer(e->time_micros), Value::Text(absl::StrJoin(parents, " ")),
+                            Value::Integer(static_cast<int64_t>(e->CountOps())),
+                            Value::Integer(static_cast<int64_t>(stored.position))});
+      return true;
+    }
+    bool with_origins = e->kind == log::EventKind::kImport;
+    for (const log::TableChanges& t : e->tables) {
+      if (table_eq && t.table != *table_eq) continue;
+      log::RowsReader reader(t.rows, with_origins);
+      log::RowOp op;
+      while (!reader.done()) {
+        if (absl::Status rs = reader.Next(t.columns.size(), &op); !rs.ok()) {
+          failure = rs;
+          return false;
+        }
+        if (pk_eq && op.pk != *pk_eq) continue;
+        auto push = [&](std::string cid, Value val, int64_t col_version, Value origin) {
+          c->rows.push_back(Row{hash, Value::Integer(static_cast<int64_t>(stored.position)), site,
+                                Value::Integer(static_cast<int64_t>(e->seq)), time,
+                                Value::Integer(e->time_micros), Value::Text(t.table), Value::Blob(op.pk),
+                                Value::Text(cid), std::move(val), Value::Integer(col_version),
+                                Value::Integer(static_cast<int64_t>(op.causal_length)), std::move(origin)});
+        };
+        if (op.cells.empty()) {
+          push("-1", Value::Null(), static_cast<int64_t>(op.causal_length), site);
+        }
+        for (const log::CellOp& cell : op.cells) {
+          Value origin = with_origins && cell.origin < e->origins.size()
+                             ? Value::Blob(log::AsBytes(e->origins[cell.origin]))
+                             : site;
+          push(t.columns[cell.column], cell.value, static_cast<int64_t>(cell.version), std::move(origin));
+        }
+      }
+    }
+    return true;
+  });
+  if (s.ok()) s = failure;
+  if (!s.ok()) return VtabError(cur->pVtab, s);
+  return SQLITE_OK;
+}
+
+int Next(sqlite3_vtab_cursor* cur) {
+  ++reinterpret_cast<HistoryCursor*>(cur)->at;
+  return SQLITE_OK;
+}
+int Eof(sqlite3_vtab_cursor* cur) {
+  auto* c = reinterpret_cast<HistoryCursor*>(cur);
+  return c->at >= c->rows.size();
+}
+int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
+  auto* c = reinterpret_cast<HistoryCursor*>(cur);
+  const Value& v = c->rows[c->at][col];
+  switch (v.type) {
+    case ValueType::kInteger: sqlite3_result_int64(ctx, v.integer); break;
+    case ValueType::kReal: sqlite3_result_double(ctx, v.real); break;
+    case ValueType::kText: sqlite3_result_text(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT); break;
+    case ValueType::kBlob: sqlite3_result_blob(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT); break;
+    case ValueType::kNull: sqlite3_result_null(ctx); break;
+  }
+  return SQLITE_OK;
+}
+int Rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
+  *rowid = static_cast<sqlite3_int64>(reinterpret_cast<HistoryCursor*>(cur)->at);
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeModule(int (*connect)(sqlite3*, void*, int, const char* const*, sqlite3_vtab**, char**)) {
+  sqlite3_module m{};
+  m.xConnect = connect;
+  m.xBestIndex = BestIndex;
+  m.xDisconnect = Disconnect;
+  m.xDestroy = Disconnect;
+  m.xOpen = Open;
+  m.xClose = Close;
+  m.xFilter = Filter;
+  m.xNext = Next;
+  m.xEof = Eof;
+  m.xColumn = Column;
+  m.xRowid = Rowid;
+  return m;
+}
+
+sqlite3_module kEventsModule = MakeModule(ConnectEvents);
+sqlite3_module kOpsModule = MakeModule(ConnectOps);
+
+}  // namespace
+
+int RegisterHistoryModules(sqlite3* db, Connection* conn) {
+  int rc = sqlite3_create_module_v2(db, "crlog_events", &kEventsModule, conn, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_create_module_v2(db, "crlog_ops", &kOpsModule, conn, nullptr);
+  return rc;
+}
+
+}  // namespace crlog::extension
