@@ -1,14 +1,5 @@
-// cr-sqlite's packed primary-key format, as far as the CLI needs it: packing
-// integer pks (the demo) and unpacking any pk for display.
-//
-// Layout: 1 byte column count, then per column a header byte (n << 3) | type
-// with SQLite's type numbers, then the payload:
-//   integer (1): n big-endian bytes, minimal (0 uses none; negative uses 8)
-//   real    (2): 8 bytes big-endian IEEE-754 (n = 0)
-//   text    (3), blob (4): the length in n big-endian bytes, then the bytes
-//   null    (5): nothing
-//
-// A stop-gap: schema/ will own pk packing once it exists, and this file goes.
+// Packed primary keys as the CLI shows and builds them, over schema/'s codec
+// of cr-sqlite's packed-columns format.
 #ifndef CRLOG_TOOLS_PACKED_PK_H_
 #define CRLOG_TOOLS_PACKED_PK_H_
 

@@ -1,0 +1,214 @@
+// VerifyDatabase (engine/verify_database.h): fold the log into a fresh
+// in-memory database with the same replicated tables and compare.
+#include "engine/verify_database.h"
+
+#include <sqlite3.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/fold.h"
+#include "engine/meta_tables.h"
+#include "engine/replica.h"
+#include "engine/sql.h"
+#include "log/store.h"
+#include "log/strings.h"
+#include "schema/sql_quote.h"
+#include "schema/table_info.h"
+
+namespace crlog::engine {
+namespace {
+
+struct Db {
+  ~Db() { sqlite3_close_v2(db); }
+  sqlite3* db = nullptr;
+};
+
+absl::Status Fault(std::string_view what) {
+  return absl::DataLossError(std::string(what));
+}
+
+std::string PkText(const std::vector<Value>& pk) {
+  std::vector<std::string> parts;
+  for (const Value& v : pk) parts.push_back(ValueToString(v));
+  return absl::StrCat("(", absl::StrJoin(parts, ", "), ")");
+}
+
+// Compares live.T with main.T (the fold) and names the first difference.
+absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info) {
+  const std::string q = schema::QuoteIdentifier(info.name);
+  std::vector<std::string> pk_cols, all_cols;
+  for (int i : info.pk) pk_cols.push_back(schema::QuoteIdentifier(info.columns[i].name));
+  for (const auto& c : info.columns) all_cols.push_back(schema::QuoteIdentifier(c.name));
+  const std::string cols = absl::StrJoin(all_cols, ", ");
+  const std::string order = absl::StrJoin(pk_cols, ", ");
+  for (int side = 0; side < 2; ++side) {
+    const char* a = side == 0 ? "live" : "main";
+    const char* b = side == 0 ? "main" : "live";
+    auto diff = Stmt::Prepare(db, absl::StrCat("SELECT ", order, " FROM (SELECT ", cols, " FROM ", a, ".", q,
+                                               " EXCEPT SELECT ", cols, " FROM ", b, ".", q, ") ORDER BY ",
+                                               order, " LIMIT 1"));
+    if (!diff.ok()) return diff.status();
+    auto row = diff->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) continue;
+    std::vector<Value> pk;
+    for (size_t i = 0; i < pk_cols.size(); ++i) pk.push_back(diff->ColumnValue(static_cast<int>(i)));
+    std::vector<std::string> terms;
+    for (size_t i = 0; i < pk_cols.size(); ++i) terms.push_back(absl::StrCat(pk_cols[i], " = ?", i + 1));
+    std::string where = absl::StrJoin(terms, " AND ");
+    auto fetch = [&](const char* schema) -> absl::StatusOr<std::optional<std::vector<Value>>> {
+      auto s = Stmt::Prepare(db, absl::StrCat("SELECT ", cols, " FROM ", schema, ".", q, " WHERE ", where));
+      if (!s.ok()) return s.status();
+      for (size_t i = 0; i < pk.size(); ++i) s->BindValue(static_cast<int>(i + 1), pk[i]);
+      auto r = s->Step();
+      if (!r.ok()) return r.status();
+      if (!*r) return std::optional<std::vector<Value>>();
+      std::vector<Value> out;
+      for (size_t i = 0; i < all_cols.size(); ++i) out.push_back(s->ColumnValue(static_cast<int>(i)));
+      return std::optional<std::vector<Value>>(out);
+    };
+    auto live = fetch("live");
+    if (!live.ok()) return live.status();
+    auto folded = fetch("main");
+    if (!folded.ok()) return folded.status();
+    std::string where_text = absl::StrCat("table '", info.name, "', row ", PkText(pk), ": ");
+    if (!live->has_value()) {
+      return Fault(absl::StrCat(where_text, "the log has it but the database does not (deleted behind crlog's back?)"));
+    }
+    if (!folded->has_value()) {
+      return Fault(absl::StrCat(where_text, "the database has it but the log does not (written behind crlog's back?)"));
+    }
+    for (size_t i = 0; i < all_cols.size(); ++i) {
+      if (!((**live)[i] == (**folded)[i])) {
+        return Fault(absl::StrCat(where_text, "column '", info.columns[i].name, "' is ",
+                                  ValueToString((**live)[i]), " in the database but ",
+                                  ValueToString((**folded)[i]), " in the fold of the log"));
+      }
+    }
+  }
+  auto count = Stmt::Prepare(db, absl::StrCat("SELECT count(*) FROM live.", q));
+  if (!count.ok()) return count.status();
+  auto row = count->Step();
+  if (!row.ok()) return row.status();
+  return static_cast<uint64_t>(count->ColumnInt(0));
+}
+
+}  // namespace
+
+absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const log::VerifyProgress& progress) {
+  DatabaseReport report;
+  Db live;
+  int rc = sqlite3_open_v2(db_path.c_str(), &live.db, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(live.db, rc, absl::StrCat("opening '", db_path, "'"));
+  auto initialised = meta::Initialised(live.db);
+  if (!initialised.ok()) return initialised.status();
+  if (!*initialised) {
+    return absl::NotFoundError(absl::StrCat("'", db_path, "' is not replicated by crlog (no crlog tables)"));
+  }
+  auto site = meta::ReadSite(live.db);
+  if (!site.ok()) return site.status();
+  if (!site->has_value()) return Fault("crlog_site is empty: the database's crlog tables are damaged");
+  auto watermark = meta::ReadWatermark(live.db);
+  if (!watermark.ok()) return watermark.status();
+  auto heads = meta::ReadHeads(live.db);
+  if (!heads.ok()) return heads.status();
+
+  log::StoreOptions options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  auto store = log::LogStore::Open(LogPathFor(db_path), options);
+  if (!store.ok()) return store.status();
+  auto owner = (*store)->GetMeta(log::format::kMetaOwner);
+  if (!owner.ok()) return owner.status();
+  if (!owner->has_value() || **owner != (*site)->owner) {
+    return Fault(absl::StrCat("the log '", (*store)->path(), "' belongs to another database than '", db_path, "'"));
+  }
+  auto log_report = log::Verify(**store, progress);
+  if (!log_report.ok()) return log_report.status();
+  report.log = *log_report;
+
+  // The anchor: the newest event SQLite committed must be the newest of its
+  // site in the log.
+  auto vv = (*store)->GetVersionVector();
+  if (!vv.ok()) return vv.status();
+  auto it = vv->find((*site)->site);
+  uint64_t log_seq = it == vv->end() ? 0 : it->second;
+  if (watermark->seq != 0) {
+    auto newest = (*store)->Get(watermark->hash);
+    if (!newest.ok()) {
+      return Fault(absl::StrCat("the database committed event ", log::ToHex(watermark->hash), " (seq ",
+                                watermark->seq, ") but the log lacks it: the log's tail was removed or the log "
+                                "was replaced"));
+    }
+  }
+  if (log_seq != watermark->seq) {
+    return Fault(absl::StrCat("the log holds this site's events up to seq ", log_seq,
+                              " but the database committed up to seq ", watermark->seq,
+                              log_seq > watermark->seq ? " (the database is older than its log)"
+                                                       : " (the log lost its newest events)"));
+  }
+  for (const log::Hash& h : *heads) {
+    auto present = (*store)->Contains(h);
+    if (!present.ok()) return present.status();
+    if (!*present) {
+      return Fault(absl::StrCat("the database materialised event ", log::ToHex(h), " but the log lacks it"));
+    }
+  }
+
+  // The fold of the log, in a fresh in-memory database with the same tables.
+  Db fold_db;
+  rc = sqlite3_open_v2(":memory:", &fold_db.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(fold_db.db, rc, "opening an in-memory database");
+  if (absl::Status s = meta::CreateTables(fold_db.db); !s.ok()) return s;
+  auto tables = Stmt::Prepare(live.db, "SELECT t.id, t.name, s.sql FROM crlog_tables t JOIN sqlite_schema s "
+                                       "ON s.type = 'table' AND s.name = t.name ORDER BY t.name");
+  if (!tables.ok()) return tables.status();
+  std::vector<std::string> names;
+  while (true) {
+    auto row = tables->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (absl::Status s = Exec(fold_db.db, tables->ColumnText(2)); !s.ok()) return s;
+    auto ins = Stmt::Prepare(fold_db.db, "INSERT INTO crlog_tables(id, name) VALUES (?1, ?2)");
+    if (!ins.ok()) return ins.status();
+    ins->BindInt(1, tables->ColumnInt(0));
+    ins->BindText(2, tables->ColumnText(1));
+    if (absl::Status s = ins->Run(); !s.ok()) return s;
+    names.emplace_back(tables->ColumnText(1));
+  }
+  if (absl::Status s = Exec(fold_db.db, "BEGIN"); !s.ok()) return s;
+  FoldOptions fold_options;
+  fold_options.local_site = (*site)->site;
+  auto fold = Fold::Begin(fold_db.db, fold_options);
+  if (!fold.ok()) return fold.status();
+  auto past = (*store)->Ancestors(*heads);
+  if (!past.ok()) return past.status();
+  for (const log::Hash& h : *past) {
+    auto stored = (*store)->Get(h);
+    if (!stored.ok()) return stored.status();
+    auto event = stored->Decode();
+    if (!event.ok()) return event.status();
+    if (absl::Status s = (*fold)->Apply(h, *event); !s.ok()) return s;
+  }
+  report.folded_events = past->size();
+  fold->reset();
+  if (absl::Status s = Exec(fold_db.db, "COMMIT"); !s.ok()) return s;
+
+  // ATTACH reads the live file through a second handle, read-only.
+  std::string uri = absl::StrCat("file:", db_path, "?mode=ro");
+  auto attach = Stmt::Prepare(fold_db.db, "ATTACH ?1 AS live");
+  if (!attach.ok()) return attach.status();
+  attach->BindText(1, uri);
+  if (absl::Status s = attach->Run(); !s.ok()) return s;
+  for (const std::string& name : names) {
+    auto info = schema::ReadTableInfo(live.db, "main", name);
+    if (!info.ok()) return info.status();
+    auto rows = CompareTable(fold_db.db, *info);
+    if (!rows.ok()) return rows.status();
+    report.rows += *rows;
+    ++report.tables;
+  }
+  return report;
+}
+
+}  // namespace crlog::engine
