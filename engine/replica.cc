@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "engine/crash_point.h"
 #include "engine/durability.h"
 #include "engine/meta_tables.h"
 #include "engine/sql.h"
@@ -203,9 +204,11 @@ absl::Status Replica::ResolvePending(sqlite3* db) {
   }
   std::vector<log::Hash> publish, discard;
   for (const auto& e : *pending) (committed.contains(e.hash) ? publish : discard).push_back(e.hash);
+  CrashPoint("recovery-before-resolve");
   if (!publish.empty()) {
     if (absl::Status s = log_->Publish(publish, log::Durability::kNoSync); !s.ok()) return s;
   }
+  CrashPoint("recovery-after-publish");
   if (!discard.empty()) {
     if (absl::Status s = log_->Discard(discard, log::Durability::kNoSync); !s.ok()) return s;
   }
@@ -357,6 +360,7 @@ absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, 
         "INSERT INTO main.", capture, "(", list({"op", absl::StrJoin(n, ", "), absl::StrJoin(c, ", ")}),
         ") SELECT ", list({"1", absl::StrJoin(pk_cols, ", "), absl::StrJoin(cols, ", ")}), " FROM main.", q, ";");
     if (absl::Status s = Exec(db, backfill); !s.ok()) return s;
+    CrashPoint("backfill-before-commit");
   }
   return sp.Release();
 }
