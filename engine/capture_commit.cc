@@ -180,35 +180,17 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     absl::Status s = buffer->ForEach([&](const CapturedOp& op) { return Apply(op, tw, *clocks); });
     if (!s.ok()) return s;
   }
-  bool any = false;
+  auto dropped = DropDroppedTables(db);
+  if (!dropped.ok()) return dropped.status();
+  bool any = !dropped->empty();
   for (auto& [name, tw] : tables) {
     for (auto& row : tw.rows) any |= row->changed;
     any |= tw.schema_mark;
   }
   if (!any) return std::nullopt;
 
-  auto durability = DurabilityFor(db);
-  if (!durability.ok()) return durability.status();
-  if (absl::Status s = ResolvePending(db); !s.ok()) return s;
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
-  auto next_seq = log_->NextSeq(site_);
-  if (!next_seq.ok()) return next_seq.status();
-  if (*next_seq != watermark->seq + 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the log '", log_path_, "' holds local events up to seq ", *next_seq - 1,
-        " but the database '", db_path_, "' committed up to seq ", watermark->seq,
-        *next_seq - 1 > watermark->seq
-            ? ": the database is older than its log (restored from a backup?); run `crlog verify`"
-            : ": the log lost events; restore it and run `crlog verify`"));
-  }
-  auto parents = meta::ReadHeads(db);
-  if (!parents.ok()) return parents.status();
-  auto lamport = log_->LamportAfter(*parents);
-  if (!lamport.ok()) {
-    return absl::DataLossError(absl::StrCat("the log '", log_path_, "' lacks a head the database '",
-                                            db_path_, "' materialised: ", lamport.status().message()));
-  }
   const uint64_t db_version = std::max(watermark->db_version + 1, min_db_version);
   const int64_t now = NowMicros();
 
@@ -222,6 +204,10 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     e.time_micros = now;
     return e;
   };
+  for (const std::string& table : *dropped) {
+    log::Event& e = next_event(log::EventKind::kSchemaChange);
+    e.schema_change.table = table;  // no sql: the table is gone
+  }
   for (auto& [name, tw] : tables) {
     if (!tw.schema_mark) continue;
     log::Event& e = next_event(log::EventKind::kSchemaChange);
@@ -268,7 +254,61 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   if (chunks.back().empty()) chunks.pop_back();
   for (auto& chunk : chunks) next_event(log::EventKind::kChange).tables = std::move(chunk);
 
-  // 3. Chain, encode and store pending.
+  return StageLocalEvents(db, std::move(events), first_data, db_version);
+}
+
+absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db) {
+  auto stmt = Stmt::Prepare(db, "SELECT id, name FROM main.crlog_tables WHERE name NOT IN "
+                                "(SELECT name FROM main.sqlite_schema WHERE type = 'table') ORDER BY name");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::pair<int64_t, std::string>> gone;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    gone.emplace_back(stmt->ColumnInt(0), std::string(stmt->ColumnText(1)));
+  }
+  std::vector<std::string> names;
+  for (const auto& [id, name] : gone) {
+    // The capture table stays until the next load drops it: SQLite cannot
+    // drop a virtual table from inside a commit.
+    if (absl::Status s = Exec(db, absl::StrCat("DELETE FROM main.crlog_clock WHERE tbl = ", id,
+                                               "; DELETE FROM main.crlog_tables WHERE id = ", id));
+        !s.ok()) {
+      return s;
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
+absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector<log::Event> events,
+                                                        size_t first_data, uint64_t db_version) {
+  auto durability = DurabilityFor(db);
+  if (!durability.ok()) return durability.status();
+  if (absl::Status s = ResolvePending(db); !s.ok()) return s;
+  auto watermark = meta::ReadWatermark(db);
+  if (!watermark.ok()) return watermark.status();
+  auto next_seq = log_->NextSeq(site_);
+  if (!next_seq.ok()) return next_seq.status();
+  if (*next_seq != watermark->seq + 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the log '", log_path_, "' holds local events up to seq ", *next_seq - 1,
+        " but the database '", db_path_, "' committed up to seq ", watermark->seq,
+        *next_seq - 1 > watermark->seq
+            ? ": the database is older than its log (restored from a backup?); run `crlog verify`"
+            : ": the log lost events; restore it and run `crlog verify`"));
+  }
+  auto parents = meta::ReadHeads(db);
+  if (!parents.ok()) return parents.status();
+  auto lamport = log_->LamportAfter(*parents);
+  if (!lamport.ok()) {
+    return absl::DataLossError(absl::StrCat("the log '", log_path_, "' lacks a head the database '",
+                                            db_path_, "' materialised: ", lamport.status().message()));
+  }
+
+  // Chain: the first event's parents are the snapshot's heads; each next
+  // event's parent is the one before. Data events beyond one form a group.
   size_t data_count = events.size() - first_data;
   std::vector<log::EncodedEvent> encoded;
   std::vector<std::string> bytes;
@@ -300,7 +340,7 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   for (const auto& e : encoded) commit.events.push_back(e.hash);
   CrashPoint("commit-after-log");
 
-  // 4. The watermark and heads commit with the tables.
+  // The watermark and heads commit with the tables.
   absl::Status s = meta::WriteWatermark(db, {events.back().seq, encoded.back().hash, db_version});
   if (s.ok()) s = meta::AdvanceHeads(db, *parents, encoded.back().hash);
   for (size_t i = 0; s.ok() && i < encoded.size(); ++i) {

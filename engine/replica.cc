@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 
@@ -226,6 +227,7 @@ absl::Status Replica::Recover(sqlite3* db) {
   if (rc == SQLITE_READONLY) return absl::UnavailableError("read-only database");
   if (rc != SQLITE_OK) return SqliteError(db, rc, "starting recovery");
   absl::Status s = ResolvePending(db);
+  std::optional<PendingCommit> drops;
   if (s.ok()) {
     auto watermark = meta::ReadWatermark(db);
     if (!watermark.ok()) s = watermark.status();
@@ -240,8 +242,61 @@ absl::Status Replica::Recover(sqlite3* db) {
       }
     }
   }
-  sqlite3_exec(db, s.ok() ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr);
+  if (s.ok()) s = RecordDrops(db, &drops);
+  if (s.ok()) {
+    int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) s = SqliteError(db, rc, "committing recovery");
+  }
+  if (!s.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (drops.has_value()) {
+    // Committed: publish. Rolled back: forget the pending events.
+    absl::Status done = s.ok() ? FinishCommit(*drops) : AbortCommit(*drops);
+    if (s.ok()) s = done;
+  }
   return s;
+}
+
+absl::Status Replica::RecordDrops(sqlite3* db, std::optional<PendingCommit>* commit) {
+  auto dropped = DropDroppedTables(db);
+  if (!dropped.ok()) return dropped.status();
+  if (dropped->empty()) return absl::OkStatus();
+  auto watermark = meta::ReadWatermark(db);
+  if (!watermark.ok()) return watermark.status();
+  std::vector<log::Event> events;
+  for (const std::string& table : *dropped) {
+    log::Event& e = events.emplace_back();
+    e.kind = log::EventKind::kSchemaChange;
+    e.site = site_;
+    e.time_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+    e.schema_change.table = table;  // no sql: the table is gone
+  }
+  auto staged = StageLocalEvents(db, std::move(events), dropped->size(), watermark->db_version + 1);
+  if (!staged.ok()) return staged.status();
+  *commit = *std::move(staged);
+  return absl::OkStatus();
+}
+
+absl::Status Replica::DropLeftoverCaptureTables(sqlite3* db) {
+  auto leftovers = Stmt::Prepare(
+      db, "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name LIKE 'crlog\\_capture\\_%' ESCAPE '\\' "
+          "AND substr(name, 15) NOT IN (SELECT name FROM main.crlog_tables)");
+  if (!leftovers.ok()) return leftovers.status();
+  std::vector<std::string> stale;
+  while (true) {
+    auto row = leftovers->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    stale.emplace_back(leftovers->ColumnText(0));
+  }
+  leftovers->Reset();
+  for (const std::string& name : stale) {
+    if (absl::Status s = Exec(db, absl::StrCat("DROP TABLE IF EXISTS main.", schema::QuoteIdentifier(name)));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> Replica::DbVersion(sqlite3* db) {

@@ -24,6 +24,7 @@
 #include "absl/types/span.h"
 #include "engine/capture_buffer.h"
 #include "engine/table_desc.h"
+#include "log/event.h"
 #include "log/hash.h"
 #include "log/store.h"
 
@@ -90,11 +91,28 @@ class Replica {
   // the lock is busy (the next writer resolves instead).
   absl::Status Recover(sqlite3* db);
 
+  // Drops capture tables left behind by replicated tables that were dropped.
+  // Needs the capture module registered on `db`.
+  absl::Status DropLeftoverCaptureTables(sqlite3* db);
+
   // The database's committed db_version.
   absl::StatusOr<uint64_t> DbVersion(sqlite3* db);
 
  private:
   Replica() = default;
+  // Chains `events` (schema events first, then data events from index
+  // `first_data`, grouped when more than one) after the snapshot's heads,
+  // appends them pending and writes the watermark, heads and versions through
+  // `db`. Requires the write lock.
+  absl::StatusOr<PendingCommit> StageLocalEvents(sqlite3* db, std::vector<log::Event> events,
+                                                 size_t first_data, uint64_t db_version);
+  // Replicated tables that were dropped (by a connection without crlog, or
+  // by DROP TABLE): forgets them and returns their names, for the
+  // schema-change events that record the drop.
+  absl::StatusOr<std::vector<std::string>> DropDroppedTables(sqlite3* db);
+  // On load: records tables dropped behind crlog's back as schema-change
+  // events (staged into `commit`).
+  absl::Status RecordDrops(sqlite3* db, std::optional<PendingCommit>* commit);
   static absl::StatusOr<std::shared_ptr<Replica>> Create(sqlite3* db, const std::string& db_path);
 
   std::string db_path_;

@@ -30,7 +30,8 @@ namespace {
 struct CaptureVtab {
   sqlite3_vtab base{};  // must be first
   Connection* conn = nullptr;
-  std::unique_ptr<engine::CaptureBuffer> buffer;
+  std::unique_ptr<engine::CaptureBuffer> buffer;  // null when the table is no longer replicated
+  std::string table;
   int pk_count = 0;
   int column_count = 0;
 };
@@ -65,6 +66,18 @@ int Connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_v
   }
   std::string table = Dequote(argv[3]);
   auto desc = conn->replica->Table(db, table);
+  if (absl::IsNotFound(desc.status())) {
+    // The table was dropped or un-replicated: connect a defunct capture table
+    // so that it can be dropped in turn.
+    int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(op)");
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+    auto* v = new CaptureVtab();
+    v->conn = conn;
+    v->table = table;
+    *out = &v->base;
+    return SQLITE_OK;
+  }
   if (!desc.ok()) {
     *err = sqlite3_mprintf("crlog_capture for '%s': %s", table.c_str(),
                            std::string(desc.status().message()).c_str());
@@ -94,7 +107,7 @@ int Connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_v
 int Disconnect(sqlite3_vtab* vtab) {
   CaptureVtab* v = Self(vtab);
   auto& joined = v->conn->joined;
-  joined.erase(std::remove(joined.begin(), joined.end(), v->buffer.get()), joined.end());
+  if (v->buffer) joined.erase(std::remove(joined.begin(), joined.end(), v->buffer.get()), joined.end());
   sqlite3_free(vtab->zErrMsg);
   delete v;
   return SQLITE_OK;
@@ -129,7 +142,7 @@ int Rowid(sqlite3_vtab_cursor*, sqlite3_int64* rowid) {
 // not call xBegin for a table created inside the open transaction (it is
 // listed directly), so xUpdate and xSync join too.
 void Join(CaptureVtab* v) {
-  if (v->buffer->joined) return;
+  if (!v->buffer || v->buffer->joined) return;
   v->buffer->joined = true;
   v->conn->joined.push_back(v->buffer.get());
 }
@@ -148,6 +161,10 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
                                "crlog_capture tables are written only by crlog's triggers"));
   }
   if (v->conn->sync_bit != 0) return SQLITE_OK;  // a merge is writing: not a local change
+  if (!v->buffer) {
+    return VtabError(vtab, absl::FailedPreconditionError(absl::StrCat(
+                               "table '", v->table, "' is no longer replicated; reopen the database")));
+  }
   Join(v);
   int p = v->pk_count, m = v->column_count;
   if (argc != 3 + 2 * p + 2 * m) return VtabError(vtab, absl::InternalError("capture arity"));
@@ -179,15 +196,15 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
 // the statement savepoint SQLite opens for each statement in a transaction
 // (a failed statement rolls back to it). The buffer follows exactly (rule 1).
 int SavepointM(sqlite3_vtab* vtab, int level) {
-  Self(vtab)->buffer->Savepoint(level);
+  if (Self(vtab)->buffer) Self(vtab)->buffer->Savepoint(level);
   return SQLITE_OK;
 }
 int Release(sqlite3_vtab* vtab, int level) {
-  Self(vtab)->buffer->Release(level);
+  if (Self(vtab)->buffer) Self(vtab)->buffer->Release(level);
   return SQLITE_OK;
 }
 int RollbackTo(sqlite3_vtab* vtab, int level) {
-  Self(vtab)->buffer->RollbackTo(level);
+  if (Self(vtab)->buffer) Self(vtab)->buffer->RollbackTo(level);
   return SQLITE_OK;
 }
 
@@ -199,7 +216,7 @@ int RollbackTo(sqlite3_vtab* vtab, int level) {
 int Sync(sqlite3_vtab* vtab) {
   Connection* conn = Self(vtab)->conn;
   Join(Self(vtab));
-  if (conn->prepared) return SQLITE_OK;
+  if (conn->prepared || conn->joined.empty()) return SQLITE_OK;
   auto commit = conn->replica->PrepareCommit(conn->db, conn->joined, conn->db_version_floor);
   if (!commit.ok()) return VtabError(vtab, commit.status());
   conn->pending = *std::move(commit);

@@ -35,6 +35,9 @@ struct Connection {
   // crsql_internal_sync_bit: set while merging, so triggers capture nothing.
   int64_t sync_bit = 0;
   std::map<std::string, std::string> config;
+  // Pages of WAL after which SQLite would checkpoint (PRAGMA
+  // wal_autocheckpoint when crlog loaded); crlog syncs its log first.
+  int wal_autocheckpoint = 1000;
 
   // The replica, or the reason there is none.
   absl::Status Ready() const { return replica ? absl::OkStatus() : attach_error; }

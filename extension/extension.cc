@@ -60,6 +60,30 @@ int OnCommit(void* p) {
 }
 void OnRollback(void* p) { static_cast<Connection*>(p)->db_version_floor = 0; }
 
+// In WAL mode with synchronous=NORMAL, commits are not synced, and neither
+// are log appends; SQLite makes its data durable when it checkpoints. So the
+// log is synced first, then SQLite checkpoints as its own auto-checkpoint
+// would (this hook replaces that one; PRAGMA wal_autocheckpoint=N after
+// loading crlog replaces this hook in turn).
+int OnWalCommit(void* p, sqlite3* db, const char* schema, int pages) {
+  auto* conn = static_cast<Connection*>(p);
+  if (conn->wal_autocheckpoint <= 0 || pages < conn->wal_autocheckpoint) return SQLITE_OK;
+  if (conn->replica) conn->replica->log().Sync().IgnoreError();
+  sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  return SQLITE_OK;
+}
+
+int ReadAutocheckpoint(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  int pages = 1000;
+  if (sqlite3_prepare_v2(db, "PRAGMA wal_autocheckpoint", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    pages = sqlite3_column_int(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return pages;
+}
+
 }  // namespace
 
 }  // namespace crlog::extension
@@ -68,21 +92,10 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
   using namespace crlog::extension;
   auto* conn = new Connection();
   conn->db = db;
-  auto replica = crlog::engine::Replica::Attach(db);
-  if (replica.ok()) {
-    conn->replica = *std::move(replica);
-  } else {
-    conn->attach_error = replica.status();
-    // A database whose log is missing or foreign must not be written
-    // unnoticed: refuse to load rather than run without capture.
-    if (absl::IsFailedPrecondition(replica.status()) || absl::IsDataLoss(replica.status())) {
-      *err = sqlite3_mprintf("crlog: %s", std::string(replica.status().message()).c_str());
-      delete conn;
-      return SQLITE_ERROR;
-    }
-  }
-  // The first registration owns `conn`: SQLite destroys it with the
-  // connection.
+  conn->attach_error = absl::FailedPreconditionError("crlog is still loading");
+  // Register first: attaching runs recovery, which may drop leftover capture
+  // tables and so needs the module. The first registration owns `conn`:
+  // SQLite destroys it with the connection.
   int rc = sqlite3_create_function_v2(db, "crsql_finalize", 0, SQLITE_UTF8, conn,
                                       [](sqlite3_context* ctx, int, sqlite3_value**) {
                                         sqlite3_result_null(ctx);
@@ -96,7 +109,24 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
     *err = sqlite3_mprintf("crlog: registering functions failed: %s", sqlite3_errmsg(db));
     return rc;
   }
+  auto replica = crlog::engine::Replica::Attach(db);
+  if (replica.ok()) {
+    conn->replica = *std::move(replica);
+    conn->attach_error = absl::OkStatus();
+    if (sqlite3_get_autocommit(db) && !sqlite3_db_readonly(db, "main")) {
+      conn->replica->DropLeftoverCaptureTables(db).IgnoreError();  // tidying only
+    }
+  } else {
+    conn->attach_error = replica.status();
+    // A database whose log is missing or foreign must not be written
+    // unnoticed: refuse to load rather than run without capture. (The
+    // functions stay registered and report the same error.)
+    *err = sqlite3_mprintf("crlog: %s", std::string(replica.status().message()).c_str());
+    return SQLITE_ERROR;
+  }
   sqlite3_commit_hook(db, OnCommit, conn);
   sqlite3_rollback_hook(db, OnRollback, conn);
+  conn->wal_autocheckpoint = ReadAutocheckpoint(db);
+  sqlite3_wal_hook(db, OnWalCommit, conn);
   return SQLITE_OK_LOAD_PERMANENTLY;
 }
