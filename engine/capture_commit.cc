@@ -13,6 +13,7 @@
 //      transaction being committed.
 // Phase two (FinishCommit, xCommit) publishes; AbortCommit (xRollback)
 // discards. Recovery settles whatever a crash leaves between the two.
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -44,6 +45,7 @@ struct TableWork {
   const TableDesc* table = nullptr;
   bool schema_mark = false;
   std::vector<std::unique_ptr<RowWork>> rows;  // first-touch order
+  std::vector<RowWork*> sorted;                 // by pk: the clock table's order
   absl::flat_hash_map<std::string, RowWork*> by_pk;
 };
 
@@ -57,24 +59,56 @@ class ClockStore {
  public:
   static absl::StatusOr<ClockStore> Open(sqlite3* db) {
     ClockStore c;
-    auto read = Stmt::Prepare(db, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2");
+    auto read = Stmt::Prepare(db, "SELECT pk, clock FROM main.crlog_clock WHERE tbl = ?1 AND pk >= ?2 ORDER BY pk");
     if (!read.ok()) return read.status();
     auto write = Stmt::Prepare(
-        db, "INSERT OR REPLACE INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3)");
+        db, "INSERT INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT (tbl, pk) DO UPDATE SET clock = excluded.clock");
     if (!write.ok()) return write.status();
     c.read_ = *std::move(read);
     c.write_ = *std::move(write);
     return c;
   }
-  absl::StatusOr<RowClock> Read(int64_t table, std::string_view pk) {
-    read_.BindInt(1, table);
-    read_.BindBlob(2, pk);
-    auto row = read_.Step();
-    absl::StatusOr<RowClock> out = RowClock{};
-    if (!row.ok()) out = row.status();
-    else if (*row) out = RowClock::Decode(read_.ColumnBlob(0));
+  // Loads the committed clocks of `rows` (sorted by pk). One statement walks
+  // forward through the table's clocks in key order and seeks again only
+  // across gaps, so a dense batch costs a step per row, not a seek.
+  absl::Status Load(int64_t table, const std::vector<RowWork*>& rows) {
+    bool has_row = false;
+    std::string_view key;
+    auto seek = [&](std::string_view pk) -> absl::Status {
+      read_.Reset();
+      read_.BindInt(1, table);
+      read_.BindBlob(2, pk);
+      auto row = read_.Step();
+      if (!row.ok()) return row.status();
+      has_row = *row;
+      if (has_row) key = read_.ColumnBlob(0);
+      return absl::OkStatus();
+    };
+    bool started = false;
+    for (RowWork* w : rows) {
+      if (!started) {
+        if (absl::Status st = seek(w->pk); !st.ok()) return st;
+        started = true;
+      }
+      for (int steps = 0; has_row && key < std::string_view(w->pk); ++steps) {
+        if (steps == 8) {
+          if (absl::Status st = seek(w->pk); !st.ok()) return st;
+          break;
+        }
+        auto row = read_.Step();
+        if (!row.ok()) return row.status();
+        has_row = *row;
+        if (has_row) key = read_.ColumnBlob(0);
+      }
+      if (has_row && key == std::string_view(w->pk)) {
+        auto clock = RowClock::Decode(read_.ColumnBlob(1));
+        if (!clock.ok()) return clock.status();
+        w->clock = *std::move(clock);
+      }
+    }
     read_.Reset();
-    return out;
+    return absl::OkStatus();
   }
   absl::Status Write(int64_t table, std::string_view pk, const RowClock& clock) {
     write_.BindInt(1, table);
@@ -87,15 +121,24 @@ class ClockStore {
   Stmt read_, write_;
 };
 
-absl::Status Apply(const CapturedOp& op, TableWork& tw, ClockStore& clocks) {
+// Registers the rows `op` touches, so their clocks can be loaded in one
+// sorted pass before any op is applied.
+void Touch(const CapturedOp& op, TableWork& tw) {
+  for (std::string_view pk : {op.pk, op.new_pk}) {
+    if (op.kind == OpKind::kSchemaMark || pk.empty() || tw.by_pk.contains(Sv(pk))) continue;
+    auto work = std::make_unique<RowWork>();
+    work->pk = std::string(pk);
+    tw.by_pk.emplace(work->pk, work.get());
+    tw.rows.push_back(std::move(work));
+  }
+}
+
+absl::Status Apply(const CapturedOp& op, TableWork& tw) {
   auto row_for = [&](std::string_view pk) -> absl::StatusOr<RowWork*> {
     auto it = tw.by_pk.find(Sv(pk));
     if (it != tw.by_pk.end()) return it->second;
     auto work = std::make_unique<RowWork>();
     work->pk = std::string(pk);
-    auto clock = clocks.Read(tw.table->id, pk);
-    if (!clock.ok()) return clock.status();
-    work->clock = *std::move(clock);
     RowWork* raw = work.get();
     tw.rows.push_back(std::move(work));
     tw.by_pk.emplace(raw->pk, raw);
@@ -177,7 +220,23 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     if (buffer->empty()) continue;
     TableWork& tw = tables[buffer->table().name];
     tw.table = &buffer->table();
-    absl::Status s = buffer->ForEach([&](const CapturedOp& op) { return Apply(op, tw, *clocks); });
+    absl::Status s = buffer->ForEach([&](const CapturedOp& op) {
+      Touch(op, tw);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  for (auto& [name, tw] : tables) {
+    tw.sorted.reserve(tw.rows.size());
+    for (auto& row : tw.rows) tw.sorted.push_back(row.get());
+    std::sort(tw.sorted.begin(), tw.sorted.end(),
+              [](const RowWork* a, const RowWork* b) { return a->pk < b->pk; });
+    if (absl::Status s = clocks->Load(tw.table->id, tw.sorted); !s.ok()) return s;
+  }
+  for (CaptureBuffer* buffer : buffers) {
+    if (buffer->empty()) continue;
+    TableWork& tw = tables[buffer->table().name];
+    absl::Status s = buffer->ForEach([&](const CapturedOp& op) { return Apply(op, tw); });
     if (!s.ok()) return s;
   }
   auto dropped = DropDroppedTables(db);
@@ -247,9 +306,12 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
         c->seq = cell_seq++;
         rows.AddCell(column, c->col_version, value);
       }
-      if (absl::Status s = clocks->Write(tw.table->id, row->pk, clock); !s.ok()) return s;
     }
     finish_table();
+    for (RowWork* row : tw.sorted) {  // in key order: B-tree locality
+      if (!row->changed) continue;
+      if (absl::Status s = clocks->Write(tw.table->id, row->pk, row->clock); !s.ok()) return s;
+    }
   }
   if (chunks.back().empty()) chunks.pop_back();
   for (auto& chunk : chunks) next_event(log::EventKind::kChange).tables = std::move(chunk);

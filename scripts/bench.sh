@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds crlog in Release (build-bench/) and runs the benchmark suites.
+#
+# Usage: scripts/bench.sh [--out FILE.json] [--filter REGEX] [-- extra benchmark flags]
+#   --out FILE     also write Google Benchmark's JSON report to FILE
+#   --filter RE    run only benchmarks matching RE (--benchmark_filter)
+#
+# Every suite measures crlog beside its baseline in the same run; read the
+# ratio counters (x_baseline, x_history, x_changeset), not absolute times.
+# Scratch logs go to $CRLOG_BENCH_DIR (default: build-bench/scratch), which
+# must be on a real disk for the durable suite to mean anything. Take final
+# numbers on a quiet machine: the suites are short and share the cores.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$root/build-bench"
+out=""
+filter=""
+extra=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --out=*) out="${1#--out=}"; shift ;;
+    --filter) filter="$2"; shift 2 ;;
+    --filter=*) filter="${1#--filter=}"; shift ;;
+    --) shift; extra+=("$@"); break ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) extra+=("$1"); shift ;;
+  esac
+done
+
+benches=(crlog_log_bench)
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCRLOG_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" -j"$(nproc)" --target "${benches[@]}" >&2
+
+export CRLOG_BENCH_DIR="${CRLOG_BENCH_DIR:-$build/scratch}"
+mkdir -p "$CRLOG_BENCH_DIR"
+
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) cores  load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+status=0
+for b in "${benches[@]}"; do
+  args=(--benchmark_counters_tabular=false)
+  [[ -n "$filter" ]] && args+=("--benchmark_filter=$filter")
+  if [[ -n "$out" ]]; then
+    file="$out"
+    [[ ${#benches[@]} -gt 1 ]] && file="${out%.json}.$b.json"
+    args+=("--benchmark_out=$file" --benchmark_out_format=json)
+  fi
+  "$build/bench/$b" "${args[@]}" "${extra[@]}" || status=$?
+done
+exit $status
