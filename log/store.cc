@@ -12,6 +12,7 @@
 #include <deque>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -210,16 +211,26 @@ absl::StatusOr<StoredEvent> ReadEventAt(MDB_txn* txn, const LogStore::Env& env,
   return out;
 }
 
-// Position of `hash`, including pending events; NotFound when absent.
-absl::StatusOr<uint64_t> PositionOf(MDB_txn* txn, const LogStore::Env& env, const Hash& hash) {
+// Position of `hash`, including pending events; nullopt when absent. (The
+// append path asks this of every new event: no status is built for "no".)
+absl::StatusOr<std::optional<uint64_t>> FindPosition(MDB_txn* txn, const LogStore::Env& env,
+                                                     const Hash& hash) {
   MDB_val k = Val(hash.data(), hash.size()), v;
   int rc = mdb_get(txn, env.by_hash, &k, &v);
-  if (rc == MDB_NOTFOUND) {
-    return absl::NotFoundError(absl::StrCat("event ", ShortHex(hash), " is not in the log"));
-  }
+  if (rc == MDB_NOTFOUND) return std::nullopt;
   if (rc != 0) return LmdbError(rc, env, "looking up an event");
   if (v.mv_size != 8) return absl::DataLossError("a by_hash entry is not 8 bytes");
   return DecodeU64(View(v));
+}
+
+// Position of `hash`, including pending events; NotFound when absent.
+absl::StatusOr<uint64_t> PositionOf(MDB_txn* txn, const LogStore::Env& env, const Hash& hash) {
+  auto pos = FindPosition(txn, env, hash);
+  if (!pos.ok()) return pos.status();
+  if (!pos->has_value()) {
+    return absl::NotFoundError(absl::StrCat("event ", ShortHex(hash), " is not in the log"));
+  }
+  return **pos;
 }
 
 // Header of the event at `position`, decoded in place.
@@ -396,13 +407,13 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
     Candidate& c = batch[i];
     const EventHeader& h = c.header;
     results[i].hash = c.hash;
-    auto existing = PositionOf(txn, env, c.hash);
-    if (existing.ok()) {
-      results[i].position = *existing;
+    auto existing = FindPosition(txn, env, c.hash);
+    if (!existing.ok()) return existing.status();
+    if (existing->has_value()) {
+      results[i].position = **existing;
       results[i].already_present = true;
       continue;
     }
-    if (!absl::IsNotFound(existing.status())) return existing.status();
 
     if (h.kind != EventKind::kImport) {
       SiteSeqKey key(h.site, h.seq);
@@ -428,15 +439,14 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
       if (auto it = batch_lamport.find(parent); it != batch_lamport.end()) {
         lamport = it->second;
       } else {
-        auto pos = PositionOf(txn, env, parent);
-        if (!pos.ok()) {
-          if (absl::IsNotFound(pos.status())) {
-            return absl::FailedPreconditionError(
-                absl::StrCat(Describe(c.hash, h), " names parent ", ToHex(parent),
-                             " which is not in the log: append its parents first"));
-          }
-          return pos.status();
+        auto found = FindPosition(txn, env, parent);
+        if (!found.ok()) return found.status();
+        if (!found->has_value()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(Describe(c.hash, h), " names parent ", ToHex(parent),
+                           " which is not in the log: append its parents first"));
         }
+        const uint64_t* pos = &**found;
         if (IsPendingIn(txn, env, *pos)) {
           return absl::FailedPreconditionError(
               absl::StrCat(Describe(c.hash, h), " names parent ", ShortHex(parent),
