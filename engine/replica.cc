@@ -18,6 +18,7 @@
 #include "absl/strings/str_replace.h"
 #include "engine/crash_point.h"
 #include "engine/durability.h"
+#include "engine/fold.h"
 #include "engine/meta_tables.h"
 #include "engine/sql.h"
 #include "log/strings.h"
@@ -78,28 +79,38 @@ Replica::~Replica() {
   }
 }
 
-absl::StatusOr<std::shared_ptr<Replica>> Replica::Attach(sqlite3* db) {
+absl::StatusOr<std::shared_ptr<Replica>> Replica::Attach(sqlite3* db, std::shared_ptr<Replica>* early) {
   const char* file = sqlite3_db_filename(db, "main");
   std::string db_path = file ? file : "";
-  if (db_path.empty()) return Create(db, db_path);  // in-memory or temporary: never shared
+  auto fail = [&](absl::Status s) {
+    if (early) early->reset();
+    return s;
+  };
+  if (db_path.empty()) {  // in-memory or temporary: never shared
+    auto r = Create(db, db_path, early);
+    if (!r.ok()) return fail(r.status());
+    return r;
+  }
   std::lock_guard<std::mutex> lock(registry_mu);
   auto& registry = Registry();
   if (auto it = registry.find(db_path); it != registry.end()) {
     if (auto replica = it->second.lock()) {
       // Another connection attached first; this one may still hold pending
       // events of a crashed process to resolve.
+      if (early) *early = replica;
       absl::Status s = replica->Recover(db);
-      if (!s.ok() && !absl::IsUnavailable(s)) return s;
+      if (!s.ok() && !absl::IsUnavailable(s)) return fail(s);
       return replica;
     }
   }
-  auto replica = Create(db, db_path);
-  if (!replica.ok()) return replica.status();
+  auto replica = Create(db, db_path, early);
+  if (!replica.ok()) return fail(replica.status());
   registry[db_path] = *replica;
   return replica;
 }
 
-absl::StatusOr<std::shared_ptr<Replica>> Replica::Create(sqlite3* db, const std::string& db_path) {
+absl::StatusOr<std::shared_ptr<Replica>> Replica::Create(sqlite3* db, const std::string& db_path,
+                                                          std::shared_ptr<Replica>* early) {
   std::shared_ptr<Replica> r(new Replica());
   r->db_path_ = db_path;
   r->max_event_bytes_ = log::format::kDefaultMaxEventBytes / 2;
@@ -172,6 +183,7 @@ absl::StatusOr<std::shared_ptr<Replica>> Replica::Create(sqlite3* db, const std:
     if (absl::Status s = sp.Release(); !s.ok()) return s;
     r->site_ = row.site;
   }
+  if (early) *early = r;
   absl::Status s = r->Recover(db);
   if (!s.ok() && !absl::IsUnavailable(s)) return s;
   return r;
@@ -228,6 +240,7 @@ absl::Status Replica::Recover(sqlite3* db) {
   if (rc != SQLITE_OK) return SqliteError(db, rc, "starting recovery");
   absl::Status s = ResolvePending(db);
   std::optional<PendingCommit> drops;
+  if (s.ok()) s = RollForward(db);
   if (s.ok()) {
     auto watermark = meta::ReadWatermark(db);
     if (!watermark.ok()) s = watermark.status();
@@ -254,6 +267,37 @@ absl::Status Replica::Recover(sqlite3* db) {
     if (s.ok()) s = done;
   }
   return s;
+}
+
+absl::Status Replica::RollForward(sqlite3* db) {
+  auto heads = meta::ReadHeads(db);
+  if (!heads.ok()) return heads.status();
+  for (const log::Hash& h : *heads) {
+    auto present = log_->Contains(h);
+    if (!present.ok()) return present.status();
+    if (!*present) {
+      return absl::DataLossError(absl::StrCat(
+          "the database '", db_path_, "' materialised event ", log::ToHex(h), " but its log '", log_path_,
+          "' lacks it: the log was truncated or replaced; restore it, and run `crlog verify`"));
+    }
+  }
+  // Published events outside the past of the database's heads: the log
+  // wins, so they are folded in (e.g. the database was restored from an
+  // older copy than its log). The walk stops at the heads: usually nothing.
+  auto missing = log_->MissingFor({}, *heads);
+  if (!missing.ok()) return missing.status();
+  if (missing->empty()) return absl::OkStatus();
+  FoldOptions options;
+  options.local_site = site_;
+  options.set_sync_bit = true;
+  auto fold = Fold::Begin(db, options);
+  if (!fold.ok()) return fold.status();
+  for (const log::StoredEvent& stored : *missing) {
+    auto event = stored.Decode();
+    if (!event.ok()) return event.status();
+    if (absl::Status s = (*fold)->Apply(stored.hash, *event); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Replica::RecordDrops(sqlite3* db, std::optional<PendingCommit>* commit) {

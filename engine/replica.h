@@ -41,7 +41,11 @@ class Replica {
   // when the database has none, checks that an existing log belongs to it,
   // and recovers (publishes committed events, discards the rest) when it can
   // take the write lock without waiting.
-  static absl::StatusOr<std::shared_ptr<Replica>> Attach(sqlite3* db);
+  // `early`, when given, receives the replica before recovery runs (the
+  // extension needs it to connect capture tables that recovery's writes
+  // prepare); it is reset if attaching fails.
+  static absl::StatusOr<std::shared_ptr<Replica>> Attach(sqlite3* db,
+                                                         std::shared_ptr<Replica>* early = nullptr);
   ~Replica();
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
@@ -110,10 +114,14 @@ class Replica {
   // by DROP TABLE): forgets them and returns their names, for the
   // schema-change events that record the drop.
   absl::StatusOr<std::vector<std::string>> DropDroppedTables(sqlite3* db);
+  // On load: folds published events the database has not materialised
+  // (the log wins: a database restored from an older copy rolls forward).
+  absl::Status RollForward(sqlite3* db);
   // On load: records tables dropped behind crlog's back as schema-change
   // events (staged into `commit`).
   absl::Status RecordDrops(sqlite3* db, std::optional<PendingCommit>* commit);
-  static absl::StatusOr<std::shared_ptr<Replica>> Create(sqlite3* db, const std::string& db_path);
+  static absl::StatusOr<std::shared_ptr<Replica>> Create(sqlite3* db, const std::string& db_path,
+                                                         std::shared_ptr<Replica>* early);
 
   std::string db_path_;
   std::string log_path_;

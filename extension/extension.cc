@@ -109,10 +109,10 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
     *err = sqlite3_mprintf("crlog: registering functions failed: %s", sqlite3_errmsg(db));
     return rc;
   }
-  auto replica = crlog::engine::Replica::Attach(db);
+  conn->attach_error = absl::OkStatus();
+  auto replica = crlog::engine::Replica::Attach(db, &conn->replica);
   if (replica.ok()) {
     conn->replica = *std::move(replica);
-    conn->attach_error = absl::OkStatus();
     if (sqlite3_get_autocommit(db) && !sqlite3_db_readonly(db, "main")) {
       conn->replica->DropLeftoverCaptureTables(db).IgnoreError();  // tidying only
     }
