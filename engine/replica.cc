@@ -228,10 +228,29 @@ absl::Status Replica::ResolvePending(sqlite3* db) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> Replica::NeedsRecovery(sqlite3* db) {
+  auto pending = log_->Stats();
+  if (!pending.ok()) return pending.status();
+  if (pending->pending > 0) return true;
+  auto db_heads = meta::ReadHeads(db);
+  if (!db_heads.ok()) return db_heads.status();
+  auto log_heads = log_->Heads();
+  if (!log_heads.ok()) return log_heads.status();
+  if (*db_heads != *log_heads) return true;  // the log has events to fold, or lacks some
+  auto dropped = Stmt::Prepare(db, "SELECT 1 FROM main.crlog_tables WHERE name NOT IN "
+                                   "(SELECT name FROM main.sqlite_schema WHERE type = 'table')");
+  if (!dropped.ok()) return dropped.status();
+  return dropped->Step();
+}
+
 absl::Status Replica::Recover(sqlite3* db) {
   if (!sqlite3_get_autocommit(db)) {
     return absl::UnavailableError("inside a transaction; recovery runs at the next commit");
   }
+  // Most loads find nothing to do: check without taking the write lock.
+  auto needed = NeedsRecovery(db);
+  if (!needed.ok()) return needed.status();
+  if (!*needed) return absl::OkStatus();
   int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
     return absl::UnavailableError("the database is busy; recovery runs at the next commit");

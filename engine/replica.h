@@ -114,6 +114,9 @@ class Replica {
   // by DROP TABLE): forgets them and returns their names, for the
   // schema-change events that record the drop.
   absl::StatusOr<std::vector<std::string>> DropDroppedTables(sqlite3* db);
+  // Whether Recover has anything to do (pending events, heads that differ
+  // from the log's, dropped tables); reads only.
+  absl::StatusOr<bool> NeedsRecovery(sqlite3* db);
   // On load: folds published events the database has not materialised
   // (the log wins: a database restored from an older copy rolls forward).
   absl::Status RollForward(sqlite3* db);
