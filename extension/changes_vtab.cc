@@ -250,16 +250,6 @@ int Eof(sqlite3_vtab_cursor* cur) {
   return c->at >= c->rows.size();
 }
 
-void ResultValue(sqlite3_context* ctx, const Value& v) {
-  switch (v.type) {
-    case ValueType::kInteger: sqlite3_result_int64(ctx, v.integer); break;
-    case ValueType::kReal: sqlite3_result_double(ctx, v.real); break;
-    case ValueType::kText: sqlite3_result_text(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT); break;
-    case ValueType::kBlob: sqlite3_result_blob(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT); break;
-    case ValueType::kNull: sqlite3_result_null(ctx); break;
-  }
-}
-
 int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
   auto* c = reinterpret_cast<ChangesCursor*>(cur);
   const ChangeRow& r = c->rows[c->at];

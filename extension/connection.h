@@ -49,6 +49,8 @@ struct Connection {
 void ResultError(sqlite3_context* ctx, const absl::Status& status);
 // Sets a virtual table's error message from `status` and returns its code.
 int VtabError(sqlite3_vtab* vtab, const absl::Status& status);
+// Returns `v` as the result of a function or a virtual table column.
+void ResultValue(sqlite3_context* ctx, const Value& v);
 // The SQLite result code for a status.
 int SqliteCode(const absl::Status& status);
 

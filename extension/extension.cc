@@ -42,6 +42,20 @@ void ResultError(sqlite3_context* ctx, const absl::Status& status) {
   if (code != SQLITE_ERROR) sqlite3_result_error_code(ctx, code);
 }
 
+void ResultValue(sqlite3_context* ctx, const Value& v) {
+  switch (v.type) {
+    case ValueType::kInteger: sqlite3_result_int64(ctx, v.integer); break;
+    case ValueType::kReal: sqlite3_result_double(ctx, v.real); break;
+    case ValueType::kText:
+      sqlite3_result_text(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
+      break;
+    case ValueType::kBlob:
+      sqlite3_result_blob(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
+      break;
+    case ValueType::kNull: sqlite3_result_null(ctx); break;
+  }
+}
+
 int VtabError(sqlite3_vtab* vtab, const absl::Status& status) {
   sqlite3_free(vtab->zErrMsg);
   vtab->zErrMsg = sqlite3_mprintf("%s", std::string(status.message()).c_str());

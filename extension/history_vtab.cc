@@ -201,14 +201,7 @@ int Eof(sqlite3_vtab_cursor* cur) {
 }
 int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
   auto* c = reinterpret_cast<HistoryCursor*>(cur);
-  const Value& v = c->rows[c->at][col];
-  switch (v.type) {
-    case ValueType::kInteger: sqlite3_result_int64(ctx, v.integer); break;
-    case ValueType::kReal: sqlite3_result_double(ctx, v.real); break;
-    case ValueType::kText: sqlite3_result_text(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT); break;
-    case ValueType::kBlob: sqlite3_result_blob(ctx, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT); break;
-    case ValueType::kNull: sqlite3_result_null(ctx); break;
-  }
+  ResultValue(ctx, c->rows[c->at][col]);
   return SQLITE_OK;
 }
 int Rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
