@@ -123,11 +123,13 @@ void CaptureBuffer::Release(int level) {
 
 void CaptureBuffer::RollbackTo(int level) {
   // The state at savepoint `level` is the mark of the lowest level at or
-  // above it. A buffer that joined the transaction after `level` was opened
-  // holds nothing older than its first mark, so it rolls back to that.
+  // above it. SQLite reports every savepoint opened after the buffer joined;
+  // so with no mark at or below `level` (none at all, once the statement
+  // that joined released its own), `level` was opened before the buffer's
+  // first write, and everything the buffer holds is rolled back.
   size_t size = ops_.size();
   for (auto it = marks_.rbegin(); it != marks_.rend() && it->first >= level; ++it) size = it->second;
-  if (!marks_.empty() && marks_.front().first > level) size = 0;
+  if (marks_.empty() || marks_.front().first > level) size = 0;
   ops_.resize(size);
   // The savepoint stays open: drop only the marks above it.
   while (!marks_.empty() && marks_.back().first > level) marks_.pop_back();

@@ -241,16 +241,19 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   }
   auto dropped = DropDroppedTables(db);
   if (!dropped.ok()) return dropped.status();
-  bool any = !dropped->empty();
+  bool any_rows = false, any_schema = !dropped->empty();
   for (auto& [name, tw] : tables) {
-    for (auto& row : tw.rows) any |= row->changed;
-    any |= tw.schema_mark;
+    for (auto& row : tw.rows) any_rows |= row->changed;
+    any_schema |= tw.schema_mark;
   }
-  if (!any) return std::nullopt;
+  if (!any_rows && !any_schema) return std::nullopt;
 
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
-  const uint64_t db_version = std::max(watermark->db_version + 1, min_db_version);
+  // Like cr-sqlite, only changed rows consume a db_version: making an empty
+  // table replicated leaves crsql_db_version() as it was.
+  const uint64_t db_version =
+      any_rows ? std::max(watermark->db_version + 1, min_db_version) : watermark->db_version;
   const int64_t now = NowMicros();
 
   // 2. Events: one schema change per newly replicated table, then the rows,
@@ -405,8 +408,9 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
   // The watermark and heads commit with the tables.
   absl::Status s = meta::WriteWatermark(db, {events.back().seq, encoded.back().hash, db_version});
   if (s.ok()) s = meta::AdvanceHeads(db, *parents, encoded.back().hash);
-  for (size_t i = 0; s.ok() && i < encoded.size(); ++i) {
-    s = meta::RecordVersion(db, db_version, static_cast<uint32_t>(i), encoded[i].hash);
+  // crsql_changes reads rows by db_version: only data events are recorded.
+  for (size_t i = first_data; s.ok() && i < encoded.size(); ++i) {
+    s = meta::RecordVersion(db, db_version, static_cast<uint32_t>(i - first_data), encoded[i].hash);
   }
   if (!s.ok()) {
     log_->Discard(commit.events, log::Durability::kNoSync).IgnoreError();

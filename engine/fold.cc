@@ -190,7 +190,10 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
   // The members of an event group are one transaction: one db_version, one
   // run of seqs.
   const bool continues_group = e.group.grouped() && e.group.index > 0;
-  const uint64_t db_version = s.watermark.db_version + (continues_group ? 0 : 1);
+  // Events without rows (schema changes, policies...) consume no db_version,
+  // as in capture.
+  const bool has_rows = !e.tables.empty();
+  const uint64_t db_version = s.watermark.db_version + (continues_group || !has_rows ? 0 : 1);
   const bool with_origins = e.kind == log::EventKind::kImport;
   uint64_t& cell_seq = s.next_cell_seq;
   if (!continues_group) cell_seq = 0;
@@ -310,7 +313,10 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
     s.watermark.seq = e.seq;
     s.watermark.hash = hash;
   }
-  if (absl::Status st = meta::RecordVersion(s.db, db_version, continues_group ? e.group.index : 0, hash); !st.ok()) return st;
+  if (has_rows) {
+    absl::Status st = meta::RecordVersion(s.db, db_version, continues_group ? e.group.index : 0, hash);
+    if (!st.ok()) return st;
+  }
   if (absl::Status st = meta::AdvanceHeads(s.db, e.parents, hash); !st.ok()) return st;
   if (absl::Status st = meta::WriteWatermark(s.db, s.watermark); !st.ok()) return st;
   ++s.stats.events;

@@ -334,9 +334,36 @@ absl::Status Replica::RecordDrops(sqlite3* db, std::optional<PendingCommit>* com
                         std::chrono::system_clock::now().time_since_epoch()).count();
     e.schema_change.table = table;  // no sql: the table is gone
   }
-  auto staged = StageLocalEvents(db, std::move(events), dropped->size(), watermark->db_version + 1);
+  auto staged = StageLocalEvents(db, std::move(events), dropped->size(), watermark->db_version);
   if (!staged.ok()) return staged.status();
   *commit = *std::move(staged);
+  return absl::OkStatus();
+}
+
+absl::Status Replica::EnsureTriggersFirst(sqlite3* db) {
+  // SQLite runs a table's newest trigger first. A user trigger newer than
+  // crlog's could RAISE(FAIL) or RAISE(IGNORE) before crlog's runs, for a row
+  // SQLite keeps; re-creating crlog's triggers makes them the newest again.
+  auto stmt = Stmt::Prepare(db, R"sql(
+SELECT t.name FROM main.crlog_tables t
+ WHERE EXISTS (SELECT 1 FROM main.sqlite_schema u
+                WHERE u.type = 'trigger' AND u.tbl_name = t.name
+                  AND u.name NOT LIKE 'crlog\_%' ESCAPE ''
+                  AND u.rowid > (SELECT min(c.rowid) FROM main.sqlite_schema c
+                                  WHERE c.type = 'trigger' AND c.tbl_name = t.name
+                                    AND c.name LIKE 'crlog\_%' ESCAPE '')))sql");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> tables;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    tables.emplace_back(stmt->ColumnText(0));
+  }
+  stmt->Reset();
+  for (const std::string& table : tables) {
+    if (absl::Status s = MakeReplicated(db, "main", table); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 
@@ -455,17 +482,20 @@ absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, 
   const std::string trigger = absl::StrCat("crlog_", info->name);
   std::string sql = absl::StrCat(
       "CREATE VIRTUAL TABLE IF NOT EXISTS main.", capture, " USING crlog_capture('", literal, "');\n",
-      "CREATE TRIGGER IF NOT EXISTS main.", schema::QuoteIdentifier(trigger + "_insert"),
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_insert"), ";\n",
+      "CREATE TRIGGER main.", schema::QuoteIdentifier(trigger + "_insert"),
       " AFTER INSERT ON ", q, " WHEN crsql_internal_sync_bit() = 0 BEGIN INSERT INTO ", capture,
       "(", list({"op", absl::StrJoin(n, ", "), absl::StrJoin(c, ", ")}), ") VALUES (",
       list({"1", prefixed(pk_cols, "NEW."), prefixed(cols, "NEW.")}), "); END;\n",
-      "CREATE TRIGGER IF NOT EXISTS main.", schema::QuoteIdentifier(trigger + "_update"),
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_update"), ";\n",
+      "CREATE TRIGGER main.", schema::QuoteIdentifier(trigger + "_update"),
       " AFTER UPDATE ON ", q, " WHEN crsql_internal_sync_bit() = 0 BEGIN INSERT INTO ", capture,
       "(", list({"op", absl::StrJoin(o, ", "), absl::StrJoin(n, ", "), absl::StrJoin(c, ", "), absl::StrJoin(p, ", ")}),
       ") VALUES (",
       list({"2", prefixed(pk_cols, "OLD."), prefixed(pk_cols, "NEW."), prefixed(cols, "NEW."), prefixed(cols, "OLD.")}),
       "); END;\n",
-      "CREATE TRIGGER IF NOT EXISTS main.", schema::QuoteIdentifier(trigger + "_delete"),
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_delete"), ";\n",
+      "CREATE TRIGGER main.", schema::QuoteIdentifier(trigger + "_delete"),
       " AFTER DELETE ON ", q, " WHEN crsql_internal_sync_bit() = 0 BEGIN INSERT INTO ", capture,
       "(", list({"op", absl::StrJoin(o, ", ")}), ") VALUES (", list({"3", prefixed(pk_cols, "OLD.")}),
       "); END;\n");

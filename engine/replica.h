@@ -95,6 +95,9 @@ class Replica {
   // the lock is busy (the next writer resolves instead).
   absl::Status Recover(sqlite3* db);
 
+  // Re-creates crlog's triggers on tables where a user trigger is newer, so
+  // crlog's run first (crsql_as_crr does the same for one table).
+  absl::Status EnsureTriggersFirst(sqlite3* db);
   // Drops capture tables left behind by replicated tables that were dropped.
   // Needs the capture module registered on `db`.
   absl::Status DropLeftoverCaptureTables(sqlite3* db);

@@ -165,6 +165,13 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
     return VtabError(vtab, absl::FailedPreconditionError(absl::StrCat(
                                "table '", v->table, "' is no longer replicated; reopen the database")));
   }
+  if (v->conn->prepared) {
+    // COMMIT ran phase one and then returned SQLITE_BUSY: the event is
+    // built. A further write would be committed without being in it.
+    return VtabError(vtab, absl::FailedPreconditionError(absl::StrCat(
+                               "table '", v->table, "': this transaction already began to commit "
+                               "(COMMIT returned SQLITE_BUSY); retry COMMIT, or ROLLBACK")));
+  }
   Join(v);
   int p = v->pk_count, m = v->column_count;
   if (argc != 3 + 2 * p + 2 * m) return VtabError(vtab, absl::InternalError("capture arity"));
@@ -197,14 +204,29 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
 // (a failed statement rolls back to it). The buffer follows exactly (rule 1).
 int SavepointM(sqlite3_vtab* vtab, int level) {
   if (Self(vtab)->buffer) Self(vtab)->buffer->Savepoint(level);
+  Self(vtab)->conn->savepoint_depth = level + 1;
   return SQLITE_OK;
 }
 int Release(sqlite3_vtab* vtab, int level) {
   if (Self(vtab)->buffer) Self(vtab)->buffer->Release(level);
+  Self(vtab)->conn->savepoint_depth = level;
   return SQLITE_OK;
 }
 int RollbackTo(sqlite3_vtab* vtab, int level) {
-  if (Self(vtab)->buffer) Self(vtab)->buffer->RollbackTo(level);
+  CaptureVtab* v = Self(vtab);
+  if (v->buffer) v->buffer->RollbackTo(level);
+  // After a COMMIT that returned SQLITE_BUSY, a ROLLBACK TO a savepoint
+  // opened before that COMMIT undoes phase one's writes: forget its pending
+  // event, and build it again at the next COMMIT from what is left. (A
+  // statement failing after the COMMIT rolls back only to its own, newer,
+  // savepoint.)
+  Connection* conn = v->conn;
+  conn->savepoint_depth = level + 1;
+  if (conn->prepared && level < conn->prepared_depth) {
+    if (conn->pending.has_value()) conn->replica->AbortCommit(*conn->pending).IgnoreError();
+    conn->pending.reset();
+    conn->prepared = false;
+  }
   return SQLITE_OK;
 }
 
@@ -221,6 +243,7 @@ int Sync(sqlite3_vtab* vtab) {
   if (!commit.ok()) return VtabError(vtab, commit.status());
   conn->pending = *std::move(commit);
   conn->prepared = true;
+  conn->prepared_depth = conn->savepoint_depth;
   return SQLITE_OK;
 }
 

@@ -30,6 +30,11 @@ struct Connection {
   // Set by commit phase one; consumed by phase two or rollback.
   std::optional<engine::PendingCommit> pending;
   bool prepared = false;
+  // Savepoint levels open (SQLite's numbering, as xSavepoint reports it), and
+  // how many were open when phase one ran: a ROLLBACK TO below that undoes
+  // phase one's writes; a failed statement's own rollback does not.
+  int savepoint_depth = 0;
+  int prepared_depth = 0;
   // crsql_next_db_version(v) raises the open transaction's version to v.
   uint64_t db_version_floor = 0;
   // crsql_internal_sync_bit: set while merging, so triggers capture nothing.

@@ -5,6 +5,9 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <mutex>
+
+#include "absl/container/flat_hash_set.h"
 
 #include "absl/strings/str_cat.h"
 #include "extension/connection.h"
@@ -19,6 +22,8 @@ void Connection::EndTransaction() {
   joined.clear();
   pending.reset();
   prepared = false;
+  savepoint_depth = 0;
+  prepared_depth = 0;
   db_version_floor = 0;
 }
 
@@ -64,7 +69,23 @@ int VtabError(sqlite3_vtab* vtab, const absl::Status& status) {
 
 namespace {
 
-void DestroyConnection(void* p) { delete static_cast<Connection*>(p); }
+// Connections crlog is loaded on. Loading twice on one connection must not
+// register again: re-registering would destroy the first Connection while
+// its capture tables still point at it.
+std::mutex loaded_mu;
+absl::flat_hash_set<sqlite3*>& Loaded() {
+  static auto* loaded = new absl::flat_hash_set<sqlite3*>();
+  return *loaded;
+}
+
+void DestroyConnection(void* p) {
+  auto* conn = static_cast<Connection*>(p);
+  {
+    std::lock_guard<std::mutex> lock(loaded_mu);
+    Loaded().erase(conn->db);
+  }
+  delete conn;
+}
 
 // Remote or recovery work must never be captured, and a transaction's
 // floor for db_version ends with it, whether or not capture was involved.
@@ -104,6 +125,10 @@ int ReadAutocheckpoint(sqlite3* db) {
 
 extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_routines* /*api*/) {
   using namespace crlog::extension;
+  {
+    std::lock_guard<std::mutex> lock(loaded_mu);
+    if (!Loaded().insert(db).second) return SQLITE_OK;  // already loaded here
+  }
   auto* conn = new Connection();
   conn->db = db;
   conn->attach_error = absl::FailedPreconditionError("crlog is still loading");
@@ -121,6 +146,8 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
   if (rc == SQLITE_OK) rc = RegisterHistoryModules(db, conn);
   if (rc != SQLITE_OK) {
     *err = sqlite3_mprintf("crlog: registering functions failed: %s", sqlite3_errmsg(db));
+    std::lock_guard<std::mutex> lock(loaded_mu);
+    Loaded().erase(db);
     return rc;
   }
   conn->attach_error = absl::OkStatus();
@@ -129,6 +156,7 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
     conn->replica = *std::move(replica);
     if (sqlite3_get_autocommit(db) && !sqlite3_db_readonly(db, "main")) {
       conn->replica->DropLeftoverCaptureTables(db).IgnoreError();  // tidying only
+      conn->replica->EnsureTriggersFirst(db).IgnoreError();  // retried at the next load
     }
   } else {
     conn->attach_error = replica.status();

@@ -65,6 +65,17 @@ TEST_F(CaptureBufferTest, ABufferThatJoinedAfterASavepointRollsBackEverything) {
   EXPECT_TRUE(buffer_.empty());
 }
 
+TEST_F(CaptureBufferTest, AFirstWriteInsideASavepointIsRolledBackAfterItsStatementEnds) {
+  // SAVEPOINT a; INSERT ...; ROLLBACK TO a: the table joins during the
+  // INSERT, SQLite marks and then releases that statement's own savepoint,
+  // and the rollback names the older savepoint a.
+  buffer_.Savepoint(1);
+  buffer_.AddDelete("a");
+  buffer_.Release(1);
+  buffer_.RollbackTo(0);
+  EXPECT_TRUE(buffer_.empty());
+}
+
 TEST_F(CaptureBufferTest, ClearForgetsWritesAndSavepoints) {
   buffer_.Savepoint(0);
   buffer_.AddDelete("a");
