@@ -1,0 +1,129 @@
+// Loading the extension: the log must be the database's own (a missing or
+// foreign log stops the extension from loading, naming the log), and loading
+// in unusual ways still captures every write exactly once.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/capture/capture_test_util.h"
+
+namespace crlog::capture_test {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using Rows = std::vector<std::vector<std::string>>;
+
+// --- The log beside the database ----------------------------------------------------
+
+class LogLocationTest : public CaptureTest {
+ protected:
+  void SetUp() override {
+    CaptureTest::SetUp();
+    if (HasFatalFailure()) return;
+    db_->Exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT); SELECT crsql_as_crr('t');"
+              "INSERT INTO t VALUES (1, 'x');");
+    db_.reset();  // no connection keeps the replica or its log open
+  }
+};
+
+TEST_F(LogLocationTest, ReopeningWithTheLogInPlaceLoads) {
+  Db db(path_);
+  EXPECT_TRUE(db.loaded()) << db.load_error();
+}
+
+TEST_F(LogLocationTest, LoadingFailsWhenTheLogIsMissing) {
+  std::filesystem::remove_all(path_ + "-crlog");
+  Db db(path_);
+  EXPECT_FALSE(db.loaded());
+  EXPECT_THAT(db.load_error(), AllOf(HasSubstr(path_ + "-crlog"), HasSubstr("missing")));
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-crlog")) << "a missing log is not silently recreated";
+}
+
+TEST_F(LogLocationTest, WritesFailWhenTheLogIsMissing) {
+  std::filesystem::remove_all(path_ + "-crlog");
+  Db db(path_);
+  ASSERT_FALSE(db.loaded());
+  EXPECT_NE(db.Try("INSERT INTO t VALUES (2, 'y')"), "");
+  EXPECT_EQ(db.Int("SELECT count(*) FROM t"), 1);
+}
+
+TEST_F(LogLocationTest, LoadingFailsWhenTheLogBelongsToAnotherDatabase) {
+  const std::string other = dir_.File("other.db");
+  {
+    Db db(other);
+    ASSERT_TRUE(db.loaded()) << db.load_error();
+    db.Exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT); SELECT crsql_as_crr('t');"
+            "INSERT INTO t VALUES (7, 'other');");
+  }
+  std::filesystem::remove_all(path_ + "-crlog");
+  std::filesystem::copy(other + "-crlog", path_ + "-crlog", std::filesystem::copy_options::recursive);
+  Db db(path_);
+  EXPECT_FALSE(db.loaded());
+  EXPECT_THAT(db.load_error(), HasSubstr("belongs to another database"));
+}
+
+TEST_F(LogLocationTest, ADatabaseWithoutCrlogTablesRefusesALogThatHoldsEvents) {
+  const std::string fresh = dir_.File("fresh.db");
+  std::filesystem::copy(path_ + "-crlog", fresh + "-crlog", std::filesystem::copy_options::recursive);
+  Db db(fresh);
+  EXPECT_FALSE(db.loaded());
+  EXPECT_THAT(db.load_error(), HasSubstr("belongs to another database"));
+}
+
+// --- Loading in unusual ways ----------------------------------------------------------
+
+class LoadingTest : public CaptureTest {};
+
+// Connection pools and scripts sometimes load an extension on a connection
+// that already has it. Whatever the second load answers, capture must go on
+// recording each write exactly once.
+TEST_F(LoadingTest, LoadingTwiceOnOneConnectionStillCapturesEachWriteOnce) {
+  db_->Exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT); SELECT crsql_as_crr('t');"
+            "INSERT INTO t VALUES (1, 'before');");
+  char* err = nullptr;
+  int rc = sqlite3_load_extension(db_->get(), CRLOG_EXTENSION, "sqlite3_crsqlite_init", &err);
+  std::string message = err ? err : "";
+  sqlite3_free(err);
+  SCOPED_TRACE("second load returned " + std::to_string(rc) + " " + message);
+  db_->Exec("INSERT INTO t VALUES (2, 'after'); UPDATE t SET a = 'changed' WHERE id = 1;"
+            "BEGIN; INSERT INTO t VALUES (3, 'tx'); SAVEPOINT s; DELETE FROM t WHERE id = 2; ROLLBACK TO s; COMMIT;");
+  EXPECT_TRUE(Matches({"t"}));
+  EXPECT_EQ(db_->Int("SELECT count(*) FROM crsql_changes"), 3);
+  EXPECT_EQ(CheckSingleChain(Log()), "");
+}
+
+TEST_F(LoadingTest, TwoConnectionsLoadedOnOneDatabaseShareOneSite) {
+  OPEN_DB(second, path_);
+  EXPECT_EQ(db_->Bytes("SELECT crsql_site_id()"), second->Bytes("SELECT crsql_site_id()"));
+}
+
+TEST_F(LoadingTest, AnInMemoryDatabaseCapturesIntoATemporaryLog) {
+  Db mem(":memory:");
+  ASSERT_TRUE(mem.loaded()) << mem.load_error();
+  mem.Exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT); SELECT crsql_as_crr('t');"
+           "INSERT INTO t VALUES (1, 'x'); BEGIN; INSERT INTO t VALUES (2, 'gone'); ROLLBACK;");
+  EXPECT_EQ(mem.Rows("SELECT kind FROM crlog_events"), (Rows{{"'schema'"}, {"'change'"}}));
+  EXPECT_EQ(mem.Rows("SELECT cid, val FROM crsql_changes ORDER BY cid"), (Rows{{"'a'", "'x'"}}));
+}
+
+TEST_F(LoadingTest, ClosingAConnectionWithAnOpenTransactionRecordsNothingOfIt) {
+  db_->Exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT); SELECT crsql_as_crr('t');"
+            "INSERT INTO t VALUES (1, 'kept');");
+  size_t before = EventCount();
+  db_->Exec("BEGIN; INSERT INTO t VALUES (2, 'never committed'); UPDATE t SET a = 'no' WHERE id = 1;");
+  db_.reset();
+  OPEN_DB(again, path_);
+  EXPECT_EQ(ReadLog(path_).events.size(), before);
+  again->Exec("INSERT INTO t VALUES (3, 'next')");
+  LogSnapshot log = ReadLog(path_);
+  EXPECT_EQ(log.pending, 0u);
+  EXPECT_EQ(CheckSingleChain(log), "");
+  EXPECT_TRUE(LogMatchesTables(*again, path_, {"t"}));
+}
+
+}  // namespace
+}  // namespace crlog::capture_test
