@@ -7,6 +7,8 @@
 #
 # Every suite measures crlog beside its baseline in the same run; read the
 # ratio counters (x_baseline, x_history, x_changeset), not absolute times.
+# crlog_log_bench measures log/ alone; crlog_capture_bench measures capture
+# through the loadable extension (crsqlite.so) against plain SQLite tables.
 # Scratch logs go to $CRLOG_BENCH_DIR (default: build-bench/scratch), which
 # must be on a real disk for the durable suite to mean anything. Take final
 # numbers on a quiet machine: the suites are short and share the cores.
@@ -29,7 +31,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-benches=(crlog_log_bench)
+benches=(crlog_log_bench crlog_capture_bench)
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCRLOG_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${benches[@]}" >&2
