@@ -158,7 +158,7 @@ absl::Status CaptureBuffer::ForEach(
       op.cells.resize(n);
       for (auto& [column, value] : op.cells) {
         uint64_t c;
-        if (!log::GetVarint(&in, &c) || !log::GetValue(&in, &value)) return corrupt();
+        if (!log::GetVarint(&in, &c) || !log::GetValueBytes(&in, &value)) return corrupt();
         column = static_cast<uint32_t>(c);
       }
     }

@@ -35,7 +35,9 @@ struct CapturedOp {
   OpKind kind = OpKind::kInsert;
   std::string_view pk;      // insert: the new pk; update/delete: the old pk
   std::string_view new_pk;  // update that changed the pk; empty otherwise
-  std::vector<std::pair<uint32_t, Value>> cells;  // insert: all; update: changed (all if pk changed)
+  // insert: all cells; update: the changed ones (all if the pk changed).
+  // Values stay in the value encoding (log/varint.h), viewed in the buffer.
+  std::vector<std::pair<uint32_t, std::string_view>> cells;
 };
 
 class CaptureBuffer {

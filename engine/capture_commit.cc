@@ -15,6 +15,7 @@
 // discards. Recovery settles whatever a crash leaves between the two.
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
@@ -33,20 +34,32 @@ namespace crlog::engine {
 namespace {
 
 // The net effect of a transaction on one row.
+// The net effect of a transaction on one row. The pk and the written values
+// are views into the capture buffers, which outlive the commit.
 struct RowWork {
-  std::string pk;
-  RowClock clock;                      // committed clock, then updated in place
+  std::string_view pk;
+  RowClock clock;  // committed clock, then updated in place
+  bool had_clock = false;
   bool changed = false;
   bool sentinel_written = false;
-  std::map<uint32_t, Value> written;   // cells written by this transaction: final values
+  // Cells written by this transaction, sorted by column: their final values,
+  // still in the value encoding.
+  std::vector<std::pair<uint32_t, std::string_view>> written;
+
+  void Write(uint32_t column, std::string_view value) {
+    auto it = std::lower_bound(written.begin(), written.end(), column,
+                               [](const auto& cell, uint32_t c) { return cell.first < c; });
+    if (it != written.end() && it->first == column) it->second = value;
+    else written.insert(it, {column, value});
+  }
 };
 
 struct TableWork {
   const TableDesc* table = nullptr;
   bool schema_mark = false;
-  std::vector<std::unique_ptr<RowWork>> rows;  // first-touch order
-  std::vector<RowWork*> sorted;                 // by pk: the clock table's order
-  absl::flat_hash_map<std::string, RowWork*> by_pk;
+  std::deque<RowWork> rows;       // first-touch order; a deque keeps pointers stable
+  std::vector<RowWork*> sorted;   // by pk: the clock table's order
+  absl::flat_hash_map<std::string_view, RowWork*> by_pk;
 };
 
 int64_t NowMicros() {
@@ -61,12 +74,13 @@ class ClockStore {
     ClockStore c;
     auto read = Stmt::Prepare(db, "SELECT pk, clock FROM main.crlog_clock WHERE tbl = ?1 AND pk >= ?2 ORDER BY pk");
     if (!read.ok()) return read.status();
-    auto write = Stmt::Prepare(
-        db, "INSERT INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3) "
-            "ON CONFLICT (tbl, pk) DO UPDATE SET clock = excluded.clock");
-    if (!write.ok()) return write.status();
+    auto insert = Stmt::Prepare(db, "INSERT INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3)");
+    if (!insert.ok()) return insert.status();
+    auto update = Stmt::Prepare(db, "UPDATE main.crlog_clock SET clock = ?3 WHERE tbl = ?1 AND pk = ?2");
+    if (!update.ok()) return update.status();
     c.read_ = *std::move(read);
-    c.write_ = *std::move(write);
+    c.insert_ = *std::move(insert);
+    c.update_ = *std::move(update);
     return c;
   }
   // Loads the committed clocks of `rows` (sorted by pk). One statement walks
@@ -105,44 +119,44 @@ class ClockStore {
         auto clock = RowClock::Decode(read_.ColumnBlob(1));
         if (!clock.ok()) return clock.status();
         w->clock = *std::move(clock);
+        w->had_clock = true;
       }
     }
     read_.Reset();
     return absl::OkStatus();
   }
-  absl::Status Write(int64_t table, std::string_view pk, const RowClock& clock) {
-    write_.BindInt(1, table);
-    write_.BindBlob(2, pk);
-    write_.BindBlob(3, clock.Encode());
-    return write_.Run();
+  absl::Status Write(int64_t table, const RowWork& row) {
+    // A plain INSERT for a row's first clock, an UPDATE by key after: both
+    // cheaper than an upsert.
+    Stmt& stmt = row.had_clock ? update_ : insert_;
+    std::string clock = row.clock.Encode();
+    stmt.BindInt(1, table);
+    stmt.BindBlob(2, row.pk);
+    stmt.BindBlob(3, clock);
+    return stmt.Run();
   }
 
  private:
-  Stmt read_, write_;
+  Stmt read_, insert_, update_;
 };
 
 // Registers the rows `op` touches, so their clocks can be loaded in one
 // sorted pass before any op is applied.
 void Touch(const CapturedOp& op, TableWork& tw) {
   for (std::string_view pk : {op.pk, op.new_pk}) {
-    if (op.kind == OpKind::kSchemaMark || pk.empty() || tw.by_pk.contains(Sv(pk))) continue;
-    auto work = std::make_unique<RowWork>();
-    work->pk = std::string(pk);
-    tw.by_pk.emplace(work->pk, work.get());
-    tw.rows.push_back(std::move(work));
+    if (op.kind == OpKind::kSchemaMark || pk.empty() || tw.by_pk.contains(pk)) continue;
+    RowWork& work = tw.rows.emplace_back();
+    work.pk = pk;
+    tw.by_pk.emplace(pk, &work);
   }
 }
 
 absl::Status Apply(const CapturedOp& op, TableWork& tw) {
+  // Touch registered every row an op names.
   auto row_for = [&](std::string_view pk) -> absl::StatusOr<RowWork*> {
-    auto it = tw.by_pk.find(Sv(pk));
-    if (it != tw.by_pk.end()) return it->second;
-    auto work = std::make_unique<RowWork>();
-    work->pk = std::string(pk);
-    RowWork* raw = work.get();
-    tw.rows.push_back(std::move(work));
-    tw.by_pk.emplace(raw->pk, raw);
-    return raw;
+    auto it = tw.by_pk.find(pk);
+    if (it == tw.by_pk.end()) return absl::InternalError("capture saw a row twice differently (a crlog bug)");
+    return it->second;
   };
   bool all_pk = tw.table->columns.empty();
   auto start_life = [&](RowWork* w) {
@@ -153,11 +167,11 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
     if (all_pk || w->clock.has_sentinel) w->sentinel_written = true;
     w->changed = true;
   };
-  auto write_cells = [&](RowWork* w, const std::vector<std::pair<uint32_t, Value>>& cells) {
+  auto write_cells = [&](RowWork* w, const std::vector<std::pair<uint32_t, std::string_view>>& cells) {
     for (const auto& [column, value] : cells) {
       CellClock& c = w->clock.Upsert(column);
       c.col_version += 1;
-      w->written[column] = value;
+      w->Write(column, value);
     }
     w->changed = true;
   };
@@ -228,9 +242,11 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   }
   for (auto& [name, tw] : tables) {
     tw.sorted.reserve(tw.rows.size());
-    for (auto& row : tw.rows) tw.sorted.push_back(row.get());
-    std::sort(tw.sorted.begin(), tw.sorted.end(),
-              [](const RowWork* a, const RowWork* b) { return a->pk < b->pk; });
+    for (RowWork& row : tw.rows) tw.sorted.push_back(&row);
+    auto by_pk = [](const RowWork* a, const RowWork* b) { return a->pk < b->pk; };
+    if (!std::is_sorted(tw.sorted.begin(), tw.sorted.end(), by_pk)) {  // often written in key order
+      std::sort(tw.sorted.begin(), tw.sorted.end(), by_pk);
+    }
     if (absl::Status s = clocks->Load(tw.table->id, tw.sorted); !s.ok()) return s;
   }
   for (CaptureBuffer* buffer : buffers) {
@@ -243,7 +259,7 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   if (!dropped.ok()) return dropped.status();
   bool any_rows = false, any_schema = !dropped->empty();
   for (auto& [name, tw] : tables) {
-    for (auto& row : tw.rows) any_rows |= row->changed;
+    for (const RowWork& row : tw.rows) any_rows |= row.changed;
     any_schema |= tw.schema_mark;
   }
   if (!any_rows && !any_schema) return std::nullopt;
@@ -289,7 +305,8 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
       chunk_bytes += rows.size();
       chunks.back().push_back({tw.table->name, tw.table->columns, rows.row_count(), rows.Release()});
     };
-    for (auto& row : tw.rows) {
+    for (RowWork& work : tw.rows) {
+      RowWork* row = &work;
       if (!row->changed) continue;
       if (chunk_bytes + rows.size() >= max_event_bytes_) {
         finish_table();
@@ -307,13 +324,13 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
         c->db_version = db_version;
         c->site = 0;
         c->seq = cell_seq++;
-        rows.AddCell(column, c->col_version, value);
+        rows.AddEncodedCell(column, c->col_version, value);
       }
     }
     finish_table();
     for (RowWork* row : tw.sorted) {  // in key order: B-tree locality
       if (!row->changed) continue;
-      if (absl::Status s = clocks->Write(tw.table->id, row->pk, row->clock); !s.ok()) return s;
+      if (absl::Status s = clocks->Write(tw.table->id, *row); !s.ok()) return s;
     }
   }
   if (chunks.back().empty()) chunks.pop_back();

@@ -68,6 +68,39 @@ bool GetValue(std::string_view* in, Value* v) {
   }
 }
 
+bool GetValueBytes(std::string_view* in, std::string_view* encoded) {
+  std::string_view start = *in;
+  if (in->empty()) return false;
+  auto tag = static_cast<uint8_t>(in->front());
+  in->remove_prefix(1);
+  uint64_t n;
+  switch (tag) {
+    case format::kTagInteger:
+      if (!GetVarint(in, &n)) return false;
+      break;
+    case format::kTagReal:
+      if (in->size() < 8) return false;
+      in->remove_prefix(8);
+      break;
+    case format::kTagText:
+    case format::kTagBlob:
+      if (!GetVarint(in, &n) || n > in->size()) return false;
+      in->remove_prefix(n);
+      break;
+    case format::kTagNull: break;
+    default: return false;
+  }
+  *encoded = start.substr(0, start.size() - in->size());
+  return true;
+}
+
+void RowsWriter::AddEncodedCell(uint32_t column, uint64_t version, std::string_view encoded_value) {
+  PutVarint(&buf_, column);
+  PutVarint(&buf_, version);
+  if (with_origins_) PutVarint(&buf_, 0);
+  buf_.append(encoded_value);
+}
+
 void RowsWriter::BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count) {
   PutVarint(&buf_, pk.size());
   buf_.append(pk);

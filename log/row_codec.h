@@ -44,6 +44,9 @@ class RowsWriter {
   void BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count);
   void AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin = 0);
   void AddRow(const RowOp& row);
+  // A cell whose value is already in the value encoding (log/varint.h), as
+  // capture holds it: copied as is.
+  void AddEncodedCell(uint32_t column, uint64_t version, std::string_view encoded_value);
 
   size_t size() const { return buf_.size(); }
   uint32_t row_count() const { return rows_; }

@@ -65,6 +65,9 @@ inline void PutBytes(std::string* out, ValueType type, std::string_view bytes) {
 }
 inline void PutNull(std::string* out) { out->push_back(static_cast<char>(ValueType::kNull)); }
 void PutValue(std::string* out, const Value& v);
+// Reads the extent of one encoded value (tag and payload) without copying
+// it; false when truncated or the tag is unknown.
+bool GetValueBytes(std::string_view* in, std::string_view* encoded);
 // False when truncated or the tag is unknown.
 bool GetValue(std::string_view* in, Value* v);
 
