@@ -348,20 +348,13 @@ absl::Status Replica::EnsureTriggersFirst(sqlite3* db) {
 SELECT t.name FROM main.crlog_tables t
  WHERE EXISTS (SELECT 1 FROM main.sqlite_schema u
                 WHERE u.type = 'trigger' AND u.tbl_name = t.name
-                  AND u.name NOT LIKE 'crlog\_%' ESCAPE ''
+                  AND u.name NOT LIKE 'crlog\_%' ESCAPE '\'
                   AND u.rowid > (SELECT min(c.rowid) FROM main.sqlite_schema c
                                   WHERE c.type = 'trigger' AND c.tbl_name = t.name
-                                    AND c.name LIKE 'crlog\_%' ESCAPE '')))sql");
-  if (!stmt.ok()) return stmt.status();
-  std::vector<std::string> tables;
-  while (true) {
-    auto row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    tables.emplace_back(stmt->ColumnText(0));
-  }
-  stmt->Reset();
-  for (const std::string& table : tables) {
+                                    AND c.name LIKE 'crlog\_%' ESCAPE '\')))sql");
+  auto tables = QueryTexts(std::move(stmt));
+  if (!tables.ok()) return tables.status();
+  for (const std::string& table : *tables) {
     if (absl::Status s = MakeReplicated(db, "main", table); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -371,16 +364,9 @@ absl::Status Replica::DropLeftoverCaptureTables(sqlite3* db) {
   auto leftovers = Stmt::Prepare(
       db, "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name LIKE 'crlog\\_capture\\_%' ESCAPE '\\' "
           "AND substr(name, 15) NOT IN (SELECT name FROM main.crlog_tables)");
-  if (!leftovers.ok()) return leftovers.status();
-  std::vector<std::string> stale;
-  while (true) {
-    auto row = leftovers->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    stale.emplace_back(leftovers->ColumnText(0));
-  }
-  leftovers->Reset();
-  for (const std::string& name : stale) {
+  auto stale = QueryTexts(std::move(leftovers));
+  if (!stale.ok()) return stale.status();
+  for (const std::string& name : *stale) {
     if (absl::Status s = Exec(db, absl::StrCat("DROP TABLE IF EXISTS main.", schema::QuoteIdentifier(name)));
         !s.ok()) {
       return s;
@@ -396,16 +382,7 @@ absl::StatusOr<uint64_t> Replica::DbVersion(sqlite3* db) {
 }
 
 absl::StatusOr<std::vector<std::string>> Replica::ReplicatedTables(sqlite3* db) {
-  auto stmt = Stmt::Prepare(db, "SELECT name FROM main.crlog_tables ORDER BY name");
-  if (!stmt.ok()) return stmt.status();
-  std::vector<std::string> out;
-  while (true) {
-    auto row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.emplace_back(stmt->ColumnText(0));
-  }
-  return out;
+  return QueryTexts(Stmt::Prepare(db, "SELECT name FROM main.crlog_tables ORDER BY name"));
 }
 
 absl::StatusOr<std::shared_ptr<const TableDesc>> Replica::Table(sqlite3* db, std::string_view table) {

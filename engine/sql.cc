@@ -68,6 +68,18 @@ absl::Status Stmt::Run() {
 
 Value Stmt::ColumnValue(int i) const { return FromSqlite(sqlite3_column_value(stmt_, i)); }
 
+absl::StatusOr<std::vector<std::string>> QueryTexts(absl::StatusOr<Stmt> stmt) {
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.emplace_back(stmt->ColumnText(0));
+  }
+  return out;
+}
+
 absl::Status Exec(sqlite3* db, std::string_view sql) {
   std::string copy(sql);
   char* err = nullptr;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "log/value.h"
@@ -71,6 +72,9 @@ class Stmt {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
 };
+
+// Runs a query and returns its first column as text, one string per row.
+absl::StatusOr<std::vector<std::string>> QueryTexts(absl::StatusOr<Stmt> stmt);
 
 // Runs one or more statements that return nothing.
 absl::Status Exec(sqlite3* db, std::string_view sql);

@@ -131,3 +131,25 @@ TEST_F(RecoveryTest, ADroppedReplicatedTableIsRecordedNotForgotten) {
 
 }  // namespace
 }  // namespace crlog::engine
+
+namespace crlog::engine {
+namespace {
+
+TEST_F(RecoveryTest, LoadingPutsCrlogsTriggersBeforeANewerUserTrigger) {
+  // SQLite runs a table's newest trigger first: a user trigger created after
+  // crsql_as_crr could RAISE(IGNORE) before crlog records a row SQLite keeps.
+  // Loading crlog re-creates its triggers so they run first.
+  sqlite3* db = Open(path_);
+  Run(db, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, x TEXT); SELECT crsql_as_crr('t');"
+          "CREATE TRIGGER quiet AFTER INSERT ON t WHEN NEW.x = 'hush' BEGIN SELECT RAISE(IGNORE); END;");
+  sqlite3_close(db);
+  db = Open(path_);
+  Run(db, "INSERT INTO t VALUES (1, 'a'), (2, 'hush'), (3, 'c')");
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM t"), "3;");
+  sqlite3_close(db);
+  auto report = VerifyDatabase(path_);
+  EXPECT_TRUE(report.ok()) << report.status();
+}
+
+}  // namespace
+}  // namespace crlog::engine
