@@ -417,11 +417,31 @@ absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, 
   if (!info.ok()) return info.status();
   if (absl::Status s = schema::CheckReplicable(db, "main", *info); !s.ok()) return s;
 
-  Savepoint sp(db, "crlog_as_crr");
-  if (!sp.status().ok()) return sp.status();
   auto existing = Table(db, info->name);
   bool is_new = absl::IsNotFound(existing.status());
   if (!existing.ok() && !is_new) return existing.status();
+  if (!is_new) {
+    // Already replicated: write nothing unless the triggers or the capture
+    // table are missing, or a user trigger is newer than crlog's. Apps call
+    // crsql_as_crr at every start, and a SELECT that begins to write cannot
+    // wait for another connection's lock.
+    auto stmt = Stmt::Prepare(db, R"sql(
+SELECT (SELECT count(*) FROM main.sqlite_schema
+         WHERE type = 'trigger' AND tbl_name = ?1 AND name LIKE 'crlog\_%' ESCAPE '\') = 3
+   AND EXISTS (SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'crlog_capture_' || ?1)
+   AND NOT EXISTS (SELECT 1 FROM main.sqlite_schema u
+                    WHERE u.type = 'trigger' AND u.tbl_name = ?1 AND u.name NOT LIKE 'crlog\_%' ESCAPE '\'
+                      AND u.rowid > (SELECT min(c.rowid) FROM main.sqlite_schema c
+                                      WHERE c.type = 'trigger' AND c.tbl_name = ?1
+                                        AND c.name LIKE 'crlog\_%' ESCAPE '\')))sql");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindText(1, info->name);
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (*row && stmt->ColumnInt(0) == 1) return absl::OkStatus();
+  }
+  Savepoint sp(db, "crlog_as_crr");
+  if (!sp.status().ok()) return sp.status();
   if (is_new) {
     auto ins = Stmt::Prepare(db, "INSERT INTO main.crlog_tables(name) VALUES (?1)");
     if (!ins.ok()) return ins.status();

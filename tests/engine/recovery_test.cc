@@ -153,3 +153,24 @@ TEST_F(RecoveryTest, LoadingPutsCrlogsTriggersBeforeANewerUserTrigger) {
 
 }  // namespace
 }  // namespace crlog::engine
+
+namespace crlog::engine {
+namespace {
+
+TEST_F(RecoveryTest, AsCrrOnAReplicatedTableWritesNothingSoAnotherWriterCannotBlockIt) {
+  // Apps call crsql_as_crr at every start; a SELECT that begins to write
+  // cannot wait for a lock, so a second call must not write.
+  sqlite3* writer = Open(path_);
+  Run(writer, "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, x TEXT);"
+              "SELECT crsql_as_crr('t');");
+  sqlite3* other = Open(path_);
+  Run(writer, "BEGIN IMMEDIATE; INSERT INTO t VALUES (1, 'held');");
+  EXPECT_EQ(Query(other, "SELECT crsql_as_crr('t')"), "OK;");
+  Run(writer, "COMMIT");
+  sqlite3_close(other);
+  sqlite3_close(writer);
+  EXPECT_TRUE(VerifyDatabase(path_).ok());
+}
+
+}  // namespace
+}  // namespace crlog::engine
