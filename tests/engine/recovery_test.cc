@@ -129,11 +129,6 @@ TEST_F(RecoveryTest, ADroppedReplicatedTableIsRecordedNotForgotten) {
   EXPECT_TRUE(report.ok()) << report.status();
 }
 
-}  // namespace
-}  // namespace crlog::engine
-
-namespace crlog::engine {
-namespace {
 
 TEST_F(RecoveryTest, LoadingPutsCrlogsTriggersBeforeANewerUserTrigger) {
   // SQLite runs a table's newest trigger first: a user trigger created after
@@ -151,11 +146,6 @@ TEST_F(RecoveryTest, LoadingPutsCrlogsTriggersBeforeANewerUserTrigger) {
   EXPECT_TRUE(report.ok()) << report.status();
 }
 
-}  // namespace
-}  // namespace crlog::engine
-
-namespace crlog::engine {
-namespace {
 
 TEST_F(RecoveryTest, AsCrrOnAReplicatedTableWritesNothingSoAnotherWriterCannotBlockIt) {
   // Apps call crsql_as_crr at every start; a SELECT that begins to write
