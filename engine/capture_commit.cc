@@ -28,12 +28,10 @@
 #include "engine/sql.h"
 #include "log/event.h"
 #include "log/row_codec.h"
-#include "log/strings.h"
 
 namespace crlog::engine {
 namespace {
 
-// The net effect of a transaction on one row.
 // The net effect of a transaction on one row. The pk and the written values
 // are views into the capture buffers, which outlive the commit.
 struct RowWork {
