@@ -65,6 +65,27 @@ class Savepoint {
   bool released_ = false;
 };
 
+// Whether `table`'s capture is intact and runs first: its three triggers and
+// capture table exist, and no user trigger on it is newer than crlog's
+// (SQLite runs a table's newest trigger first, and a user trigger's
+// RAISE(FAIL) or RAISE(IGNORE) could stop crlog's for a row SQLite keeps).
+absl::StatusOr<bool> CaptureInOrder(sqlite3* db, std::string_view table) {
+  auto stmt = Stmt::Prepare(db, R"sql(
+SELECT (SELECT count(*) FROM main.sqlite_schema
+         WHERE type = 'trigger' AND tbl_name = ?1 AND name LIKE 'crlog\_%' ESCAPE '\') = 3
+   AND EXISTS (SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'crlog_capture_' || ?1)
+   AND NOT EXISTS (SELECT 1 FROM main.sqlite_schema u
+                    WHERE u.type = 'trigger' AND u.tbl_name = ?1 AND u.name NOT LIKE 'crlog\_%' ESCAPE '\'
+                      AND u.rowid > (SELECT min(c.rowid) FROM main.sqlite_schema c
+                                      WHERE c.type = 'trigger' AND c.tbl_name = ?1
+                                        AND c.name LIKE 'crlog\_%' ESCAPE '\')))sql");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, table);
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row && stmt->ColumnInt(0) == 1;
+}
+
 std::string CaptureTableName(std::string_view table) { return absl::StrCat("crlog_capture_", Sv(table)); }
 
 }  // namespace
@@ -341,20 +362,13 @@ absl::Status Replica::RecordDrops(sqlite3* db, std::optional<PendingCommit>* com
 }
 
 absl::Status Replica::EnsureTriggersFirst(sqlite3* db) {
-  // SQLite runs a table's newest trigger first. A user trigger newer than
-  // crlog's could RAISE(FAIL) or RAISE(IGNORE) before crlog's runs, for a row
-  // SQLite keeps; re-creating crlog's triggers makes them the newest again.
-  auto stmt = Stmt::Prepare(db, R"sql(
-SELECT t.name FROM main.crlog_tables t
- WHERE EXISTS (SELECT 1 FROM main.sqlite_schema u
-                WHERE u.type = 'trigger' AND u.tbl_name = t.name
-                  AND u.name NOT LIKE 'crlog\_%' ESCAPE '\'
-                  AND u.rowid > (SELECT min(c.rowid) FROM main.sqlite_schema c
-                                  WHERE c.type = 'trigger' AND c.tbl_name = t.name
-                                    AND c.name LIKE 'crlog\_%' ESCAPE '\')))sql");
-  auto tables = QueryTexts(std::move(stmt));
+  auto tables = ReplicatedTables(db);
   if (!tables.ok()) return tables.status();
   for (const std::string& table : *tables) {
+    auto in_order = CaptureInOrder(db, table);
+    if (!in_order.ok()) return in_order.status();
+    if (*in_order) continue;
+    // Re-creating crlog's triggers makes them the newest again.
     if (absl::Status s = MakeReplicated(db, "main", table); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -421,24 +435,12 @@ absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, 
   bool is_new = absl::IsNotFound(existing.status());
   if (!existing.ok() && !is_new) return existing.status();
   if (!is_new) {
-    // Already replicated: write nothing unless the triggers or the capture
-    // table are missing, or a user trigger is newer than crlog's. Apps call
-    // crsql_as_crr at every start, and a SELECT that begins to write cannot
-    // wait for another connection's lock.
-    auto stmt = Stmt::Prepare(db, R"sql(
-SELECT (SELECT count(*) FROM main.sqlite_schema
-         WHERE type = 'trigger' AND tbl_name = ?1 AND name LIKE 'crlog\_%' ESCAPE '\') = 3
-   AND EXISTS (SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'crlog_capture_' || ?1)
-   AND NOT EXISTS (SELECT 1 FROM main.sqlite_schema u
-                    WHERE u.type = 'trigger' AND u.tbl_name = ?1 AND u.name NOT LIKE 'crlog\_%' ESCAPE '\'
-                      AND u.rowid > (SELECT min(c.rowid) FROM main.sqlite_schema c
-                                      WHERE c.type = 'trigger' AND c.tbl_name = ?1
-                                        AND c.name LIKE 'crlog\_%' ESCAPE '\')))sql");
-    if (!stmt.ok()) return stmt.status();
-    stmt->BindText(1, info->name);
-    auto row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (*row && stmt->ColumnInt(0) == 1) return absl::OkStatus();
+    // Already replicated: write nothing unless capture needs repair. Apps
+    // call crsql_as_crr at every start, and a SELECT that begins to write
+    // cannot wait for another connection's lock.
+    auto in_order = CaptureInOrder(db, info->name);
+    if (!in_order.ok()) return in_order.status();
+    if (*in_order) return absl::OkStatus();
   }
   Savepoint sp(db, "crlog_as_crr");
   if (!sp.status().ok()) return sp.status();

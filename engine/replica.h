@@ -95,8 +95,9 @@ class Replica {
   // the lock is busy (the next writer resolves instead).
   absl::Status Recover(sqlite3* db);
 
-  // Re-creates crlog's triggers on tables where a user trigger is newer, so
-  // crlog's run first (crsql_as_crr does the same for one table).
+  // Repairs capture where it is not intact or not first: a missing trigger or
+  // capture table, or a user trigger newer than crlog's (crsql_as_crr does
+  // the same for one table).
   absl::Status EnsureTriggersFirst(sqlite3* db);
   // Drops capture tables left behind by replicated tables that were dropped.
   // Needs the capture module registered on `db`.
