@@ -334,7 +334,7 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   if (chunks.back().empty()) chunks.pop_back();
   for (auto& chunk : chunks) next_event(log::EventKind::kChange).tables = std::move(chunk);
 
-  return StageLocalEvents(db, std::move(events), first_data, db_version);
+  return StageLocalEvents(db, std::move(events), first_data, watermark->seq, db_version);
 }
 
 absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db) {
@@ -363,19 +363,18 @@ absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db)
 }
 
 absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector<log::Event> events,
-                                                        size_t first_data, uint64_t db_version) {
+                                                        size_t first_data, uint64_t committed_seq,
+                                                        uint64_t db_version) {
   auto durability = DurabilityFor(db);
   if (!durability.ok()) return durability.status();
   if (absl::Status s = ResolvePending(db); !s.ok()) return s;
-  auto watermark = meta::ReadWatermark(db);
-  if (!watermark.ok()) return watermark.status();
   auto next_seq = log_->NextSeq(site_);
   if (!next_seq.ok()) return next_seq.status();
-  if (*next_seq != watermark->seq + 1) {
+  if (*next_seq != committed_seq + 1) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the log '", log_path_, "' holds local events up to seq ", *next_seq - 1,
-        " but the database '", db_path_, "' committed up to seq ", watermark->seq,
-        *next_seq - 1 > watermark->seq
+        " but the database '", db_path_, "' committed up to seq ", committed_seq,
+        *next_seq - 1 > committed_seq
             ? ": the database is older than its log (restored from a backup?); run `crlog verify`"
             : ": the log lost events; restore it and run `crlog verify`"));
   }

@@ -355,7 +355,8 @@ absl::Status Replica::RecordDrops(sqlite3* db, std::optional<PendingCommit>* com
                         std::chrono::system_clock::now().time_since_epoch()).count();
     e.schema_change.table = table;  // no sql: the table is gone
   }
-  auto staged = StageLocalEvents(db, std::move(events), dropped->size(), watermark->db_version);
+  auto staged = StageLocalEvents(db, std::move(events), dropped->size(), watermark->seq,
+                                 watermark->db_version);
   if (!staged.ok()) return staged.status();
   *commit = *std::move(staged);
   return absl::OkStatus();

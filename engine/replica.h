@@ -111,9 +111,11 @@ class Replica {
   // Chains `events` (schema events first, then data events from index
   // `first_data`, grouped when more than one) after the snapshot's heads,
   // appends them pending and writes the watermark, heads and versions through
-  // `db`. Requires the write lock.
+  // `db`. `committed_seq` is the watermark's seq the caller read in this
+  // transaction. Requires the write lock.
   absl::StatusOr<PendingCommit> StageLocalEvents(sqlite3* db, std::vector<log::Event> events,
-                                                 size_t first_data, uint64_t db_version);
+                                                 size_t first_data, uint64_t committed_seq,
+                                                 uint64_t db_version);
   // Replicated tables that were dropped (by a connection without crlog, or
   // by DROP TABLE): forgets them and returns their names, for the
   // schema-change events that record the drop.
