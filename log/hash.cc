@@ -26,13 +26,6 @@ struct Sha256Context {
   EVP_MD_CTX* ctx;
 };
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 template <size_t N>
 absl::StatusOr<std::array<uint8_t, N>> FromHex(std::string_view hex, const char* what) {
   if (hex.size() != 2 * N) {
@@ -52,6 +45,13 @@ absl::StatusOr<std::array<uint8_t, N>> FromHex(std::string_view hex, const char*
 }
 
 }  // namespace
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 
 Hash Sha256(std::string_view bytes) {
   thread_local Sha256Context context;

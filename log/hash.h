@@ -29,6 +29,8 @@ std::string ToHex(const std::array<uint8_t, N>& a) {
 // The first 12 hex digits: how ids are shown to people.
 std::string ShortHex(const Hash& h);
 
+// The value of one hex digit (either case), or -1.
+int HexDigit(char c);
 // Parses exactly 64 (hash) or 32 (site) hex digits.
 absl::StatusOr<Hash> HashFromHex(std::string_view hex);
 absl::StatusOr<SiteId> SiteIdFromHex(std::string_view hex);

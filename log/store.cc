@@ -16,7 +16,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "log/strings.h"
 #include "absl/synchronization/mutex.h"
@@ -720,12 +719,8 @@ absl::StatusOr<StoredEvent> LogStore::GetByPrefix(std::string_view hex) const {
   }
   std::string prefix;  // whole bytes of the prefix
   for (size_t i = 0; i + 1 < hex.size() + 1; i += 2) {
-    auto digit = [](char c) {
-      c = absl::ascii_tolower(c);
-      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    };
-    int hi = digit(hex[i]);
-    int lo = i + 1 < hex.size() ? digit(hex[i + 1]) : 0;
+    int hi = HexDigit(hex[i]);
+    int lo = i + 1 < hex.size() ? HexDigit(hex[i + 1]) : 0;
     if (hi < 0 || lo < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("'", Sv(hex), "' is not a hex event id prefix: use only 0-9 and a-f"));
