@@ -223,7 +223,8 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
 }  // namespace
 
 absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
-    sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version) {
+    sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version,
+    std::optional<ImportCommit> import) {
   // 1. The net effect per row.
   auto clocks = ClockStore::Open(db);
   if (!clocks.ok()) return clocks.status();
@@ -260,12 +261,14 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     for (const RowWork& row : tw.rows) any_rows |= row.changed;
     any_schema |= tw.schema_mark;
   }
-  if (!any_rows && !any_schema) return std::nullopt;
+  if (!any_rows && !any_schema && !import.has_value()) return std::nullopt;
 
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
   // Like cr-sqlite, only changed rows consume a db_version: making an empty
-  // table replicated leaves crsql_db_version() as it was.
+  // table replicated leaves crsql_db_version() as it was. Local writes of a
+  // transaction that also merged share the merge's version.
+  if (import.has_value()) min_db_version = std::max(min_db_version, import->db_version);
   const uint64_t db_version =
       any_rows ? std::max(watermark->db_version + 1, min_db_version) : watermark->db_version;
   const int64_t now = NowMicros();
@@ -334,7 +337,7 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   if (chunks.back().empty()) chunks.pop_back();
   for (auto& chunk : chunks) next_event(log::EventKind::kChange).tables = std::move(chunk);
 
-  return StageLocalEvents(db, std::move(events), first_data, watermark->seq, db_version);
+  return StageLocalEvents(db, std::move(events), first_data, *watermark, db_version, std::move(import));
 }
 
 absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db) {
@@ -363,40 +366,61 @@ absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db)
 }
 
 absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector<log::Event> events,
-                                                        size_t first_data, uint64_t committed_seq,
-                                                        uint64_t db_version) {
+                                                        size_t first_data, const meta::Watermark& committed,
+                                                        uint64_t db_version,
+                                                        std::optional<ImportCommit> import) {
   auto durability = DurabilityFor(db);
   if (!durability.ok()) return durability.status();
   if (absl::Status s = ResolvePending(db); !s.ok()) return s;
   auto next_seq = log_->NextSeq(site_);
   if (!next_seq.ok()) return next_seq.status();
-  if (*next_seq != committed_seq + 1) {
+  if (*next_seq != committed.seq + 1) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the log '", log_path_, "' holds local events up to seq ", *next_seq - 1,
-        " but the database '", db_path_, "' committed up to seq ", committed_seq,
-        *next_seq - 1 > committed_seq
+        " but the database '", db_path_, "' committed up to seq ", committed.seq,
+        *next_seq - 1 > committed.seq
             ? ": the database is older than its log (restored from a backup?); run `crlog verify`"
             : ": the log lost events; restore it and run `crlog verify`"));
   }
-  auto parents = meta::ReadHeads(db);
-  if (!parents.ok()) return parents.status();
-  auto lamport = log_->LamportAfter(*parents);
+  auto heads = meta::ReadHeads(db);
+  if (!heads.ok()) return heads.status();
+  auto lamport = log_->LamportAfter(*heads);
   if (!lamport.ok()) {
     return absl::DataLossError(absl::StrCat("the log '", log_path_, "' lacks a head the database '",
                                             db_path_, "' materialised: ", lamport.status().message()));
   }
 
+  std::vector<log::EncodedEvent> encoded;
+  std::vector<std::string> bytes;
+  // The import comes first: the transaction's local writes were made with
+  // its merged cells in place, so they follow it.
+  std::vector<log::Hash> parents = *heads;
+  if (import.has_value()) {
+    auto enc = log::EncodeEvent(import->event, log_->options().max_event_bytes);
+    if (!enc.ok()) {
+      return absl::Status(enc.status().code(),
+                          absl::StrCat("the changes merged in this transaction make an import event that ",
+                                       "cannot be stored (", enc.status().message(),
+                                       "); merge them in smaller transactions"));
+    }
+    parents.push_back(enc->hash);
+    std::sort(parents.begin(), parents.end());
+    parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+    *lamport = std::max<uint64_t>(*lamport, 2);
+    bytes.push_back(enc->bytes);
+    encoded.push_back(*std::move(enc));
+  }
+  const size_t first_native = encoded.size();
+
   // Chain: the first event's parents are the snapshot's heads; each next
   // event's parent is the one before. Data events beyond one form a group.
   size_t data_count = events.size() - first_data;
-  std::vector<log::EncodedEvent> encoded;
-  std::vector<std::string> bytes;
   log::Hash group_first{};
   for (size_t i = 0; i < events.size(); ++i) {
     log::Event& e = events[i];
     e.seq = *next_seq + i;
     if (i == 0) {
-      e.parents = *parents;
+      e.parents = parents;
       e.lamport = *lamport;
     } else {
       e.parents = {encoded.back().hash};
@@ -420,11 +444,22 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
   CrashPoint("commit-after-log");
 
   // The watermark and heads commit with the tables.
-  absl::Status s = meta::WriteWatermark(db, {events.back().seq, encoded.back().hash, db_version});
-  if (s.ok()) s = meta::AdvanceHeads(db, *parents, encoded.back().hash);
+  meta::Watermark watermark = committed;
+  watermark.db_version = std::max(db_version, import.has_value() ? import->max_db_version : 0);
+  if (!events.empty()) {
+    watermark.seq = events.back().seq;
+    watermark.hash = encoded.back().hash;
+  }
+  absl::Status s = meta::WriteWatermark(db, watermark);
+  if (s.ok()) s = meta::AdvanceHeads(db, events.empty() ? std::vector<log::Hash>{} : parents, encoded.back().hash);
   // crsql_changes reads rows by db_version: only data events are recorded.
-  for (size_t i = first_data; s.ok() && i < encoded.size(); ++i) {
-    s = meta::RecordVersion(db, db_version, static_cast<uint32_t>(i - first_data), encoded[i].hash);
+  for (size_t i = first_data; s.ok() && i < events.size(); ++i) {
+    s = meta::RecordVersion(db, db_version, static_cast<uint32_t>(i - first_data),
+                            encoded[first_native + i].hash);
+  }
+  if (s.ok() && import.has_value()) {
+    uint32_t part = import->db_version == db_version ? static_cast<uint32_t>(data_count) : 0;
+    s = meta::RecordVersion(db, import->db_version, part, encoded.front().hash);
   }
   if (!s.ok()) {
     log_->Discard(commit.events, log::Durability::kNoSync).IgnoreError();

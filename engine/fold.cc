@@ -1,11 +1,13 @@
 // The fold (engine/fold.h).
 #include "engine/fold.h"
 
-#include <map>
+#include <optional>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 #include "engine/meta_tables.h"
 #include "engine/row_clock.h"
 #include "engine/sql.h"
@@ -18,6 +20,20 @@
 #include "schema/table_info.h"
 
 namespace crlog::engine {
+namespace {
+
+// One incoming cell of a row being merged.
+struct InCell {
+  int column = -1;          // index among the table's non-pk columns; -1: unknown here
+  std::string_view name;    // the column's name as the sender spelled it
+  uint64_t version = 0;
+  const Value* value = nullptr;
+  const log::SiteId* site = nullptr;
+  uint64_t seq = 0;         // ignored when the fold numbers cells itself
+  bool accepted = false;    // out
+};
+
+}  // namespace
 
 struct Fold::State {
   sqlite3* db = nullptr;
@@ -25,8 +41,8 @@ struct Fold::State {
   FoldStats stats;
   meta::Watermark watermark;
   uint64_t next_cell_seq = 0;
-  Stmt read_clock, write_clock;
-  absl::flat_hash_map<std::string, Stmt> statements;  // by SQL text
+  Stmt read_clock, write_clock, stash, conflict;
+  absl::flat_hash_map<std::string, Stmt> statements;  // by key (see UpsertStmt)
 
   struct Table {
     bool replicated = false;
@@ -38,16 +54,42 @@ struct Fold::State {
   absl::flat_hash_map<log::SiteId, uint32_t> ordinals;
   absl::flat_hash_map<uint32_t, log::SiteId> sites;
 
-  absl::StatusOr<Stmt*> Statement(const std::string& sql) {
-    auto it = statements.find(sql);
+  // The clock of the row merged last, written back when another row comes
+  // (changes of one row usually arrive together) or on Flush.
+  struct CachedRow {
+    const Table* table = nullptr;
+    std::string pk;
+    std::vector<Value> pk_values;
+    RowClock clock;
+    bool dirty = false;
+  };
+  std::optional<CachedRow> cached;
+
+  // Sets the sync bit for the duration of a table write.
+  class SyncScope {
+   public:
+    explicit SyncScope(int64_t* bit) : bit_(bit), old_(bit ? *bit : 0) {
+      if (bit_) *bit_ = 1;
+    }
+    ~SyncScope() {
+      if (bit_) *bit_ = old_;
+    }
+
+   private:
+    int64_t* bit_;
+    int64_t old_;
+  };
+
+  absl::StatusOr<Stmt*> Statement(const std::string& key, const std::string& sql) {
+    auto it = statements.find(key);
     if (it != statements.end()) return &it->second;
     auto stmt = Stmt::Prepare(db, sql);
     if (!stmt.ok()) return stmt.status();
-    return &statements.emplace(sql, *std::move(stmt)).first->second;
+    return &statements.emplace(key, *std::move(stmt)).first->second;
   }
 
-  absl::StatusOr<const Table*> TableFor(const std::string& name) {
-    auto it = tables.find(name);
+  absl::StatusOr<const Table*> TableFor(std::string_view name) {
+    auto it = tables.find(Sv(name));
     if (it != tables.end()) return &it->second;
     Table t;
     auto id = Stmt::Prepare(db, "SELECT id FROM main.crlog_tables WHERE name = ?1");
@@ -70,7 +112,7 @@ struct Fold::State {
       }
       t.where_pk = absl::StrJoin(terms, " AND ");
     }
-    return &tables.emplace(name, std::move(t)).first->second;
+    return &tables.emplace(std::string(name), std::move(t)).first->second;
   }
 
   absl::StatusOr<uint32_t> Ordinal(const log::SiteId& site) {
@@ -88,54 +130,84 @@ struct Fold::State {
     return ordinal;
   }
 
+  absl::Status LoadSites() {
+    ordinals.clear();
+    sites.clear();
+    auto stmt = Stmt::Prepare(db, "SELECT ordinal, site FROM main.crlog_sites");
+    if (!stmt.ok()) return stmt.status();
+    while (true) {
+      auto row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::OkStatus();
+      auto ordinal = static_cast<uint32_t>(stmt->ColumnInt(0));
+      log::SiteId site = log::ToArray<16>(stmt->ColumnBlob(1));
+      ordinals[site] = ordinal;
+      sites[ordinal] = site;
+    }
+  }
+
   const log::SiteId& SiteOf(uint32_t ordinal) {
     if (ordinal == 0) return options.local_site;
     return sites[ordinal];
   }
 
-  // Writes `cells` (current column index -> value) to the row, creating it if
-  // needed: INSERT ... ON CONFLICT (pk) DO UPDATE.
-  absl::Status Upsert(const Table& t, const std::vector<Value>& pk,
-                      const std::map<int, const Value*>& cells) {
-    std::vector<std::string> cols, marks, sets;
-    int n = 0;
-    for (const std::string& c : t.desc.pk_columns) {
-      cols.push_back(schema::QuoteIdentifier(c));
-      marks.push_back(absl::StrCat("?", ++n));
+  void BindPk(Stmt* stmt, const std::vector<Value>& pk) {
+    for (size_t i = 0; i < pk.size(); ++i) stmt->BindValue(static_cast<int>(i + 1), pk[i]);
+  }
+
+  // Writes `cells` to the row, creating it if needed: INSERT ... ON CONFLICT
+  // (pk) DO UPDATE. One prepared statement per table and column set.
+  absl::Status Upsert(const Table& t, const std::vector<Value>& pk, absl::Span<const InCell* const> cells) {
+    std::string key = absl::StrCat("u", t.id);
+    for (const InCell* c : cells) absl::StrAppend(&key, ",", c->column);
+    auto it = statements.find(key);
+    Stmt* stmt;
+    if (it != statements.end()) {
+      stmt = &it->second;
+    } else {
+      std::vector<std::string> cols, marks, sets;
+      int n = 0;
+      for (const std::string& c : t.desc.pk_columns) {
+        cols.push_back(schema::QuoteIdentifier(c));
+        marks.push_back(absl::StrCat("?", ++n));
+      }
+      for (const InCell* cell : cells) {
+        std::string q = schema::QuoteIdentifier(t.desc.columns[cell->column]);
+        cols.push_back(q);
+        marks.push_back(absl::StrCat("?", ++n));
+        sets.push_back(absl::StrCat(q, " = excluded.", q));
+      }
+      std::vector<std::string> pk_cols(cols.begin(), cols.begin() + t.desc.pk_columns.size());
+      std::string sql = absl::StrCat(
+          "INSERT INTO main.", schema::QuoteIdentifier(t.desc.name), " (", absl::StrJoin(cols, ", "),
+          ") VALUES (", absl::StrJoin(marks, ", "), ") ON CONFLICT (", absl::StrJoin(pk_cols, ", "), ") DO ",
+          sets.empty() ? "NOTHING" : absl::StrCat("UPDATE SET ", absl::StrJoin(sets, ", ")));
+      auto prepared = Statement(key, sql);
+      if (!prepared.ok()) return prepared.status();
+      stmt = *prepared;
     }
-    for (const auto& [index, value] : cells) {
-      std::string q = schema::QuoteIdentifier(t.desc.columns[index]);
-      cols.push_back(q);
-      marks.push_back(absl::StrCat("?", ++n));
-      sets.push_back(absl::StrCat(q, " = excluded.", q));
-    }
-    std::vector<std::string> pk_cols(cols.begin(), cols.begin() + t.desc.pk_columns.size());
-    std::string sql = absl::StrCat("INSERT INTO main.", schema::QuoteIdentifier(t.desc.name), " (",
-                                   absl::StrJoin(cols, ", "), ") VALUES (", absl::StrJoin(marks, ", "),
-                                   ") ON CONFLICT (", absl::StrJoin(pk_cols, ", "), ") DO ",
-                                   sets.empty() ? "NOTHING" : absl::StrCat("UPDATE SET ", absl::StrJoin(sets, ", ")));
-    auto stmt = Statement(sql);
-    if (!stmt.ok()) return stmt.status();
-    int i = 0;
-    for (const Value& v : pk) (*stmt)->BindValue(++i, v);
-    for (const auto& [index, value] : cells) (*stmt)->BindValue(++i, *value);
-    return (*stmt)->Run();
+    BindPk(stmt, pk);
+    int i = static_cast<int>(pk.size());
+    for (const InCell* cell : cells) stmt->BindValue(++i, *cell->value);
+    SyncScope sync(options.sync_bit);
+    return stmt->Run();
   }
 
   absl::Status Delete(const Table& t, const std::vector<Value>& pk) {
-    auto stmt = Statement(absl::StrCat("DELETE FROM main.", schema::QuoteIdentifier(t.desc.name),
-                                       " WHERE ", t.where_pk));
+    auto stmt = Statement(absl::StrCat("d", t.id), absl::StrCat("DELETE FROM main.", schema::QuoteIdentifier(t.desc.name),
+                                                               " WHERE ", t.where_pk));
     if (!stmt.ok()) return stmt.status();
-    for (size_t i = 0; i < pk.size(); ++i) (*stmt)->BindValue(static_cast<int>(i + 1), pk[i]);
+    BindPk(*stmt, pk);
+    SyncScope sync(options.sync_bit);
     return (*stmt)->Run();
   }
 
   absl::StatusOr<Value> CurrentValue(const Table& t, const std::vector<Value>& pk, int column) {
-    auto stmt = Statement(absl::StrCat("SELECT ", schema::QuoteIdentifier(t.desc.columns[column]),
-                                       " FROM main.", schema::QuoteIdentifier(t.desc.name), " WHERE ",
-                                       t.where_pk));
+    auto stmt = Statement(absl::StrCat("r", t.id, ",", column),
+                          absl::StrCat("SELECT ", schema::QuoteIdentifier(t.desc.columns[column]), " FROM main.",
+                                       schema::QuoteIdentifier(t.desc.name), " WHERE ", t.where_pk));
     if (!stmt.ok()) return stmt.status();
-    for (size_t i = 0; i < pk.size(); ++i) (*stmt)->BindValue(static_cast<int>(i + 1), pk[i]);
+    BindPk(*stmt, pk);
     auto row = (*stmt)->Step();
     Value v;
     if (!row.ok()) return row.status();
@@ -143,10 +215,197 @@ struct Fold::State {
     (*stmt)->Reset();
     return v;
   }
+
+  absl::Status WriteCached() {
+    if (!cached || !cached->dirty) return absl::OkStatus();
+    write_clock.BindInt(1, cached->table->id);
+    write_clock.BindBlob(2, cached->pk);
+    write_clock.BindBlob(3, cached->clock.Encode());
+    if (absl::Status s = write_clock.Run(); !s.ok()) return s;
+    cached->dirty = false;
+    return absl::OkStatus();
+  }
+
+  // The clock of (t, pk), cached. `pk_values` is the unpacked pk when the
+  // caller has it already.
+  absl::StatusOr<CachedRow*> Row(const Table& t, std::string_view pk, const std::string& context) {
+    if (cached && cached->table == &t && cached->pk == pk) return &*cached;
+    if (absl::Status s = WriteCached(); !s.ok()) return s;
+    auto values = schema::UnpackColumns(pk);
+    if (!values.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(context, "table '", t.desc.name, "': the pk blob is malformed: ", values.status().message()));
+    }
+    if (values->size() != t.desc.pk_columns.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          context, "table '", t.desc.name, "': a pk of ", values->size(), " columns for a table whose pk has ",
+          t.desc.pk_columns.size(), " (", absl::StrJoin(t.desc.pk_columns, ", "), ")"));
+    }
+    read_clock.BindInt(1, t.id);
+    read_clock.BindBlob(2, pk);
+    auto found = read_clock.Step();
+    if (!found.ok()) return found.status();
+    absl::StatusOr<RowClock> clock = RowClock{};
+    if (*found) clock = RowClock::Decode(read_clock.ColumnBlob(0));
+    read_clock.Reset();
+    if (!clock.ok()) return clock.status();
+    cached.emplace();
+    cached->table = &t;
+    cached->pk = std::string(pk);
+    cached->pk_values = *std::move(values);
+    cached->clock = *std::move(clock);
+    return &*cached;
+  }
+
+  // Keeps a change to a column the table lacks, the greatest per cell.
+  absl::StatusOr<bool> Stash(const Table& t, std::string_view pk, const InCell& cell, uint64_t cl) {
+    stash.BindText(1, t.desc.name);
+    stash.BindBlob(2, pk);
+    stash.BindText(3, cell.name);
+    stash.BindValue(4, *cell.value);
+    stash.BindInt(5, static_cast<int64_t>(cell.version));
+    stash.BindBlob(6, log::AsBytes(*cell.site));
+    stash.BindInt(7, static_cast<int64_t>(cl));
+    stash.BindInt(8, static_cast<int64_t>(cell.seq));
+    if (absl::Status s = stash.Run(); !s.ok()) return s;
+    bool changed = sqlite3_changes(db) > 0;
+    if (changed) ++stats.stashed;
+    return changed;
+  }
+
+  absl::Status RecordConflict(const Table& t, std::string_view pk, int column, uint64_t db_version,
+                              uint64_t col_version, const log::SiteId& winner_site, const Value& winner,
+                              const log::SiteId& loser_site, const Value& loser) {
+    conflict.BindText(1, t.desc.name);
+    conflict.BindBlob(2, pk);
+    conflict.BindText(3, t.desc.columns[column]);
+    conflict.BindInt(4, static_cast<int64_t>(db_version));
+    conflict.BindInt(5, static_cast<int64_t>(col_version));
+    conflict.BindBlob(6, log::AsBytes(winner_site));
+    conflict.BindValue(7, winner);
+    conflict.BindBlob(8, log::AsBytes(loser_site));
+    conflict.BindValue(9, loser);
+    ++stats.conflicts;
+    return conflict.Run();
+  }
+
+  // Merges one incoming row state (causal length `cl`, existence entry
+  // written by `row_site` at `row_seq`, and `cells`) into (t, pk) at
+  // `db_version`. With `number_cells`, accepted cells get the fold's own
+  // running seq (native events); otherwise they keep theirs. Returns whether
+  // anything changed; marks accepted cells.
+  absl::StatusOr<bool> MergeRow(const Table& t, std::string_view pk, uint64_t cl, const log::SiteId& row_site,
+                                uint64_t row_seq, absl::Span<InCell> cells, uint64_t db_version,
+                                bool number_cells, const std::string& context) {
+    ++stats.rows;
+    auto cached_row = Row(t, pk, context);
+    if (!cached_row.ok()) return cached_row.status();
+    CachedRow& row = **cached_row;
+    RowClock& clock = row.clock;
+    auto next_seq = [&](uint64_t given) { return number_cells ? next_cell_seq++ : given; };
+
+    std::vector<const InCell*> writes;
+    bool changed = false;
+    auto accept = [&](InCell& cell) -> absl::Status {
+      auto site = Ordinal(*cell.site);
+      if (!site.ok()) return site.status();
+      clock.Upsert(cell.column) =
+          CellClock{static_cast<uint32_t>(cell.column), cell.version, db_version, *site, next_seq(cell.seq)};
+      cell.accepted = true;
+      writes.push_back(&cell);
+      return absl::OkStatus();
+    };
+    auto stash_unknown = [&](InCell& cell) -> absl::Status {
+      auto stashed = Stash(t, pk, cell, cl);
+      if (!stashed.ok()) return stashed.status();
+      cell.accepted = *stashed;
+      changed |= *stashed;
+      return absl::OkStatus();
+    };
+    auto set_sentinel = [&]() -> absl::Status {
+      auto site = Ordinal(row_site);
+      if (!site.ok()) return site.status();
+      clock.has_sentinel = true;
+      clock.sentinel = CellClock{0, clock.cl, db_version, *site, next_seq(row_seq)};
+      return absl::OkStatus();
+    };
+
+    switch (merge::DecideRow(clock.cl, cl)) {
+      case merge::RowAction::kIgnore:
+      case merge::RowAction::kNothing:
+        return false;
+      case merge::RowAction::kDelete: {
+        if (absl::Status s = Delete(t, row.pk_values); !s.ok()) return s;
+        clock.cl = cl;
+        clock.cells.clear();
+        if (absl::Status s = set_sentinel(); !s.ok()) return s;
+        row.dirty = true;
+        return true;
+      }
+      case merge::RowAction::kResurrect: {
+        bool had_sentinel = clock.has_sentinel;
+        clock.cl = cl;
+        clock.cells.clear();
+        clock.has_sentinel = false;
+        bool any_known = false;
+        for (const InCell& cell : cells) any_known |= cell.column >= 0;
+        if (!any_known || had_sentinel) {
+          if (absl::Status s = set_sentinel(); !s.ok()) return s;
+        }
+        for (InCell& cell : cells) {
+          absl::Status s = cell.column < 0 ? stash_unknown(cell) : accept(cell);
+          if (!s.ok()) return s;
+        }
+        if (absl::Status s = Upsert(t, row.pk_values, writes); !s.ok()) return s;
+        stats.cells_written += writes.size();
+        row.dirty = true;
+        return true;
+      }
+      case merge::RowAction::kMergeCells:
+        for (InCell& cell : cells) {
+          if (cell.column < 0) {
+            if (absl::Status s = stash_unknown(cell); !s.ok()) return s;
+            continue;
+          }
+          const CellClock* local = clock.Find(cell.column);
+          bool wins;
+          if (local == nullptr || local->col_version != cell.version) {
+            wins = local == nullptr || cell.version > local->col_version;
+          } else {
+            auto current = CurrentValue(t, row.pk_values, cell.column);
+            if (!current.ok()) return current.status();
+            const log::SiteId local_site = SiteOf(local->site);
+            wins = merge::IncomingWins(
+                merge::CellState{local->col_version, &*current, log::AsBytes(local_site)},
+                merge::CellState{cell.version, cell.value, log::AsBytes(*cell.site)},
+                options.merge_equal_values);
+            // Same column version from two sites: each wrote without seeing
+            // the other's write. Record the conflict, whoever wins.
+            if (local_site != *cell.site && merge::CompareValues(*current, *cell.value) != 0) {
+              absl::Status s = wins ? RecordConflict(t, pk, cell.column, db_version, cell.version, *cell.site,
+                                                     *cell.value, local_site, *current)
+                                    : RecordConflict(t, pk, cell.column, db_version, cell.version, local_site,
+                                                     *current, *cell.site, *cell.value);
+              if (!s.ok()) return s;
+            }
+          }
+          if (!wins) continue;
+          if (absl::Status s = accept(cell); !s.ok()) return s;
+        }
+        if (!writes.empty()) {
+          if (absl::Status s = Upsert(t, row.pk_values, writes); !s.ok()) return s;
+          stats.cells_written += writes.size();
+          row.dirty = true;
+          changed = true;
+        }
+        return changed;
+    }
+    return false;
+  }
 };
 
 Fold::~Fold() {
-  if (state_ && state_->options.set_sync_bit) {
+  if (state_ && state_->options.set_sync_bit && state_->options.sync_bit == nullptr) {
     Exec(state_->db, "SELECT crsql_internal_sync_bit(0)").IgnoreError();
   }
 }
@@ -162,27 +421,79 @@ absl::StatusOr<std::unique_ptr<Fold>> Fold::Begin(sqlite3* db, const FoldOptions
   auto w = meta::ReadWatermark(db);
   if (!w.ok()) return w.status();
   s.watermark = *w;
-  auto read = Stmt::Prepare(db, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2");
-  if (!read.ok()) return read.status();
-  auto write = Stmt::Prepare(db, "INSERT OR REPLACE INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3)");
-  if (!write.ok()) return write.status();
-  s.read_clock = *std::move(read);
-  s.write_clock = *std::move(write);
-  auto sites = Stmt::Prepare(db, "SELECT ordinal, site FROM main.crlog_sites");
-  if (!sites.ok()) return sites.status();
-  while (true) {
-    auto row = sites->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    auto ordinal = static_cast<uint32_t>(sites->ColumnInt(0));
-    log::SiteId site = log::ToArray<16>(sites->ColumnBlob(1));
-    s.ordinals[site] = ordinal;
-    s.sites[ordinal] = site;
+  struct {
+    Stmt* stmt;
+    const char* sql;
+  } prepared[] = {
+      {&s.read_clock, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2"},
+      {&s.write_clock, "INSERT OR REPLACE INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3)"},
+      {&s.stash,
+       "INSERT INTO main.crlog_stash(tbl, pk, cid, val, col_version, site, cl, seq) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (tbl, pk, cid) DO UPDATE SET "
+       "val = excluded.val, col_version = excluded.col_version, site = excluded.site, cl = excluded.cl, "
+       "seq = excluded.seq WHERE excluded.cl > cl OR (excluded.cl = cl AND excluded.col_version > col_version)"},
+      {&s.conflict,
+       "INSERT INTO main.crlog_conflicts(tbl, pk, cid, db_version, col_version, winner_site, winner_value, "
+       "loser_site, loser_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+  };
+  for (auto& p : prepared) {
+    auto stmt = Stmt::Prepare(db, p.sql);
+    if (!stmt.ok()) return stmt.status();
+    *p.stmt = *std::move(stmt);
   }
-  if (options.set_sync_bit) {
+  if (absl::Status st = s.LoadSites(); !st.ok()) return st;
+  if (options.set_sync_bit && options.sync_bit == nullptr) {
     if (absl::Status st = Exec(db, "SELECT crsql_internal_sync_bit(1)"); !st.ok()) return st;
   }
   return fold;
+}
+
+absl::Status Fold::Flush() { return state_->WriteCached(); }
+
+void Fold::Forget() {
+  state_->cached.reset();
+  state_->tables.clear();
+  state_->statements.clear();
+  state_->LoadSites().IgnoreError();
+}
+
+absl::StatusOr<ChangeOutcome> Fold::MergeChange(const IncomingChange& c, uint64_t db_version) {
+  State& s = *state_;
+  auto table = s.TableFor(c.table);
+  if (!table.ok()) return table.status();
+  const State::Table& t = **table;
+  if (!t.replicated) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "crsql_changes: table '", Sv(c.table), "' is not replicated here (no such table, or "
+        "crsql_as_crr was not called for it); create it and call crsql_as_crr('", Sv(c.table), "') first"));
+  }
+  InCell cell;
+  absl::Span<InCell> cells;
+  if (c.cid != "-1") {
+    cell.column = t.desc.ColumnIndex(c.cid);
+    if (cell.column < 0) {
+      for (const std::string& pk_col : t.desc.pk_columns) {
+        if (pk_col == c.cid) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "crsql_changes: table '", t.desc.name, "', cid '", Sv(c.cid),
+              "' is a primary-key column; a change names a non-pk column, or '-1' for the row"));
+        }
+      }
+    }
+    cell.name = c.cid;
+    cell.version = c.col_version;
+    cell.value = c.value;
+    cell.site = &c.site;
+    cell.seq = c.seq;
+    cells = absl::MakeSpan(&cell, 1);
+  }
+  auto changed = s.MergeRow(t, c.pk, c.cl, c.site, c.seq, cells, db_version, /*number_cells=*/false,
+                            "crsql_changes: ");
+  if (!changed.ok()) return changed.status();
+  ChangeOutcome out;
+  out.changed = *changed;
+  out.stashed = *changed && !cells.empty() && cell.column < 0;
+  return out;
 }
 
 absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
@@ -194,9 +505,10 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
   // as in capture.
   const bool has_rows = !e.tables.empty();
   const uint64_t db_version = s.watermark.db_version + (continues_group || !has_rows ? 0 : 1);
-  const bool with_origins = e.kind == log::EventKind::kImport;
-  uint64_t& cell_seq = s.next_cell_seq;
-  if (!continues_group) cell_seq = 0;
+  const bool is_import = e.kind == log::EventKind::kImport;
+  if (!continues_group) s.next_cell_seq = 0;
+  const std::string context = absl::StrCat("event ", log::ShortHex(hash), ", ");
+  std::vector<InCell> cells;
   for (const log::TableChanges& tc : e.tables) {
     auto table = s.TableFor(tc.table);
     if (!table.ok()) return table.status();
@@ -205,109 +517,30 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
     // The event names columns; the table may have renamed or dropped some.
     std::vector<int> column_map;
     for (const std::string& c : tc.columns) column_map.push_back(t.desc.ColumnIndex(c));
-    log::RowsReader reader(tc.rows, with_origins);
+    log::RowsReader reader(tc.rows, is_import);
     log::RowOp op;
     while (!reader.done()) {
       if (absl::Status st = reader.Next(tc.columns.size(), &op); !st.ok()) return st;
-      ++s.stats.rows;
-      auto pk = schema::UnpackColumns(op.pk);
-      if (!pk.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("event ", log::ShortHex(hash), ", table '", tc.table,
-                                                       "': ", pk.status().message()));
-      }
-      if (pk->size() != t.desc.pk_columns.size()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "event ", log::ShortHex(hash), ", table '", tc.table, "': a pk of ", pk->size(),
-            " columns for a table whose pk has ", t.desc.pk_columns.size()));
-      }
-      s.read_clock.BindInt(1, t.id);
-      s.read_clock.BindBlob(2, op.pk);
-      auto found = s.read_clock.Step();
-      if (!found.ok()) return found.status();
-      absl::StatusOr<RowClock> clock = RowClock{};
-      if (*found) clock = RowClock::Decode(s.read_clock.ColumnBlob(0));
-      s.read_clock.Reset();
-      if (!clock.ok()) return clock.status();
-
-      auto site_of = [&](const log::CellOp* cell) -> absl::StatusOr<uint32_t> {
-        if (!with_origins) return s.Ordinal(e.site);
-        if (cell == nullptr || cell->origin >= e.origins.size()) return s.Ordinal(e.site);
-        return s.Ordinal(e.origins[cell->origin]);
+      auto origin = [&](uint32_t index) -> const log::SiteId& {
+        return is_import && index < e.origins.size() ? e.origins[index] : e.site;
       };
-      auto row_site = site_of(op.cells.empty() ? nullptr : &op.cells.front());
-      if (!row_site.ok()) return row_site.status();
-
-      std::map<int, const Value*> writes;
-      bool changed = false;
-      switch (merge::DecideRow(clock->cl, op.causal_length)) {
-        case merge::RowAction::kIgnore:
-        case merge::RowAction::kNothing:
-          break;
-        case merge::RowAction::kDelete:
-          if (absl::Status st = s.Delete(t, *pk); !st.ok()) return st;
-          clock->cl = op.causal_length;
-          clock->cells.clear();
-          clock->has_sentinel = true;
-          clock->sentinel = CellClock{0, clock->cl, db_version, *row_site, cell_seq++};
-          changed = true;
-          break;
-        case merge::RowAction::kResurrect:
-          clock->cl = op.causal_length;
-          clock->cells.clear();
-          if (op.cells.empty() || clock->has_sentinel) {
-            clock->has_sentinel = true;
-            clock->sentinel = CellClock{0, clock->cl, db_version, *row_site, cell_seq++};
-          }
-          for (const log::CellOp& cell : op.cells) {
-            int column = column_map[cell.column];
-            if (column < 0) continue;
-            auto site = site_of(&cell);
-            if (!site.ok()) return site.status();
-            clock->Upsert(column) = CellClock{static_cast<uint32_t>(column), cell.version, db_version, *site, cell_seq++};
-            writes[column] = &cell.value;
-          }
-          if (absl::Status st = s.Upsert(t, *pk, writes); !st.ok()) return st;
-          changed = true;
-          break;
-        case merge::RowAction::kMergeCells:
-          for (const log::CellOp& cell : op.cells) {
-            int column = column_map[cell.column];
-            if (column < 0) continue;
-            auto site = site_of(&cell);
-            if (!site.ok()) return site.status();
-            const CellClock* local = clock->Find(column);
-            bool wins;
-            if (local == nullptr || local->col_version != cell.version) {
-              wins = local == nullptr || cell.version > local->col_version;
-            } else {
-              auto current = s.CurrentValue(t, *pk, column);
-              if (!current.ok()) return current.status();
-              const log::SiteId& local_site = s.SiteOf(local->site);
-              const log::SiteId& incoming_site = with_origins && cell.origin < e.origins.size()
-                                                     ? e.origins[cell.origin] : e.site;
-              wins = merge::IncomingWins(
-                  merge::CellState{local->col_version, &*current, log::AsBytes(local_site)},
-                  merge::CellState{cell.version, &cell.value, log::AsBytes(incoming_site)},
-                  s.options.merge_equal_values);
-            }
-            if (!wins) continue;
-            clock->Upsert(column) = CellClock{static_cast<uint32_t>(column), cell.version, db_version, *site, cell_seq++};
-            writes[column] = &cell.value;
-          }
-          if (!writes.empty()) {
-            if (absl::Status st = s.Upsert(t, *pk, writes); !st.ok()) return st;
-            changed = true;
-          }
-          break;
+      cells.clear();
+      for (const log::CellOp& c : op.cells) {
+        InCell in;
+        in.column = column_map[c.column];
+        in.name = tc.columns[c.column];
+        in.version = c.version;
+        in.value = &c.value;
+        in.site = &origin(c.origin);
+        in.seq = c.seq;
+        cells.push_back(in);
       }
-      if (!changed) continue;
-      s.stats.cells_written += writes.size();
-      s.write_clock.BindInt(1, t.id);
-      s.write_clock.BindBlob(2, op.pk);
-      s.write_clock.BindBlob(3, clock->Encode());
-      if (absl::Status st = s.write_clock.Run(); !st.ok()) return st;
+      auto changed = s.MergeRow(t, op.pk, op.causal_length, origin(op.origin), op.seq, absl::MakeSpan(cells),
+                                db_version, /*number_cells=*/!is_import, context);
+      if (!changed.ok()) return changed.status();
     }
   }
+  if (absl::Status st = s.WriteCached(); !st.ok()) return st;
   s.watermark.db_version = db_version;
   if (e.is_native() && e.site == s.options.local_site) {
     s.watermark.seq = e.seq;

@@ -1,9 +1,10 @@
-// The fold: the one function that applies events to a database's tables
-// (DESIGN.md, "One fold"). Recovery, verify, and later merge, replay and fork
-// views all use it, so they cannot disagree.
+// The fold: the one function that applies changes to a database's tables
+// (DESIGN.md, "One fold"). Recovery, verify, remote events (Apply) and
+// INSERT INTO crsql_changes (MergeChange) all go through MergeRow, so they
+// cannot disagree.
 //
-// Each row op is merged into the row's clock by cr-sqlite's rule (merge/):
-// causal length first, then column version, then value, then (with
+// Each incoming row state is merged into the row's clock by cr-sqlite's rule
+// (merge/): causal length first, then column version, then value, then (with
 // merge-equal-values) site. Winning cells are written to the table; the
 // clock, crlog_versions, the heads and the db_version follow, all through
 // the caller's connection and inside the caller's transaction.
@@ -12,12 +13,15 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "log/event.h"
 #include "log/hash.h"
+#include "log/value.h"
 
 namespace crlog::engine {
 
@@ -25,8 +29,11 @@ struct FoldOptions {
   // The site whose cells are this database's own (ordinal 0 in the clock).
   log::SiteId local_site{};
   bool merge_equal_values = false;
-  // Set crsql_internal_sync_bit around table writes, so capture triggers on
-  // a connection with crlog loaded do not record them again.
+  // Keep capture triggers from recording the fold's table writes: with
+  // `sync_bit`, by setting that flag (the extension's per-connection
+  // crsql_internal_sync_bit) around each write; else, with `set_sync_bit`,
+  // by calling crsql_internal_sync_bit through SQL for the fold's lifetime.
+  int64_t* sync_bit = nullptr;
   bool set_sync_bit = false;
 };
 
@@ -34,6 +41,27 @@ struct FoldStats {
   uint64_t events = 0;
   uint64_t rows = 0;
   uint64_t cells_written = 0;
+  uint64_t conflicts = 0;
+  uint64_t stashed = 0;
+};
+
+// One crsql_changes row, as INSERT INTO crsql_changes hands it over.
+struct IncomingChange {
+  std::string_view table;
+  std::string_view pk;    // packed
+  std::string_view cid;   // column name, or "-1" for the row's existence entry
+  const Value* value = nullptr;
+  uint64_t col_version = 0;
+  log::SiteId site{};
+  uint64_t cl = 0;
+  uint64_t seq = 0;
+};
+
+// What a merge did to a change: whether it changed the database (a winning
+// cell, a delete, a resurrection, or a stashed unknown column).
+struct ChangeOutcome {
+  bool changed = false;
+  bool stashed = false;  // the column is unknown here: kept in crlog_stash
 };
 
 class Fold {
@@ -46,8 +74,21 @@ class Fold {
   Fold& operator=(const Fold&) = delete;
 
   // Applies one event at the next db_version. Events must come parents
-  // first. Rows of tables the database does not replicate are skipped.
+  // first. Rows of tables the database does not replicate are skipped;
+  // cells of columns it lacks are stashed.
   absl::Status Apply(const log::Hash& hash, const log::Event& event);
+
+  // Merges one crsql_changes row at `db_version`. The table must be
+  // replicated and the pk must match its primary key (InvalidArgument naming
+  // them otherwise). The row's clock stays cached until Flush, or until a
+  // change for another row arrives.
+  absl::StatusOr<ChangeOutcome> MergeChange(const IncomingChange& change, uint64_t db_version);
+  // Writes the cached clock.
+  absl::Status Flush();
+  // Drops everything cached from the database (clock, site ordinals), for
+  // after a ROLLBACK TO undid writes the caches describe.
+  void Forget();
+
   const FoldStats& stats() const;
 
  private:

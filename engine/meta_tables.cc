@@ -21,6 +21,15 @@ CREATE TABLE IF NOT EXISTS crlog_versions(
   db_version INTEGER NOT NULL, part INTEGER NOT NULL, hash BLOB NOT NULL,
   PRIMARY KEY (db_version, part)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crlog_sites(ordinal INTEGER PRIMARY KEY, site BLOB NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS crlog_conflicts(
+  id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk BLOB NOT NULL, cid TEXT NOT NULL,
+  db_version INTEGER NOT NULL, col_version INTEGER NOT NULL,
+  winner_site BLOB NOT NULL, winner_value ANY, loser_site BLOB NOT NULL, loser_value ANY);
+CREATE TABLE IF NOT EXISTS crlog_alter(tbl TEXT PRIMARY KEY, columns TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS crlog_stash(
+  tbl TEXT NOT NULL, pk BLOB NOT NULL, cid TEXT NOT NULL, val ANY, col_version INTEGER NOT NULL,
+  site BLOB NOT NULL, cl INTEGER NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (tbl, pk, cid)) WITHOUT ROWID;
 INSERT OR IGNORE INTO crlog_watermark(id, seq, hash, db_version) VALUES (0, 0, NULL, 0);
 )sql");
 }

@@ -11,6 +11,10 @@
 //   crlog_clock      the per-row clock (engine/row_clock.h), keyed (table, pk)
 //   crlog_versions   which events were materialised at each db_version
 //   crlog_sites      ordinals of other sites seen in merged cells
+//   crlog_conflicts  concurrent writes to one cell that a merge decided
+//   crlog_alter      a replicated table's columns when crsql_begin_alter ran
+//   crlog_stash      merged changes to columns the table does not have (yet),
+//                    applied when an alter adds them
 #ifndef CRLOG_ENGINE_META_TABLES_H_
 #define CRLOG_ENGINE_META_TABLES_H_
 

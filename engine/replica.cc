@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <algorithm>
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
@@ -16,10 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "engine/crash_point.h"
 #include "engine/durability.h"
 #include "engine/fold.h"
 #include "engine/meta_tables.h"
+#include "engine/row_clock.h"
 #include "engine/sql.h"
 #include "log/strings.h"
 #include "schema/sql_quote.h"
@@ -310,6 +313,14 @@ absl::Status Replica::Recover(sqlite3* db) {
 }
 
 absl::Status Replica::RollForward(sqlite3* db) {
+  FoldOptions options;
+  options.local_site = site_;
+  options.set_sync_bit = true;
+  FoldStats stats;
+  return FoldMissing(db, options, &stats).status();
+}
+
+absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& options, FoldStats* stats) {
   auto heads = meta::ReadHeads(db);
   if (!heads.ok()) return heads.status();
   for (const log::Hash& h : *heads) {
@@ -322,14 +333,11 @@ absl::Status Replica::RollForward(sqlite3* db) {
     }
   }
   // Published events outside the past of the database's heads: the log
-  // wins, so they are folded in (e.g. the database was restored from an
-  // older copy than its log). The walk stops at the heads: usually nothing.
+  // wins, so they are folded in (remote events just stored, or a database
+  // restored from an older copy than its log). The walk stops at the heads.
   auto missing = log_->MissingFor({}, *heads);
   if (!missing.ok()) return missing.status();
-  if (missing->empty()) return absl::OkStatus();
-  FoldOptions options;
-  options.local_site = site_;
-  options.set_sync_bit = true;
+  if (missing->empty()) return 0;
   auto fold = Fold::Begin(db, options);
   if (!fold.ok()) return fold.status();
   for (const log::StoredEvent& stored : *missing) {
@@ -337,7 +345,34 @@ absl::Status Replica::RollForward(sqlite3* db) {
     if (!event.ok()) return event.status();
     if (absl::Status s = (*fold)->Apply(stored.hash, *event); !s.ok()) return s;
   }
-  return absl::OkStatus();
+  *stats = (*fold)->stats();
+  return missing->size();
+}
+
+absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Span<const std::string_view> events,
+                                                          const FoldOptions& options) {
+  ApplyResult result;
+  std::vector<std::string> copies(events.begin(), events.end());
+  // Stored first, verified on the way in: a bad event changes nothing.
+  auto durability = DurabilityFor(db);
+  if (!durability.ok()) return durability.status();
+  auto appended = log_->Append(copies, *durability);
+  if (!appended.ok()) return appended.status();
+  for (const auto& a : *appended) result.events_added += a.already_present ? 0 : 1;
+
+  // Its own write transaction when the caller has none (taking the write
+  // lock first, so the heads it reads are the newest); else a savepoint.
+  const bool own = sqlite3_get_autocommit(db) != 0;
+  if (absl::Status s = Exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT crlog_apply"); !s.ok()) return s;
+  auto folded = FoldMissing(db, options, &result.fold);
+  absl::Status s = folded.status();
+  if (s.ok()) s = Exec(db, own ? "COMMIT" : "RELEASE crlog_apply");
+  if (!s.ok()) {
+    Exec(db, own ? "ROLLBACK" : "ROLLBACK TO crlog_apply; RELEASE crlog_apply").IgnoreError();
+    return s;
+  }
+  result.events_folded = *folded;
+  return result;
 }
 
 absl::Status Replica::RecordDrops(sqlite3* db, std::optional<PendingCommit>* commit) {
@@ -355,7 +390,7 @@ absl::Status Replica::RecordDrops(sqlite3* db, std::optional<PendingCommit>* com
                         std::chrono::system_clock::now().time_since_epoch()).count();
     e.schema_change.table = table;  // no sql: the table is gone
   }
-  auto staged = StageLocalEvents(db, std::move(events), dropped->size(), watermark->seq,
+  auto staged = StageLocalEvents(db, std::move(events), dropped->size(), *watermark,
                                  watermark->db_version);
   if (!staged.ok()) return staged.status();
   *commit = *std::move(staged);
@@ -528,6 +563,154 @@ absl::Status Replica::MakePlain(sqlite3* db, std::string_view table) {
       "DELETE FROM main.crlog_tables WHERE id = ", (*desc)->id, ";\n");
   if (absl::Status s = Exec(db, sql); !s.ok()) return s;
   return sp.Release();
+}
+
+}  // namespace crlog::engine
+
+namespace crlog::engine {
+namespace {
+
+constexpr char kColumnSeparator = '\x1f';
+
+}  // namespace
+
+absl::Status Replica::BeginAlter(sqlite3* db, std::string_view table) {
+  auto desc = Table(db, table);
+  if (!desc.ok()) return desc.status();
+  Savepoint sp(db, "crlog_begin_alter");
+  if (!sp.status().ok()) return sp.status();
+  auto remember = Stmt::Prepare(db, "INSERT OR REPLACE INTO main.crlog_alter(tbl, columns) VALUES (?1, ?2)");
+  if (!remember.ok()) return remember.status();
+  remember->BindText(1, (*desc)->name);
+  remember->BindText(2, absl::StrJoin((*desc)->columns, std::string(1, kColumnSeparator)));
+  if (absl::Status s = remember->Run(); !s.ok()) return s;
+  const std::string trigger = absl::StrCat("crlog_", (*desc)->name);
+  std::string sql = absl::StrCat(
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_insert"), ";\n",
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_update"), ";\n",
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_delete"), ";\n",
+      "DROP TABLE IF EXISTS main.", schema::QuoteIdentifier(CaptureTableName((*desc)->name)), ";\n");
+  if (absl::Status s = Exec(db, sql); !s.ok()) return s;
+  return sp.Release();
+}
+
+absl::StatusOr<std::vector<StashedChange>> Replica::CommitAlter(sqlite3* db, std::string_view table) {
+  auto desc = Table(db, table);
+  if (!desc.ok()) return desc.status();
+  auto old = Stmt::Prepare(db, "SELECT columns FROM main.crlog_alter WHERE tbl = ?1");
+  if (!old.ok()) return old.status();
+  old->BindText(1, (*desc)->name);
+  auto found = old->Step();
+  if (!found.ok()) return found.status();
+  if (!*found) {
+    return absl::FailedPreconditionError(absl::StrCat("crsql_commit_alter('", (*desc)->name,
+                                                      "'): no alter is open on it; call crsql_begin_alter('",
+                                                      (*desc)->name, "') before ALTER TABLE"));
+  }
+  std::vector<std::string> before;
+  if (!old->ColumnText(0).empty()) before = absl::StrSplit(Sv(old->ColumnText(0)), kColumnSeparator);
+  old->Reset();
+  const std::vector<std::string>& after = (*desc)->columns;
+  auto info = schema::ReadTableInfo(db, "main", (*desc)->name);
+  if (!info.ok()) return info.status();
+  if (absl::Status s = schema::CheckReplicable(db, "main", *info); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("crsql_commit_alter('", (*desc)->name, "'): after the alter, ",
+                                               s.message(), "; undo the alter (ROLLBACK) or fix it first"));
+  }
+
+  Savepoint sp(db, "crlog_commit_alter");
+  if (!sp.status().ok()) return sp.status();
+  // Old column index -> new: by name; a column whose name is gone, at a
+  // position where a new name appeared and the count is unchanged, was
+  // renamed (RENAME COLUMN keeps the position).
+  std::vector<int> map(before.size(), -1);
+  bool identity = before.size() == after.size();
+  for (size_t i = 0; i < before.size(); ++i) {
+    map[i] = (*desc)->ColumnIndex(before[i]);
+    if (map[i] < 0 && before.size() == after.size() &&
+        std::find(before.begin(), before.end(), after[i]) == before.end()) {
+      map[i] = static_cast<int>(i);
+    }
+    identity &= map[i] == static_cast<int>(i);
+  }
+  if (!identity) {
+    auto read = Stmt::Prepare(db, "SELECT pk, clock FROM main.crlog_clock WHERE tbl = ?1");
+    auto write = Stmt::Prepare(db, "UPDATE main.crlog_clock SET clock = ?3 WHERE tbl = ?1 AND pk = ?2");
+    if (!read.ok()) return read.status();
+    if (!write.ok()) return write.status();
+    read->BindInt(1, (*desc)->id);
+    std::vector<std::pair<std::string, std::string>> rewritten;
+    while (true) {
+      auto row = read->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      auto clock = RowClock::Decode(read->ColumnBlob(1));
+      if (!clock.ok()) return clock.status();
+      std::vector<CellClock> cells;
+      for (CellClock c : clock->cells) {
+        if (c.column >= map.size() || map[c.column] < 0) continue;  // the column was dropped
+        c.column = static_cast<uint32_t>(map[c.column]);
+        cells.push_back(c);
+      }
+      std::sort(cells.begin(), cells.end(), [](const CellClock& a, const CellClock& b) { return a.column < b.column; });
+      clock->cells = std::move(cells);
+      rewritten.emplace_back(std::string(read->ColumnBlob(0)), clock->Encode());
+    }
+    for (const auto& [pk, clock] : rewritten) {
+      write->BindInt(1, (*desc)->id);
+      write->BindBlob(2, pk);
+      write->BindBlob(3, clock);
+      if (absl::Status s = write->Run(); !s.ok()) return s;
+    }
+  }
+  auto forget = Stmt::Prepare(db, "DELETE FROM main.crlog_alter WHERE tbl = ?1");
+  if (!forget.ok()) return forget.status();
+  forget->BindText(1, (*desc)->name);
+  if (absl::Status s = forget->Run(); !s.ok()) return s;
+
+  // Capture comes back for the new columns, and the commit records the
+  // table's new schema as an event.
+  if (absl::Status s = MakeReplicated(db, "main", (*desc)->name); !s.ok()) return s;
+  if (absl::Status s = Exec(db, absl::StrCat("INSERT INTO main.",
+                                             schema::QuoteIdentifier(CaptureTableName((*desc)->name)),
+                                             "(op) VALUES (4)"));
+      !s.ok()) {
+    return s;
+  }
+
+  // Changes that arrived for columns this table lacked.
+  std::vector<StashedChange> ready;
+  auto stashed = Stmt::Prepare(db, "SELECT pk, cid, val, col_version, site, cl, seq FROM main.crlog_stash "
+                                   "WHERE tbl = ?1 ORDER BY pk, cid");
+  if (!stashed.ok()) return stashed.status();
+  stashed->BindText(1, (*desc)->name);
+  while (true) {
+    auto row = stashed->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    std::string cid(stashed->ColumnText(1));
+    if ((*desc)->ColumnIndex(cid) < 0) continue;
+    StashedChange c;
+    c.table = (*desc)->name;
+    c.pk = std::string(stashed->ColumnBlob(0));
+    c.cid = std::move(cid);
+    c.val = stashed->ColumnValue(2);
+    c.col_version = static_cast<uint64_t>(stashed->ColumnInt(3));
+    c.site = log::ToArray<16>(stashed->ColumnBlob(4));
+    c.cl = static_cast<uint64_t>(stashed->ColumnInt(5));
+    c.seq = static_cast<uint64_t>(stashed->ColumnInt(6));
+    ready.push_back(std::move(c));
+  }
+  auto drop = Stmt::Prepare(db, "DELETE FROM main.crlog_stash WHERE tbl = ?1 AND pk = ?2 AND cid = ?3");
+  if (!drop.ok()) return drop.status();
+  for (const StashedChange& c : ready) {
+    drop->BindText(1, c.table);
+    drop->BindBlob(2, c.pk);
+    drop->BindText(3, c.cid);
+    if (absl::Status s = drop->Run(); !s.ok()) return s;
+  }
+  if (absl::Status s = sp.Release(); !s.ok()) return s;
+  return ready;
 }
 
 }  // namespace crlog::engine

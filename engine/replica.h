@@ -23,12 +23,25 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/capture_buffer.h"
+#include "engine/change_merger.h"
+#include "engine/fold.h"
+#include "engine/meta_tables.h"
 #include "engine/table_desc.h"
 #include "log/event.h"
 #include "log/hash.h"
 #include "log/store.h"
+#include "log/value.h"
 
 namespace crlog::engine {
+
+// A merged change to a column its table did not have (crlog_stash).
+struct StashedChange {
+  std::string table, pk, cid;
+  Value val;
+  uint64_t col_version = 0;
+  log::SiteId site{};
+  uint64_t cl = 0, seq = 0;
+};
 
 // Events a local transaction stored as pending in commit phase one.
 struct PendingCommit {
@@ -66,6 +79,17 @@ class Replica {
   absl::Status MakeReplicated(sqlite3* db, std::string_view schema, std::string_view table);
   // crsql_as_table: stops replicating; the table and its history stay.
   absl::Status MakePlain(sqlite3* db, std::string_view table);
+  // crsql_begin_alter: remembers the table's columns and removes its capture
+  // (ALTER TABLE cannot run with crlog's triggers naming old columns).
+  // Writes to the table before CommitAlter are not captured.
+  absl::Status BeginAlter(sqlite3* db, std::string_view table);
+  // crsql_commit_alter: checks the altered table is still replicable, maps
+  // its clocks to the new columns (kept, renamed or dropped), restores
+  // capture, records a schema-change event at commit, and returns the
+  // stashed changes to columns the table now has (removed from the stash),
+  // for the caller to merge.
+  absl::StatusOr<std::vector<StashedChange>> CommitAlter(sqlite3* db, std::string_view table);
+
   // The replicated table's description, read from the database. NotFound if
   // it is not replicated.
   absl::StatusOr<std::shared_ptr<const TableDesc>> Table(sqlite3* db, std::string_view table);
@@ -77,9 +101,27 @@ class Replica {
   // (or event group) from `buffers`, stores it pending, and writes the
   // per-row clocks, watermark and heads through `db`. Returns nothing when
   // the buffers hold no change. `min_db_version` comes from
-  // crsql_next_db_version(v).
+  // crsql_next_db_version(v). `import`, when given, holds what INSERT INTO
+  // crsql_changes accepted in this transaction (its clocks are written
+  // already): it is staged first, and the local event names it as a parent.
   absl::StatusOr<std::optional<PendingCommit>> PrepareCommit(
-      sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version);
+      sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version,
+      std::optional<ImportCommit> import = std::nullopt);
+
+  // --- Remote events: the engine's own merge path -------------------------
+  // Verifies `events` (canonical bytes, parents first or in any order the
+  // store accepts), stores those the log lacks, and folds every published
+  // event the database has not materialised into its tables, in one
+  // savepoint on `db` (inside the caller's transaction if one is open).
+  // The log is written first and wins: if the fold fails, the next load
+  // rolls forward. Bad input leaves both log and database unchanged.
+  struct ApplyResult {
+    uint64_t events_added = 0;   // new to the log
+    uint64_t events_folded = 0;  // materialised now
+    FoldStats fold;
+  };
+  absl::StatusOr<ApplyResult> ApplyEvents(sqlite3* db, absl::Span<const std::string_view> events,
+                                          const FoldOptions& options);
   // Phase two (xCommit): SQLite committed; publish. Errors are left for
   // recovery to repair and only reported.
   absl::Status FinishCommit(const PendingCommit& commit);
@@ -114,8 +156,11 @@ class Replica {
   // `db`. `committed_seq` is the watermark's seq the caller read in this
   // transaction. Requires the write lock.
   absl::StatusOr<PendingCommit> StageLocalEvents(sqlite3* db, std::vector<log::Event> events,
-                                                 size_t first_data, uint64_t committed_seq,
-                                                 uint64_t db_version);
+                                                 size_t first_data, const meta::Watermark& committed,
+                                                 uint64_t db_version,
+                                                 std::optional<ImportCommit> import = std::nullopt);
+  // Folds published events the database has not materialised.
+  absl::StatusOr<uint64_t> FoldMissing(sqlite3* db, const FoldOptions& options, FoldStats* stats);
   // Replicated tables that were dropped (by a connection without crlog, or
   // by DROP TABLE): forgets them and returns their names, for the
   // schema-change events that record the drop.

@@ -204,68 +204,43 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
 // (a failed statement rolls back to it). The buffer follows exactly (rule 1).
 int SavepointM(sqlite3_vtab* vtab, int level) {
   if (Self(vtab)->buffer) Self(vtab)->buffer->Savepoint(level);
-  Self(vtab)->conn->savepoint_depth = level + 1;
+  TransactionSavepoint(Self(vtab)->conn, level);
   return SQLITE_OK;
 }
 int Release(sqlite3_vtab* vtab, int level) {
   if (Self(vtab)->buffer) Self(vtab)->buffer->Release(level);
-  Self(vtab)->conn->savepoint_depth = level;
+  TransactionRelease(Self(vtab)->conn, level);
   return SQLITE_OK;
 }
 int RollbackTo(sqlite3_vtab* vtab, int level) {
   CaptureVtab* v = Self(vtab);
   if (v->buffer) v->buffer->RollbackTo(level);
-  // After a COMMIT that returned SQLITE_BUSY, a ROLLBACK TO a savepoint
-  // opened before that COMMIT undoes phase one's writes: forget its pending
-  // event, and build it again at the next COMMIT from what is left. (A
-  // statement failing after the COMMIT rolls back only to its own, newer,
-  // savepoint.)
-  Connection* conn = v->conn;
-  conn->savepoint_depth = level + 1;
-  if (conn->prepared && level < conn->prepared_depth) {
-    if (conn->pending.has_value()) conn->replica->AbortCommit(*conn->pending).IgnoreError();
-    conn->pending.reset();
-    conn->prepared = false;
-  }
+  TransactionRollbackTo(v->conn, level);
   return SQLITE_OK;
 }
 
 // xSync: commit phase one, before SQLite writes its journal commit. The
-// first capture table to be synced builds the whole transaction's event from
-// every joined buffer, stores it pending, and writes the watermark and clocks
-// through SQL in this same transaction (rule 2). A retried COMMIT (after
-// SQLITE_BUSY) calls xSync again: the pending event is reused as it is.
+// first crlog table to be synced builds the whole transaction's events from
+// every joined buffer (and what crsql_changes merged), stores them pending,
+// and writes the watermark and clocks through SQL in this same transaction
+// (rule 2). A retried COMMIT (after SQLITE_BUSY) calls xSync again: the
+// pending events are reused as they are.
 int Sync(sqlite3_vtab* vtab) {
-  Connection* conn = Self(vtab)->conn;
   Join(Self(vtab));
-  if (conn->prepared || conn->joined.empty()) return SQLITE_OK;
-  auto commit = conn->replica->PrepareCommit(conn->db, conn->joined, conn->db_version_floor);
-  if (!commit.ok()) return VtabError(vtab, commit.status());
-  conn->pending = *std::move(commit);
-  conn->prepared = true;
-  conn->prepared_depth = conn->savepoint_depth;
+  if (absl::Status s = PrepareTransaction(Self(vtab)->conn); !s.ok()) return VtabError(vtab, s);
   return SQLITE_OK;
 }
 
-// xCommit: SQLite committed. Publish the pending event; if that fails the
-// event stays pending and recovery publishes it (the watermark names it).
+// xCommit: SQLite committed. Publish the pending events.
 int Commit(sqlite3_vtab* vtab) {
-  Connection* conn = Self(vtab)->conn;
-  if (conn->pending.has_value()) {
-    conn->replica->FinishCommit(*conn->pending).IgnoreError();
-  }
-  conn->EndTransaction();
+  CommitTransaction(Self(vtab)->conn);
   return SQLITE_OK;
 }
 
 // xRollback: the transaction rolled back (ROLLBACK, a failed autocommit
 // statement, or COMMIT failing after phase one). Nothing of it stays.
 int Rollback(sqlite3_vtab* vtab) {
-  Connection* conn = Self(vtab)->conn;
-  if (conn->pending.has_value()) {
-    conn->replica->AbortCommit(*conn->pending).IgnoreError();
-  }
-  conn->EndTransaction();
+  RollbackTransaction(Self(vtab)->conn);
   return SQLITE_OK;
 }
 

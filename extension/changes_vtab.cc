@@ -1,5 +1,5 @@
-// crsql_changes: cr-sqlite's history-free change feed (crsql-compat.md), read
-// side. One row per cell holding the latest value, with its column version,
+// crsql_changes: cr-sqlite's history-free change feed (crsql-compat.md):
+// SELECT reads it, INSERT merges a peer's changes. One row per cell holding the latest value, with its column version,
 // the db_version at which this replica recorded it, the writer's site, the
 // row's causal length and the cell's order in its transaction.
 //
@@ -16,12 +16,17 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/row_clock.h"
 #include "engine/sql.h"
 #include "extension/connection.h"
 #include "log/event.h"
 #include "log/row_codec.h"
+#include "log/strings.h"
+#include "schema/packed_pk.h"
+#include "schema/sql_quote.h"
 
 namespace crlog::extension {
 namespace {
@@ -117,6 +122,10 @@ int Close(sqlite3_vtab_cursor* c) {
 
 absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vector<ChangeRow>* out) {
   sqlite3* db = conn->db;
+  // Merges of the open transaction may sit in the fold's cache.
+  if (conn->merger) {
+    if (absl::Status s = conn->merger->Flush(); !s.ok()) return s;
+  }
   int arg = 0;
   int64_t lower = 0;
   std::string version_sql = "SELECT db_version, hash FROM main.crlog_versions";
@@ -146,15 +155,37 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   auto versions = engine::Stmt::Prepare(db, version_sql);
   if (!versions.ok()) return versions.status();
   if (idx & (kVersionGt | kVersionGe | kVersionEq)) versions->BindInt(1, lower);
-  auto tables = engine::Stmt::Prepare(db, "SELECT name, id FROM main.crlog_tables");
-  if (!tables.ok()) return tables.status();
-  absl::flat_hash_map<std::string, int64_t> table_ids;
-  while (true) {
-    auto row = tables->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    table_ids[std::string(tables->ColumnText(0))] = tables->ColumnInt(1);
-  }
+
+  // Per replicated table: its shape and a statement reading a row's values.
+  struct TableReader {
+    std::shared_ptr<const engine::TableDesc> desc;
+    engine::Stmt row;
+  };
+  absl::flat_hash_map<std::string, std::unique_ptr<TableReader>> readers;
+  auto reader_for = [&](const std::string& name) -> absl::StatusOr<TableReader*> {
+    auto it = readers.find(name);
+    if (it != readers.end()) return it->second.get();
+    auto desc = conn->replica->Table(db, name);
+    std::unique_ptr<TableReader> r;
+    if (desc.ok()) {
+      r = std::make_unique<TableReader>();
+      r->desc = *desc;
+      std::vector<std::string> cols, terms;
+      for (const std::string& c : r->desc->columns) cols.push_back(schema::QuoteIdentifier(c));
+      if (cols.empty()) cols.push_back("NULL");
+      for (size_t i = 0; i < r->desc->pk_columns.size(); ++i) {
+        terms.push_back(absl::StrCat(schema::QuoteIdentifier(r->desc->pk_columns[i]), " = ?", i + 1));
+      }
+      auto stmt = engine::Stmt::Prepare(
+          db, absl::StrCat("SELECT ", absl::StrJoin(cols, ", "), " FROM main.",
+                           schema::QuoteIdentifier(r->desc->name), " WHERE ", absl::StrJoin(terms, " AND ")));
+      if (!stmt.ok()) return stmt.status();
+      r->row = *std::move(stmt);
+    } else if (!absl::IsNotFound(desc.status())) {
+      return desc.status();
+    }
+    return (readers[name] = std::move(r)).get();  // null: no longer replicated
+  };
   auto clock_stmt = engine::Stmt::Prepare(db, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2");
   if (!clock_stmt.ok()) return clock_stmt.status();
   auto sites_stmt = engine::Stmt::Prepare(db, "SELECT ordinal, site FROM main.crlog_sites");
@@ -173,25 +204,41 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
     return site_not ? !same : same;
   };
 
+  // The events recorded at each db_version name the rows written then; a
+  // row's clock says which of its cells still carry that version. Several
+  // events can share a version (an import and the local writes of one
+  // transaction, or an event group), so each row is reported once per
+  // version.
+  absl::flat_hash_map<log::Hash, log::Event> events;
+  absl::flat_hash_set<std::string> reported;
   while (true) {
     auto vrow = versions->Step();
     if (!vrow.ok()) return vrow.status();
     if (!*vrow) break;
-    int64_t db_version = versions->ColumnInt(0);
+    const auto db_version = static_cast<uint64_t>(versions->ColumnInt(0));
     log::Hash hash = log::ToArray<32>(versions->ColumnBlob(1));
-    auto stored = conn->replica->log().Get(hash);
-    if (!stored.ok()) return stored.status();
-    auto event = stored->Decode();
-    if (!event.ok()) return event.status();
-    bool with_origins = event->kind == log::EventKind::kImport;
-    for (const log::TableChanges& t : event->tables) {
-      auto id = table_ids.find(t.table);
-      if (id == table_ids.end()) continue;  // no longer replicated
-      log::RowsReader reader(t.rows, with_origins);
+    auto cached = events.find(hash);
+    if (cached == events.end()) {
+      auto stored = conn->replica->log().Get(hash);
+      if (!stored.ok()) return stored.status();
+      auto event = stored->Decode();
+      if (!event.ok()) return event.status();
+      cached = events.emplace(hash, *std::move(event)).first;
+    }
+    const log::Event& event = cached->second;
+    const bool is_import = event.kind == log::EventKind::kImport;
+    for (const log::TableChanges& t : event.tables) {
+      auto reader = reader_for(t.table);
+      if (!reader.ok()) return reader.status();
+      if (*reader == nullptr) continue;  // no longer replicated
+      TableReader& tr = **reader;
+      log::RowsReader rows(t.rows, is_import);
       log::RowOp op;
-      while (!reader.done()) {
-        if (absl::Status s = reader.Next(t.columns.size(), &op); !s.ok()) return s;
-        clock_stmt->BindInt(1, id->second);
+      while (!rows.done()) {
+        if (absl::Status s = rows.Next(t.columns.size(), &op); !s.ok()) return s;
+        std::string key = absl::StrCat(db_version, ":", t.table, ":", op.pk);
+        if (!reported.insert(std::move(key)).second) continue;
+        clock_stmt->BindInt(1, tr.desc->id);
         clock_stmt->BindBlob(2, op.pk);
         auto crow = clock_stmt->Step();
         if (!crow.ok()) return crow.status();
@@ -202,25 +249,31 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
         auto clock = engine::RowClock::Decode(clock_stmt->ColumnBlob(0));
         clock_stmt->Reset();
         if (!clock.ok()) return clock.status();
-        auto emit = [&](const engine::CellClock& c, std::string cid, Value val, int64_t col_version) {
+        auto emit = [&](const engine::CellClock& c, std::string cid, Value val, uint64_t col_version) {
           auto site = sites.find(c.site);
           if (site == sites.end() || !site_ok(site->second)) return;
-          out->push_back(ChangeRow{t.table, op.pk, std::move(cid), std::move(val), col_version,
-                                   static_cast<int64_t>(c.db_version), site->second,
-                                   static_cast<int64_t>(clock->cl), static_cast<int64_t>(c.seq)});
+          out->push_back(ChangeRow{t.table, op.pk, std::move(cid), std::move(val),
+                                   static_cast<int64_t>(col_version), static_cast<int64_t>(c.db_version),
+                                   site->second, static_cast<int64_t>(clock->cl), static_cast<int64_t>(c.seq)});
         };
-        if (clock->has_sentinel && clock->sentinel.db_version == static_cast<uint64_t>(db_version) &&
-            clock->sentinel.col_version == op.causal_length) {
-          emit(clock->sentinel, "-1", Value::Null(), static_cast<int64_t>(clock->cl));
+        if (clock->has_sentinel && clock->sentinel.db_version == db_version) {
+          emit(clock->sentinel, "-1", Value::Null(), clock->cl);
         }
-        for (const log::CellOp& cell : op.cells) {
-          const engine::CellClock* c = clock->Find(cell.column);
-          if (c == nullptr || c->db_version != static_cast<uint64_t>(db_version) ||
-              c->col_version != cell.version || clock->cl != op.causal_length) {
-            continue;  // overwritten since
+        bool any_cell = false;
+        for (const engine::CellClock& c : clock->cells) any_cell |= c.db_version == db_version;
+        if (!any_cell) continue;
+        auto pk = schema::UnpackColumns(op.pk);
+        if (!pk.ok()) return pk.status();
+        for (size_t i = 0; i < pk->size(); ++i) tr.row.BindValue(static_cast<int>(i + 1), (*pk)[i]);
+        auto found = tr.row.Step();
+        if (!found.ok()) return found.status();
+        if (*found) {
+          for (const engine::CellClock& c : clock->cells) {
+            if (c.db_version != db_version || c.column >= tr.desc->columns.size()) continue;
+            emit(c, tr.desc->columns[c.column], tr.row.ColumnValue(static_cast<int>(c.column)), c.col_version);
           }
-          emit(*c, t.columns[cell.column], cell.value, static_cast<int64_t>(c->col_version));
         }
+        tr.row.Reset();
       }
     }
   }
@@ -272,23 +325,140 @@ int Rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
   return SQLITE_OK;
 }
 
-// Writing arrives with merge support; until then, a clear refusal.
-int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
+// One crsql_changes row as INSERT hands it over, checked.
+struct ParsedChange {
+  std::string table, pk, cid;
+  Value val;
+  uint64_t col_version = 0, db_version = 0, cl = 0, seq = 0;
+  log::SiteId site{};
+};
+
+absl::StatusOr<ParsedChange> Parse(sqlite3_value** v) {
+  ParsedChange c;
+  if (sqlite3_value_type(v[kTable]) != SQLITE_TEXT) {
+    return absl::InvalidArgumentError("crsql_changes: \"table\" must be a table name (TEXT)");
+  }
+  c.table = reinterpret_cast<const char*>(sqlite3_value_text(v[kTable]));
+  auto bad = [&](std::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat("crsql_changes: a change to table '", c.table, "' ", Sv(what)));
+  };
+  if (sqlite3_value_type(v[kPk]) != SQLITE_BLOB) return bad("has a pk that is not a packed BLOB (crsql_pack_columns)");
+  c.pk.assign(static_cast<const char*>(sqlite3_value_blob(v[kPk])), sqlite3_value_bytes(v[kPk]));
+  if (sqlite3_value_type(v[kCid]) == SQLITE_TEXT) {
+    c.cid = reinterpret_cast<const char*>(sqlite3_value_text(v[kCid]));
+  } else if (sqlite3_value_type(v[kCid]) == SQLITE_INTEGER && sqlite3_value_int64(v[kCid]) == -1) {
+    c.cid = "-1";
+  } else {
+    return bad("has a cid that is not a column name (TEXT) or '-1'");
+  }
+  struct {
+    Col col;
+    const char* name;
+    uint64_t* out;
+    uint64_t min;
+  } numbers[] = {{kColVersion, "col_version", &c.col_version, 0},
+                 {kDbVersion, "db_version", &c.db_version, 0},
+                 {kCl, "cl", &c.cl, 1},
+                 {kSeq, "seq", &c.seq, 0}};
+  for (const auto& n : numbers) {
+    if (sqlite3_value_type(v[n.col]) != SQLITE_INTEGER || sqlite3_value_int64(v[n.col]) < static_cast<int64_t>(n.min)) {
+      return bad(absl::StrCat("(column '", c.cid, "') has ", n.name, " ",
+                              sqlite3_value_type(v[n.col]) == SQLITE_NULL ? "NULL" : "of the wrong type or range",
+                              "; it must be an INTEGER >= ", n.min));
+    }
+    *n.out = static_cast<uint64_t>(sqlite3_value_int64(v[n.col]));
+  }
+  if (sqlite3_value_type(v[kSiteId]) != SQLITE_BLOB || sqlite3_value_bytes(v[kSiteId]) != 16) {
+    return bad(absl::StrCat("(column '", c.cid, "') has a site_id that is not a 16-byte BLOB"));
+  }
+  c.site = log::ToArray<16>(std::string_view(static_cast<const char*>(sqlite3_value_blob(v[kSiteId])), 16));
+  c.val = engine::FromSqlite(v[kVal]);
+  return c;
+}
+
+// xUpdate: INSERT merges one change (crsql-compat.md, "Merge rule"). A
+// refused change poisons the transaction: the batch is all or nothing.
+int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* rowid) {
   if (argc == 1 || sqlite3_value_type(argv[0]) != SQLITE_NULL) {
     return VtabError(vtab, absl::InvalidArgumentError(
                                "crsql_changes accepts SELECT and INSERT only; UPDATE and DELETE are refused"));
   }
-  return VtabError(vtab, absl::UnimplementedError(
-                             "INSERT INTO crsql_changes (merging remote changes) is not available yet in this crlog build"));
+  Connection* conn = reinterpret_cast<ChangesVtab*>(vtab)->conn;
+  if (absl::Status s = conn->Ready(); !s.ok()) return VtabError(vtab, s);
+  if (!conn->poisoned.ok()) {
+    return VtabError(vtab, absl::FailedPreconditionError(absl::StrCat(
+                               "an earlier change in this transaction was refused (", conn->poisoned.message(),
+                               "); ROLLBACK and send the batch again without it")));
+  }
+  if (conn->prepared) {
+    return VtabError(vtab, absl::FailedPreconditionError(
+                               "crsql_changes: this transaction already began to commit (COMMIT returned "
+                               "SQLITE_BUSY); retry COMMIT, or ROLLBACK"));
+  }
+  absl::Status s = argc == 2 + 9 ? absl::OkStatus() : absl::InternalError("crsql_changes arity");
+  absl::StatusOr<ParsedChange> c = s.ok() ? Parse(argv + 2) : s;
+  if (c.ok()) s = EnsureMerger(conn);
+  else s = c.status();
+  if (s.ok()) {
+    engine::IncomingChange change;
+    change.table = c->table;
+    change.pk = c->pk;
+    change.cid = c->cid;
+    change.value = &c->val;
+    change.col_version = c->col_version;
+    change.site = c->site;
+    change.cl = c->cl;
+    change.seq = c->seq;
+    s = conn->merger->Add(change, c->db_version, conn->db_version_floor);
+  }
+  if (!s.ok()) {
+    conn->poisoned = s;
+    return VtabError(vtab, s);
+  }
+  conn->db_version_floor = std::max(conn->db_version_floor, conn->merger->db_version());
+  *rowid = 0;
+  return SQLITE_OK;
+}
+
+int Begin(sqlite3_vtab* vtab) {
+  Connection* conn = reinterpret_cast<ChangesVtab*>(vtab)->conn;
+  if (absl::Status s = EnsureMerger(conn); !s.ok()) return VtabError(vtab, s);
+  return SQLITE_OK;
+}
+int Sync(sqlite3_vtab* vtab) {
+  if (absl::Status s = PrepareTransaction(reinterpret_cast<ChangesVtab*>(vtab)->conn); !s.ok()) {
+    return VtabError(vtab, s);
+  }
+  return SQLITE_OK;
+}
+int Commit(sqlite3_vtab* vtab) {
+  CommitTransaction(reinterpret_cast<ChangesVtab*>(vtab)->conn);
+  return SQLITE_OK;
+}
+int Rollback(sqlite3_vtab* vtab) {
+  RollbackTransaction(reinterpret_cast<ChangesVtab*>(vtab)->conn);
+  return SQLITE_OK;
+}
+int SavepointM(sqlite3_vtab* vtab, int level) {
+  TransactionSavepoint(reinterpret_cast<ChangesVtab*>(vtab)->conn, level);
+  return SQLITE_OK;
+}
+int Release(sqlite3_vtab* vtab, int level) {
+  TransactionRelease(reinterpret_cast<ChangesVtab*>(vtab)->conn, level);
+  return SQLITE_OK;
+}
+int RollbackTo(sqlite3_vtab* vtab, int level) {
+  TransactionRollbackTo(reinterpret_cast<ChangesVtab*>(vtab)->conn, level);
+  return SQLITE_OK;
 }
 
 sqlite3_module kChangesModule = {
-    /*iVersion=*/0,       /*xCreate=*/nullptr,     /*xConnect=*/Connect, /*xBestIndex=*/BestIndex,
+    /*iVersion=*/2,       /*xCreate=*/nullptr,     /*xConnect=*/Connect, /*xBestIndex=*/BestIndex,
     /*xDisconnect=*/Disconnect, /*xDestroy=*/Disconnect, /*xOpen=*/Open,  /*xClose=*/Close,
     /*xFilter=*/Filter,   /*xNext=*/Next,          /*xEof=*/Eof,         /*xColumn=*/Column,
-    /*xRowid=*/Rowid,     /*xUpdate=*/Update,      /*xBegin=*/nullptr,   /*xSync=*/nullptr,
-    /*xCommit=*/nullptr,  /*xRollback=*/nullptr,   /*xFindFunction=*/nullptr, /*xRename=*/nullptr,
-    /*xSavepoint=*/nullptr, /*xRelease=*/nullptr,  /*xRollbackTo=*/nullptr, /*xShadowName=*/nullptr,
+    /*xRowid=*/Rowid,     /*xUpdate=*/Update,      /*xBegin=*/Begin,     /*xSync=*/Sync,
+    /*xCommit=*/Commit,   /*xRollback=*/Rollback,  /*xFindFunction=*/nullptr, /*xRename=*/nullptr,
+    /*xSavepoint=*/SavepointM, /*xRelease=*/Release, /*xRollbackTo=*/RollbackTo, /*xShadowName=*/nullptr,
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "engine/capture_buffer.h"
+#include "engine/change_merger.h"
 #include "engine/replica.h"
 
 namespace crlog::extension {
@@ -35,6 +36,11 @@ struct Connection {
   // phase one's writes; a failed statement's own rollback does not.
   int savepoint_depth = 0;
   int prepared_depth = 0;
+  // INSERT INTO crsql_changes in the open transaction (null before the first).
+  std::unique_ptr<engine::ChangeMerger> merger;
+  // Set when a crsql_changes row was refused: the batch is all or nothing,
+  // so the transaction can only roll back.
+  absl::Status poisoned;
   // crsql_next_db_version(v) raises the open transaction's version to v.
   uint64_t db_version_floor = 0;
   // crsql_internal_sync_bit: set while merging, so triggers capture nothing.
@@ -46,9 +52,30 @@ struct Connection {
 
   // The replica, or the reason there is none.
   absl::Status Ready() const { return replica ? absl::OkStatus() : attach_error; }
+  // A setting given with crsql_config_set, as an integer (0 when unset).
+  int64_t IntSetting(const std::string& name) const;
   // Ends the transaction's capture state (after commit or rollback).
   void EndTransaction();
 };
+
+// The transaction's commit, shared by every crlog virtual table written in
+// it (extension/transaction.cc). Phase one: the first xSync builds and stages
+// the transaction's events (merged changes and captured writes) and writes
+// crlog's tables; later calls do nothing.
+absl::Status PrepareTransaction(Connection* conn);
+// The open transaction's merger for INSERT INTO crsql_changes, created with
+// the connection's settings on first use.
+absl::Status EnsureMerger(Connection* conn);
+// Phase two (xCommit): publish what phase one staged.
+void CommitTransaction(Connection* conn);
+// xRollback: forget it.
+void RollbackTransaction(Connection* conn);
+// SQLite's savepoints, forwarded by every crlog virtual table in the
+// transaction (each call reaches them once per table, so they are
+// idempotent).
+void TransactionSavepoint(Connection* conn, int level);
+void TransactionRelease(Connection* conn, int level);
+void TransactionRollbackTo(Connection* conn, int level);
 
 // Reports `status` as the SQLite error of a function call.
 void ResultError(sqlite3_context* ctx, const absl::Status& status);

@@ -20,6 +20,8 @@ void Connection::EndTransaction() {
     b->joined = false;
   }
   joined.clear();
+  merger.reset();
+  poisoned = absl::OkStatus();
   pending.reset();
   prepared = false;
   savepoint_depth = 0;

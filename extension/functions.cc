@@ -6,10 +6,15 @@
 #include <cstdlib>
 #include <string>
 
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/meta_tables.h"
 #include "extension/connection.h"
+#include "log/bundle.h"
 #include "log/hash.h"
 #include "schema/packed_pk.h"
 
@@ -125,8 +130,15 @@ void ConfigSet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   }
   std::string name = TextArg(argv[0]);
   std::string value = TextArg(argv[1]);
-  if (name == "merge-equal-values") {
-    // Accepted as cr-sqlite does; merge uses it.
+  if (name == "merge-equal-values" || name == "crlog-strict-columns") {
+    int64_t flag;
+    if (!absl::SimpleAtoi(value, &flag) || (flag != 0 && flag != 1)) {
+      return ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(name, " takes 0 or 1")));
+    }
+    if (conn->merger) {
+      return ResultError(ctx, absl::FailedPreconditionError(absl::StrCat(
+                                  "set ", name, " before or after a transaction that merges changes, not inside it")));
+    }
   } else if (name == "crlog-max-event-bytes") {
     uint64_t n = 0;
     if (!absl::SimpleAtoi(value, &n) || n < 64) {
@@ -138,7 +150,7 @@ void ConfigSet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   } else {
     return ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(
                                 "unknown setting '", name,
-                                "': crlog knows merge-equal-values and crlog-max-event-bytes")));
+                                "': crlog knows merge-equal-values, crlog-strict-columns and crlog-max-event-bytes")));
   }
   conn->config[name] = value;
   sqlite3_result_value(ctx, argv[1]);
@@ -154,11 +166,115 @@ void ConfigGet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (absl::SimpleAtoi(it->second, &n)) return sqlite3_result_int64(ctx, n);
     return sqlite3_result_text(ctx, it->second.c_str(), -1, SQLITE_TRANSIENT);
   }
-  if (name == "merge-equal-values") return sqlite3_result_int64(ctx, 0);
+  if (name == "merge-equal-values" || name == "crlog-strict-columns") return sqlite3_result_int64(ctx, 0);
   if (name == "crlog-max-event-bytes" && conn->replica) {
     return sqlite3_result_int64(ctx, static_cast<int64_t>(conn->replica->max_event_bytes()));
   }
   ResultError(ctx, absl::InvalidArgumentError(absl::StrCat("unknown setting '", name, "'")));
+}
+
+// crsql_rows_impacted(): changes INSERT INTO crsql_changes applied in the open
+// transaction.
+void RowsImpacted(sqlite3_context* ctx, int, sqlite3_value**) {
+  Connection* conn = Conn(ctx);
+  sqlite3_result_int64(ctx, conn->merger ? static_cast<int64_t>(conn->merger->rows_impacted()) : 0);
+}
+
+// crsql_begin_alter([schema,] table) / crsql_commit_alter([schema,] table).
+std::optional<std::string> AlterTable(sqlite3_context* ctx, int argc, sqlite3_value** argv, const char* fn) {
+  if (argc < 1 || argc > 2 || sqlite3_value_type(argv[argc - 1]) != SQLITE_TEXT) {
+    ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(fn, " takes a table name, optionally after a schema name")));
+    return std::nullopt;
+  }
+  if (argc == 2 && !absl::EqualsIgnoreCase(TextArg(argv[0]), "main")) {
+    ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(fn, ": crlog replicates tables of the main schema only")));
+    return std::nullopt;
+  }
+  return TextArg(argv[argc - 1]);
+}
+
+void BeginAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  auto table = AlterTable(ctx, argc, argv, "crsql_begin_alter");
+  if (!table) return;
+  if (absl::Status s = conn->replica->BeginAlter(conn->db, *table); !s.ok()) return ResultError(ctx, s);
+  sqlite3_result_text(ctx, "OK", -1, SQLITE_STATIC);
+}
+
+void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  auto table = AlterTable(ctx, argc, argv, "crsql_commit_alter");
+  if (!table) return;
+  auto ready = conn->replica->CommitAlter(conn->db, *table);
+  if (!ready.ok()) return ResultError(ctx, ready.status());
+  // Changes kept for columns the table lacked merge now, as if they had
+  // just arrived.
+  if (!ready->empty()) {
+    if (absl::Status s = EnsureMerger(conn); !s.ok()) return ResultError(ctx, s);
+    for (const engine::StashedChange& c : *ready) {
+      engine::IncomingChange change;
+      change.table = c.table;
+      change.pk = c.pk;
+      change.cid = c.cid;
+      change.value = &c.val;
+      change.col_version = c.col_version;
+      change.site = c.site;
+      change.cl = c.cl;
+      change.seq = c.seq;
+      if (absl::Status s = conn->merger->Add(change, 0, conn->db_version_floor); !s.ok()) {
+        conn->poisoned = s;
+        return ResultError(ctx, s);
+      }
+    }
+    conn->db_version_floor = std::max(conn->db_version_floor, conn->merger->db_version());
+  }
+  sqlite3_result_text(ctx, "OK", -1, SQLITE_STATIC);
+}
+
+// crlog_export(): every published event of this replica's log, in arrival
+// order, as an event bundle (log/bundle.h).
+void Export(sqlite3_context* ctx, int, sqlite3_value**) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  std::string bundle;
+  absl::Status s = conn->replica->log().ForEach([&](const log::StoredEvent& e) {
+    log::AppendToBundle(&bundle, e.bytes);
+    return true;
+  });
+  if (!s.ok()) return ResultError(ctx, s);
+  if (bundle.size() > static_cast<size_t>(sqlite3_limit(conn->db, SQLITE_LIMIT_LENGTH, -1))) {
+    return ResultError(ctx, absl::ResourceExhaustedError(absl::StrCat(
+                                "crlog_export: the log is ", bundle.size(),
+                                " bytes, more than this connection's SQLITE_LIMIT_LENGTH")));
+  }
+  sqlite3_result_blob64(ctx, bundle.data(), bundle.size(), SQLITE_TRANSIENT);
+}
+
+// crlog_apply(bundle): the engine's merge path. Verifies and stores the
+// events this log lacks, folds them into the tables, and returns how many
+// were new.
+void Apply(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  if (argc != 1 || sqlite3_value_type(argv[0]) != SQLITE_BLOB) {
+    return ResultError(ctx, absl::InvalidArgumentError(
+                                "crlog_apply takes an event bundle (a BLOB, as crlog_export returns)"));
+  }
+  std::string_view bundle(static_cast<const char*>(sqlite3_value_blob(argv[0])), sqlite3_value_bytes(argv[0]));
+  auto events = log::UnbundleEvents(bundle);
+  if (!events.ok()) return ResultError(ctx, events.status());
+  if (conn->merger) {
+    if (absl::Status s = conn->merger->Flush(); !s.ok()) return ResultError(ctx, s);
+  }
+  engine::FoldOptions options;
+  options.local_site = conn->replica->site();
+  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  options.sync_bit = &conn->sync_bit;
+  auto result = conn->replica->ApplyEvents(conn->db, *events, options);
+  if (!result.ok()) return ResultError(ctx, result.status());
+  sqlite3_result_int64(ctx, static_cast<int64_t>(result->events_added));
 }
 
 }  // namespace
@@ -186,6 +302,13 @@ int RegisterFunctions(sqlite3* db, Connection* conn) {
       {"crsql_internal_sync_bit", -1, innocuous, SyncBit},
       {"crsql_config_set", 2, direct, ConfigSet},
       {"crsql_config_get", 1, innocuous, ConfigGet},
+      {"crsql_rows_impacted", 0, innocuous, RowsImpacted},
+      {"crsql_begin_alter", -1, direct, BeginAlter},
+      {"crsql_commit_alter", -1, direct, CommitAlter},
+      {"crsql_alter_begin", -1, direct, BeginAlter},
+      {"crsql_alter_commit", -1, direct, CommitAlter},
+      {"crlog_export", 0, direct, Export},
+      {"crlog_apply", 1, direct, Apply},
   };
   for (const Fn& f : fns) {
     int rc = sqlite3_create_function_v2(db, f.name, f.argc, f.flags, conn, f.fn, nullptr, nullptr, nullptr);

@@ -56,6 +56,10 @@ absl::Status CheckRows(const TableChanges& tc, bool with_origins, size_t origin_
     if (absl::Status s = reader.Next(tc.columns.size(), &row); !s.ok()) {
       return Invalid(absl::StrCat("table '", tc.table, "': ", s.message()));
     }
+    if (with_origins && row.origin >= origin_count) {
+      return Invalid(absl::StrCat("table '", tc.table, "': a row names origin ", row.origin, " of ",
+                                  origin_count));
+    }
     for (const CellOp& cell : row.cells) {
       if (with_origins && cell.origin >= origin_count) {
         return Invalid(absl::StrCat("table '", tc.table, "': a cell names origin ", cell.origin,

@@ -97,34 +97,54 @@ bool GetValueBytes(std::string_view* in, std::string_view* encoded) {
 void RowsWriter::AddEncodedCell(uint32_t column, uint64_t version, std::string_view encoded_value) {
   PutVarint(&buf_, column);
   PutVarint(&buf_, version);
-  if (with_origins_) PutVarint(&buf_, 0);
+  if (with_origins_) {
+    PutVarint(&buf_, 0);
+    PutVarint(&buf_, 0);
+  }
   buf_.append(encoded_value);
 }
 
-void RowsWriter::BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count) {
+void RowsWriter::BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count,
+                          uint32_t origin, uint64_t seq) {
   PutVarint(&buf_, pk.size());
   buf_.append(pk);
   PutVarint(&buf_, causal_length);
+  if (with_origins_) {
+    PutVarint(&buf_, origin);
+    PutVarint(&buf_, seq);
+  }
   PutVarint(&buf_, cell_count);
   ++rows_;
 }
 
-void RowsWriter::AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin) {
+void RowsWriter::AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin,
+                         uint64_t seq) {
   PutVarint(&buf_, column);
   PutVarint(&buf_, version);
-  if (with_origins_) PutVarint(&buf_, origin);
+  if (with_origins_) {
+    PutVarint(&buf_, origin);
+    PutVarint(&buf_, seq);
+  }
   PutValue(&buf_, value);
 }
 
 void RowsWriter::AddRow(const RowOp& row) {
-  BeginRow(row.pk, row.causal_length, static_cast<uint32_t>(row.cells.size()));
-  for (const CellOp& c : row.cells) AddCell(c.column, c.version, c.value, c.origin);
+  BeginRow(row.pk, row.causal_length, static_cast<uint32_t>(row.cells.size()), row.origin, row.seq);
+  for (const CellOp& c : row.cells) AddCell(c.column, c.version, c.value, c.origin, c.seq);
 }
 
 absl::Status RowsReader::Next(uint32_t columns, RowOp* row) {
   uint64_t cl, ncells;
   if (!GetBytes(&in_, &row->pk)) return Truncated("a row's primary key");
   if (!GetVarint(&in_, &cl)) return Truncated("a row's causal length");
+  row->origin = 0;
+  row->seq = 0;
+  if (with_origins_) {
+    uint64_t origin;
+    if (!GetVarint(&in_, &origin) || origin > UINT32_MAX) return Truncated("a row's origin");
+    if (!GetVarint(&in_, &row->seq)) return Truncated("a row's seq");
+    row->origin = static_cast<uint32_t>(origin);
+  }
   if (!GetVarint(&in_, &ncells)) return Truncated("a row's cell count");
   // Each cell takes at least three bytes; refuse counts the buffer cannot hold
   // before reserving memory for them.
@@ -132,7 +152,7 @@ absl::Status RowsReader::Next(uint32_t columns, RowOp* row) {
   row->causal_length = cl;
   row->cells.resize(ncells);
   for (CellOp& cell : row->cells) {
-    uint64_t column, version, origin = 0;
+    uint64_t column, version, origin = 0, seq = 0;
     if (!GetVarint(&in_, &column)) return Truncated("a cell's column");
     if (column >= columns) {
       return absl::InvalidArgumentError(absl::StrCat("a cell names column ", column,
@@ -141,9 +161,11 @@ absl::Status RowsReader::Next(uint32_t columns, RowOp* row) {
     if (!GetVarint(&in_, &version)) return Truncated("a cell's version");
     if (with_origins_ && !GetVarint(&in_, &origin)) return Truncated("a cell's origin");
     if (origin > UINT32_MAX) return Truncated("a cell's origin");
+    if (with_origins_ && !GetVarint(&in_, &seq)) return Truncated("a cell's seq");
     cell.column = static_cast<uint32_t>(column);
     cell.version = version;
     cell.origin = static_cast<uint32_t>(origin);
+    cell.seq = seq;
     if (!GetValue(&in_, &cell.value)) return Truncated("a cell's value");
   }
   return absl::OkStatus();

@@ -1,7 +1,9 @@
 // The compact row encoding inside TableOps.rows (docs/format.md, "Row
 // encoding"). A row is: varint pk length, the packed pk bytes, varint causal
-// length, varint cell count, then per cell: varint column index, varint
-// column version, [varint origin index, import events only], the value.
+// length, [import events only: varint origin index and varint seq of the
+// row's existence entry], varint cell count, then per cell: varint column
+// index, varint column version, [import events only: varint origin index,
+// varint seq], the value.
 // A value is a tag byte (its ValueType) then: integer as a zigzag varint;
 // real as 8 bytes little-endian IEEE; text and blob as varint length + bytes;
 // null as nothing.
@@ -23,6 +25,7 @@ struct CellOp {
   uint64_t version = 0;  // the cell's column version after this write
   Value value;
   uint32_t origin = 0;   // import events: index into Event::origins
+  uint64_t seq = 0;      // import events: the change's seq at its origin
   friend bool operator==(const CellOp&, const CellOp&) = default;
 };
 
@@ -30,6 +33,10 @@ struct RowOp {
   std::string pk;              // cr-sqlite packed pk
   uint64_t causal_length = 0;  // odd: alive, even: deleted
   std::vector<CellOp> cells;   // empty for a delete
+  // Import events: who wrote the row's existence entry (cid '-1': a delete,
+  // or the row of a table whose columns are all pk), and its seq there.
+  uint32_t origin = 0;
+  uint64_t seq = 0;
   friend bool operator==(const RowOp&, const RowOp&) = default;
 };
 
@@ -41,8 +48,10 @@ class RowsWriter {
 
   // Writes one row with `cell_count` cells; follow with exactly that many
   // AddCell calls.
-  void BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count);
-  void AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin = 0);
+  void BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count,
+                uint32_t origin = 0, uint64_t seq = 0);
+  void AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin = 0,
+               uint64_t seq = 0);
   void AddRow(const RowOp& row);
   // A cell whose value is already in the value encoding (log/varint.h), as
   // capture holds it: copied as is.

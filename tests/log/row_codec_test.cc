@@ -174,11 +174,13 @@ TEST(RowCodecTest, EncodingMatchesDocumentedLayout) {
   EXPECT_EQ(testing::Lower(ToHex(w.bytes())), testing::Lower(ToHex(expected)));
 }
 
-TEST(RowCodecTest, EncodingWithOriginsPutsOriginAfterVersion) {
+TEST(RowCodecTest, EncodingWithOriginsPutsOriginAndSeqAfterCausalLengthAndVersion) {
   RowsWriter w(true);
-  w.BeginRow("k", 1, 1);
-  w.AddCell(2, 5, Value::Integer(1), 130);  // origin 130 = 82 01
-  const std::string expected("\x01k\x01\x01\x02\x05\x82\x01\x01\x02", 10);
+  w.BeginRow("k", 1, 1, /*origin=*/3, /*seq=*/4);
+  w.AddCell(2, 5, Value::Integer(1), 130, 7);  // origin 130 = 82 01
+  // pk "k", cl 1, row origin 3, row seq 4, 1 cell: column 2, version 5,
+  // origin 82 01, seq 7, integer 1 (tag 1, zigzag 2).
+  const std::string expected("\x01k\x01\x03\x04\x01\x02\x05\x82\x01\x07\x01\x02", 13);
   EXPECT_EQ(ToHex(w.bytes()), ToHex(expected));
 }
 

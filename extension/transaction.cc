@@ -1,0 +1,94 @@
+// A connection's transaction as crlog sees it (extension/connection.h): the
+// two-phase commit of what it captured and merged, and SQLite's savepoints.
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "extension/connection.h"
+
+namespace crlog::extension {
+
+int64_t Connection::IntSetting(const std::string& name) const {
+  auto it = config.find(name);
+  int64_t n = 0;
+  if (it == config.end() || !absl::SimpleAtoi(it->second, &n)) return 0;
+  return n;
+}
+
+absl::Status EnsureMerger(Connection* conn) {
+  if (conn->merger) return absl::OkStatus();
+  if (absl::Status s = conn->Ready(); !s.ok()) return s;
+  engine::MergeSettings settings;
+  settings.local_site = conn->replica->site();
+  settings.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  settings.strict_columns = conn->IntSetting("crlog-strict-columns") != 0;
+  settings.sync_bit = &conn->sync_bit;
+  auto merger = engine::ChangeMerger::Begin(conn->db, settings);
+  if (!merger.ok()) return merger.status();
+  conn->merger = *std::move(merger);
+  return absl::OkStatus();
+}
+
+absl::Status PrepareTransaction(Connection* conn) {
+  if (conn->prepared) return absl::OkStatus();
+  if (!conn->poisoned.ok()) {
+    return absl::Status(conn->poisoned.code(),
+                        absl::StrCat("this transaction cannot commit: a change it inserted into "
+                                     "crsql_changes was refused (",
+                                     conn->poisoned.message(), "); nothing of it is kept"));
+  }
+  std::optional<engine::ImportCommit> import;
+  if (conn->merger) {
+    if (absl::Status s = conn->merger->Flush(); !s.ok()) return s;
+    import = conn->merger->Import();
+  }
+  if (conn->joined.empty() && !import.has_value()) return absl::OkStatus();
+  auto commit = conn->replica->PrepareCommit(conn->db, conn->joined, conn->db_version_floor, std::move(import));
+  if (!commit.ok()) return commit.status();
+  conn->pending = *std::move(commit);
+  conn->prepared = true;
+  conn->prepared_depth = conn->savepoint_depth;
+  return absl::OkStatus();
+}
+
+void CommitTransaction(Connection* conn) {
+  // If publishing fails the events stay pending and recovery publishes them
+  // (the watermark and heads name them).
+  if (conn->pending.has_value()) conn->replica->FinishCommit(*conn->pending).IgnoreError();
+  conn->EndTransaction();
+}
+
+void RollbackTransaction(Connection* conn) {
+  if (conn->pending.has_value()) conn->replica->AbortCommit(*conn->pending).IgnoreError();
+  conn->EndTransaction();
+}
+
+void TransactionSavepoint(Connection* conn, int level) {
+  conn->savepoint_depth = level + 1;
+  if (conn->merger) {
+    absl::Status s = conn->merger->Savepoint(level);
+    if (!s.ok() && conn->poisoned.ok()) conn->poisoned = s;
+  }
+}
+
+void TransactionRelease(Connection* conn, int level) {
+  conn->savepoint_depth = level;
+  if (conn->merger) conn->merger->Release(level);
+}
+
+void TransactionRollbackTo(Connection* conn, int level) {
+  conn->savepoint_depth = level + 1;
+  if (conn->merger) conn->merger->RollbackTo(level);
+  // After a COMMIT that returned SQLITE_BUSY, a ROLLBACK TO a savepoint
+  // opened before that COMMIT undoes phase one's writes: forget its pending
+  // events, and build them again at the next COMMIT from what is left. (A
+  // statement failing after the COMMIT rolls back only to its own, newer,
+  // savepoint.)
+  if (conn->prepared && level < conn->prepared_depth) {
+    if (conn->pending.has_value()) conn->replica->AbortCommit(*conn->pending).IgnoreError();
+    conn->pending.reset();
+    conn->prepared = false;
+  }
+}
+
+}  // namespace crlog::extension
