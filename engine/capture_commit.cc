@@ -457,9 +457,11 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
     s = meta::RecordVersion(db, db_version, static_cast<uint32_t>(i - first_data),
                             encoded[first_native + i].hash);
   }
+  if (s.ok() && data_count > 0) s = meta::RecordVersionSites(db, db_version, {site_}, site_);
   if (s.ok() && import.has_value()) {
     uint32_t part = import->db_version == db_version ? static_cast<uint32_t>(data_count) : 0;
     s = meta::RecordVersion(db, import->db_version, part, encoded.front().hash);
+    if (s.ok()) s = meta::RecordVersionSites(db, import->db_version, import->event.origins, site_);
   }
   if (!s.ok()) {
     log_->Discard(commit.events, log::Durability::kNoSync).IgnoreError();

@@ -548,6 +548,10 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
   }
   if (has_rows) {
     absl::Status st = meta::RecordVersion(s.db, db_version, continues_group ? e.group.index : 0, hash);
+    if (st.ok()) {
+      st = is_import ? meta::RecordVersionSites(s.db, db_version, e.origins, s.options.local_site)
+                     : meta::RecordVersionSites(s.db, db_version, {e.site}, s.options.local_site);
+    }
     if (!st.ok()) return st;
   }
   if (absl::Status st = meta::AdvanceHeads(s.db, e.parents, hash); !st.ok()) return st;

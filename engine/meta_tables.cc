@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS crlog_clock(
 CREATE TABLE IF NOT EXISTS crlog_versions(
   db_version INTEGER NOT NULL, part INTEGER NOT NULL, hash BLOB NOT NULL,
   PRIMARY KEY (db_version, part)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crlog_version_sites(
+  site INTEGER NOT NULL, db_version INTEGER NOT NULL, PRIMARY KEY (site, db_version)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crlog_sites(ordinal INTEGER PRIMARY KEY, site BLOB NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS crlog_conflicts(
   id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk BLOB NOT NULL, cid TEXT NOT NULL,
@@ -129,6 +131,21 @@ absl::Status RecordVersion(sqlite3* db, uint64_t db_version, uint32_t part, cons
   stmt->BindInt(2, part);
   stmt->BindBlob(3, log::AsBytes(event));
   return stmt->Run();
+}
+
+absl::Status RecordVersionSites(sqlite3* db, uint64_t db_version, absl::Span<const log::SiteId> sites,
+                                const log::SiteId& local_site) {
+  auto stmt = Stmt::Prepare(
+      db, "INSERT OR IGNORE INTO main.crlog_version_sites(site, db_version) "
+          "SELECT 0, ?1 WHERE ?2 = ?3 UNION ALL SELECT ordinal, ?1 FROM main.crlog_sites WHERE site = ?2");
+  if (!stmt.ok()) return stmt.status();
+  for (const log::SiteId& site : sites) {
+    stmt->BindInt(1, static_cast<int64_t>(db_version));
+    stmt->BindBlob(2, log::AsBytes(site));
+    stmt->BindBlob(3, log::AsBytes(local_site));
+    if (absl::Status s = stmt->Run(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace crlog::engine::meta

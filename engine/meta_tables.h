@@ -10,6 +10,7 @@
 //   crlog_tables     replicated tables and their ids
 //   crlog_clock      the per-row clock (engine/row_clock.h), keyed (table, pk)
 //   crlog_versions   which events were materialised at each db_version
+//   crlog_version_sites  which sites' changes each db_version holds
 //   crlog_sites      ordinals of other sites seen in merged cells
 //   crlog_conflicts  concurrent writes to one cell that a merge decided
 //   crlog_alter      a replicated table's columns when crsql_begin_alter ran
@@ -56,6 +57,11 @@ absl::StatusOr<std::vector<log::Hash>> ReadHeads(sqlite3* db);
 absl::Status AdvanceHeads(sqlite3* db, absl::Span<const log::Hash> parents, const log::Hash& event);
 
 absl::Status RecordVersion(sqlite3* db, uint64_t db_version, uint32_t part, const log::Hash& event);
+// Records that changes written by `sites` were materialised at db_version,
+// so crsql_changes can serve `WHERE site_id = ?` (and IS NOT) by index.
+// Sites other than `local_site` must be in crlog_sites already.
+absl::Status RecordVersionSites(sqlite3* db, uint64_t db_version, absl::Span<const log::SiteId> sites,
+                                const log::SiteId& local_site);
 
 }  // namespace crlog::engine::meta
 

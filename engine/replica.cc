@@ -620,19 +620,24 @@ absl::StatusOr<std::vector<StashedChange>> Replica::CommitAlter(sqlite3* db, std
 
   Savepoint sp(db, "crlog_commit_alter");
   if (!sp.status().ok()) return sp.status();
-  // Old column index -> new: by name; a column whose name is gone, at a
-  // position where a new name appeared and the count is unchanged, was
-  // renamed (RENAME COLUMN keeps the position).
+  // Old column index -> new: by name. Columns whose names are gone pair up,
+  // in order, with the new names, when there are as many of each: that is
+  // a rename (RENAME COLUMN keeps the column's place). Otherwise the gone
+  // ones were dropped and the new ones added.
   std::vector<int> map(before.size(), -1);
-  bool identity = before.size() == after.size();
+  std::vector<size_t> gone, added;
   for (size_t i = 0; i < before.size(); ++i) {
     map[i] = (*desc)->ColumnIndex(before[i]);
-    if (map[i] < 0 && before.size() == after.size() &&
-        std::find(before.begin(), before.end(), after[i]) == before.end()) {
-      map[i] = static_cast<int>(i);
-    }
-    identity &= map[i] == static_cast<int>(i);
+    if (map[i] < 0) gone.push_back(i);
   }
+  for (size_t i = 0; i < after.size(); ++i) {
+    if (std::find(before.begin(), before.end(), after[i]) == before.end()) added.push_back(i);
+  }
+  if (gone.size() == added.size()) {
+    for (size_t k = 0; k < gone.size(); ++k) map[gone[k]] = static_cast<int>(added[k]);
+  }
+  bool identity = before.size() == after.size();
+  for (size_t i = 0; i < before.size(); ++i) identity &= map[i] == static_cast<int>(i);
   if (!identity) {
     auto read = Stmt::Prepare(db, "SELECT pk, clock FROM main.crlog_clock WHERE tbl = ?1");
     auto write = Stmt::Prepare(db, "UPDATE main.crlog_clock SET clock = ?3 WHERE tbl = ?1 AND pk = ?2");

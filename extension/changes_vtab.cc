@@ -102,7 +102,7 @@ int BestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
     }
   }
   info->idxNum = idx;
-  info->estimatedCost = (idx & (kVersionGt | kVersionGe | kVersionEq)) ? 100 : 1e6;
+  info->estimatedCost = (idx & (kVersionGt | kVersionGe | kVersionEq)) ? 100 : (idx & (kSiteNot | kSiteIs)) ? 1000 : 1e6;
   // Rows come out ordered by (db_version, seq).
   bool ordered = info->nOrderBy >= 1 && info->nOrderBy <= 2 && info->aOrderBy[0].iColumn == kDbVersion &&
                  !info->aOrderBy[0].desc &&
@@ -128,19 +128,20 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   }
   int arg = 0;
   int64_t lower = 0;
-  std::string version_sql = "SELECT db_version, hash FROM main.crlog_versions";
-  if (idx & (kVersionGt | kVersionGe | kVersionEq)) {
+  const bool by_version = idx & (kVersionGt | kVersionGe | kVersionEq);
+  std::vector<std::string> where;
+  if (by_version) {
     sqlite3_value* v = argv[arg++];
     if (sqlite3_value_type(v) == SQLITE_NULL) return absl::OkStatus();
     lower = sqlite3_value_int64(v);
     if (sqlite3_value_type(v) == SQLITE_FLOAT && (idx & kVersionGt)) {
       lower = static_cast<int64_t>(sqlite3_value_double(v));
     }
-    version_sql += (idx & kVersionGt) ? " WHERE db_version > ?1" : (idx & kVersionGe) ? " WHERE db_version >= ?1" : " WHERE db_version = ?1";
+    where.push_back((idx & kVersionGt) ? "db_version > ?1" : (idx & kVersionGe) ? "db_version >= ?1" : "db_version = ?1");
   }
-  version_sql += " ORDER BY db_version, part";
   std::optional<std::string> site_filter;
   bool site_not = idx & kSiteNot;
+  int64_t site_ordinal = -1;  // the filter's site in crlog_version_sites; -1: none there
   if (idx & (kSiteNot | kSiteIs)) {
     sqlite3_value* v = argv[arg++];
     if (sqlite3_value_type(v) == SQLITE_NULL) {
@@ -149,12 +150,30 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
       if (!site_not) return absl::OkStatus();
     } else {
       site_filter = std::string(static_cast<const char*>(sqlite3_value_blob(v)), sqlite3_value_bytes(v));
+      if (*site_filter == log::AsBytes(conn->replica->site())) {
+        site_ordinal = 0;
+      } else {
+        auto ordinal = engine::Stmt::Prepare(db, "SELECT ordinal FROM main.crlog_sites WHERE site = ?1");
+        if (!ordinal.ok()) return ordinal.status();
+        ordinal->BindBlob(1, *site_filter);
+        auto found = ordinal->Step();
+        if (!found.ok()) return found.status();
+        if (*found) site_ordinal = ordinal->ColumnInt(0);
+      }
+      if (!site_not && site_ordinal < 0) return absl::OkStatus();  // a site with no changes here
+      // Served by crlog_version_sites' (site, db_version) key.
+      where.push_back(absl::StrCat("db_version IN (SELECT db_version FROM main.crlog_version_sites WHERE site ",
+                                   site_not ? "!=" : "=", " ?2)"));
     }
   }
+  std::string version_sql = "SELECT db_version, hash FROM main.crlog_versions";
+  if (!where.empty()) absl::StrAppend(&version_sql, " WHERE ", absl::StrJoin(where, " AND "));
+  version_sql += " ORDER BY db_version, part";
 
   auto versions = engine::Stmt::Prepare(db, version_sql);
   if (!versions.ok()) return versions.status();
-  if (idx & (kVersionGt | kVersionGe | kVersionEq)) versions->BindInt(1, lower);
+  if (by_version) versions->BindInt(1, lower);
+  if (site_filter) versions->BindInt(2, site_ordinal);
 
   // Per replicated table: its shape and a statement reading a row's values.
   struct TableReader {
