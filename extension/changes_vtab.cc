@@ -124,6 +124,7 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   sqlite3* db = conn->db;
   // Merges of the open transaction may sit in the fold's cache.
   if (conn->merger) {
+    WritingScope writing(conn);
     if (absl::Status s = conn->merger->Flush(); !s.ok()) return s;
   }
   int arg = 0;
@@ -428,6 +429,7 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* ro
     change.site = c->site;
     change.cl = c->cl;
     change.seq = c->seq;
+    WritingScope writing(conn);
     s = conn->merger->Add(change, c->db_version, conn->db_version_floor);
   }
   if (!s.ok()) {

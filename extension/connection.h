@@ -41,6 +41,10 @@ struct Connection {
   // Set when a crsql_changes row was refused: the batch is all or nothing,
   // so the transaction can only roll back.
   absl::Status poisoned;
+  // Set while crlog itself writes through this connection (a merge's table
+  // and clock writes): the savepoints SQLite opens for those nested
+  // statements are crlog's own, not the application's.
+  bool writing = false;
   // crsql_next_db_version(v) raises the open transaction's version to v.
   uint64_t db_version_floor = 0;
   // crsql_internal_sync_bit: set while merging, so triggers capture nothing.
@@ -76,6 +80,19 @@ void RollbackTransaction(Connection* conn);
 void TransactionSavepoint(Connection* conn, int level);
 void TransactionRelease(Connection* conn, int level);
 void TransactionRollbackTo(Connection* conn, int level);
+
+// Marks crlog's own writes through the connection for their duration.
+class WritingScope {
+ public:
+  explicit WritingScope(Connection* conn) : conn_(conn), old_(conn->writing) { conn->writing = true; }
+  ~WritingScope() { conn_->writing = old_; }
+  WritingScope(const WritingScope&) = delete;
+  WritingScope& operator=(const WritingScope&) = delete;
+
+ private:
+  Connection* conn_;
+  bool old_;
+};
 
 // Reports `status` as the SQLite error of a function call.
 void ResultError(sqlite3_context* ctx, const absl::Status& status);

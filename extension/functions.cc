@@ -223,6 +223,7 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
       change.site = c.site;
       change.cl = c.cl;
       change.seq = c.seq;
+      WritingScope writing(conn);
       if (absl::Status s = conn->merger->Add(change, 0, conn->db_version_floor); !s.ok()) {
         conn->poisoned = s;
         return ResultError(ctx, s);
@@ -266,6 +267,7 @@ void Apply(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   auto events = log::UnbundleEvents(bundle);
   if (!events.ok()) return ResultError(ctx, events.status());
   if (conn->merger) {
+    WritingScope writing(conn);
     if (absl::Status s = conn->merger->Flush(); !s.ok()) return ResultError(ctx, s);
   }
   engine::FoldOptions options;

@@ -39,6 +39,7 @@ absl::Status PrepareTransaction(Connection* conn) {
   }
   std::optional<engine::ImportCommit> import;
   if (conn->merger) {
+    WritingScope writing(conn);
     if (absl::Status s = conn->merger->Flush(); !s.ok()) return s;
     import = conn->merger->Import();
   }
@@ -64,19 +65,23 @@ void RollbackTransaction(Connection* conn) {
 }
 
 void TransactionSavepoint(Connection* conn, int level) {
+  if (conn->writing) return;
   conn->savepoint_depth = level + 1;
   if (conn->merger) {
+    WritingScope writing(conn);
     absl::Status s = conn->merger->Savepoint(level);
     if (!s.ok() && conn->poisoned.ok()) conn->poisoned = s;
   }
 }
 
 void TransactionRelease(Connection* conn, int level) {
+  if (conn->writing) return;
   conn->savepoint_depth = level;
   if (conn->merger) conn->merger->Release(level);
 }
 
 void TransactionRollbackTo(Connection* conn, int level) {
+  if (conn->writing) return;
   conn->savepoint_depth = level + 1;
   if (conn->merger) conn->merger->RollbackTo(level);
   // After a COMMIT that returned SQLITE_BUSY, a ROLLBACK TO a savepoint
