@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
@@ -50,7 +51,8 @@ struct Fold::State {
     TableDesc desc;
     std::string where_pk;  // "a"=?1 AND "b"=?2
   };
-  absl::flat_hash_map<std::string, Table> tables;
+  // Node-based: the cached row and callers hold Table pointers across inserts.
+  absl::node_hash_map<std::string, Table> tables;
   absl::flat_hash_map<log::SiteId, uint32_t> ordinals;
   absl::flat_hash_map<uint32_t, log::SiteId> sites;
 
@@ -542,7 +544,7 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
   }
   if (absl::Status st = s.WriteCached(); !st.ok()) return st;
   s.watermark.db_version = db_version;
-  if (e.is_native() && e.site == s.options.local_site) {
+  if (e.is_native() && e.site == s.options.local_site && e.seq > s.watermark.seq) {
     s.watermark.seq = e.seq;
     s.watermark.hash = hash;
   }

@@ -335,18 +335,50 @@ absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& op
   // Published events outside the past of the database's heads: the log
   // wins, so they are folded in (remote events just stored, or a database
   // restored from an older copy than its log). The walk stops at the heads.
-  auto missing = log_->MissingFor({}, *heads);
+  // The database has the local chain up to its watermark.
+  auto watermark = meta::ReadWatermark(db);
+  if (!watermark.ok()) return watermark.status();
+  log::VersionVector have;
+  if (watermark->seq > 0) have[site_] = watermark->seq;
+  auto missing = log_->MissingFor(have, *heads);
   if (!missing.ok()) return missing.status();
   if (missing->empty()) return 0;
+  // The walk can reach an event of the heads' past by a path that avoids
+  // the heads (a remote event whose parent we had, from a third site).
+  // Parents arrive before children, so only events stored after the oldest
+  // candidate can be such an event: walk the heads' past down to there.
+  uint64_t oldest = UINT64_MAX;
+  absl::flat_hash_set<log::Hash> candidates;
+  for (const log::StoredEvent& e : *missing) {
+    oldest = std::min(oldest, e.position);
+    candidates.insert(e.hash);
+  }
+  absl::flat_hash_set<log::Hash> had, seen;
+  std::vector<log::Hash> work(heads->begin(), heads->end());
+  while (!work.empty()) {
+    log::Hash h = work.back();
+    work.pop_back();
+    if (!seen.insert(h).second) continue;
+    auto stored = log_->Get(h);
+    if (!stored.ok()) return stored.status();
+    if (stored->position < oldest) continue;
+    if (candidates.contains(h)) had.insert(h);
+    auto header = log::DecodeEventHeader(stored->bytes, log::DecodeLimits{SIZE_MAX});
+    if (!header.ok()) return header.status();
+    for (const log::Hash& p : header->parents) work.push_back(p);
+  }
   auto fold = Fold::Begin(db, options);
   if (!fold.ok()) return fold.status();
+  uint64_t folded = 0;
   for (const log::StoredEvent& stored : *missing) {
+    if (had.contains(stored.hash)) continue;
     auto event = stored.Decode();
     if (!event.ok()) return event.status();
     if (absl::Status s = (*fold)->Apply(stored.hash, *event); !s.ok()) return s;
+    ++folded;
   }
   *stats = (*fold)->stats();
-  return missing->size();
+  return folded;
 }
 
 absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Span<const std::string_view> events,

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/meta_tables.h"
+#include "engine/sql.h"
 #include "extension/connection.h"
 #include "log/bundle.h"
 #include "log/hash.h"
@@ -207,12 +208,17 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   if (!RequireReplica(ctx, conn)) return;
   auto table = AlterTable(ctx, argc, argv, "crsql_commit_alter");
   if (!table) return;
-  auto ready = conn->replica->CommitAlter(conn->db, *table);
-  if (!ready.ok()) return ResultError(ctx, ready.status());
-  // Changes kept for columns the table lacked merge now, as if they had
-  // just arrived.
-  if (!ready->empty()) {
-    if (absl::Status s = EnsureMerger(conn); !s.ok()) return ResultError(ctx, s);
+  // One transaction for the alter's bookkeeping and the merges it releases:
+  // called outside BEGIN, each nested write would otherwise commit alone.
+  if (absl::Status s = engine::Exec(conn->db, "SAVEPOINT crsql_commit_alter"); !s.ok()) return ResultError(ctx, s);
+  auto merge_ready = [&]() -> absl::Status {
+    auto ready = conn->replica->CommitAlter(conn->db, *table);
+    if (!ready.ok()) return ready.status();
+    if (ready->empty()) return absl::OkStatus();
+    // Changes kept for columns the table lacked merge now, as if they had
+    // just arrived.
+    if (absl::Status s = EnsureMerger(conn); !s.ok()) return s;
+    WritingScope writing(conn);
     for (const engine::StashedChange& c : *ready) {
       engine::IncomingChange change;
       change.table = c.table;
@@ -223,14 +229,17 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
       change.site = c.site;
       change.cl = c.cl;
       change.seq = c.seq;
-      WritingScope writing(conn);
-      if (absl::Status s = conn->merger->Add(change, 0, conn->db_version_floor); !s.ok()) {
-        conn->poisoned = s;
-        return ResultError(ctx, s);
-      }
+      if (absl::Status s = conn->merger->Add(change, 0, conn->db_version_floor); !s.ok()) return s;
     }
     conn->db_version_floor = std::max(conn->db_version_floor, conn->merger->db_version());
+    return absl::OkStatus();
+  };
+  absl::Status s = merge_ready();
+  if (!s.ok()) {
+    engine::Exec(conn->db, "ROLLBACK TO crsql_commit_alter; RELEASE crsql_commit_alter").IgnoreError();
+    return ResultError(ctx, s);
   }
+  if (absl::Status r = engine::Exec(conn->db, "RELEASE crsql_commit_alter"); !r.ok()) return ResultError(ctx, r);
   sqlite3_result_text(ctx, "OK", -1, SQLITE_STATIC);
 }
 
