@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -42,7 +43,7 @@ struct Fold::State {
   FoldStats stats;
   meta::Watermark watermark;
   uint64_t next_cell_seq = 0;
-  Stmt read_clock, write_clock, stash, conflict;
+  Stmt read_clock, insert_clock, update_clock, stash, conflict;
   absl::flat_hash_map<std::string, Stmt> statements;  // by key (see UpsertStmt)
 
   struct Table {
@@ -50,6 +51,11 @@ struct Fold::State {
     int64_t id = 0;
     TableDesc desc;
     std::string where_pk;  // "a"=?1 AND "b"=?2
+    // The table had no clock rows when the fold first met it (a replica
+    // taking in its first copy): a row the fold has not touched has no
+    // clock, and reading it would only miss.
+    bool started_empty = false;
+    absl::flat_hash_set<std::string> touched;
   };
   // Node-based: the cached row and callers hold Table pointers across inserts.
   absl::node_hash_map<std::string, Table> tables;
@@ -63,6 +69,7 @@ struct Fold::State {
     std::string pk;
     std::vector<Value> pk_values;
     RowClock clock;
+    bool stored = false;  // crlog_clock has a row for it
     bool dirty = false;
   };
   std::optional<CachedRow> cached;
@@ -90,7 +97,7 @@ struct Fold::State {
     return &statements.emplace(key, *std::move(stmt)).first->second;
   }
 
-  absl::StatusOr<const Table*> TableFor(std::string_view name) {
+  absl::StatusOr<Table*> TableFor(std::string_view name) {
     auto it = tables.find(Sv(name));
     if (it != tables.end()) return &it->second;
     Table t;
@@ -113,6 +120,12 @@ struct Fold::State {
         terms.push_back(absl::StrCat(schema::QuoteIdentifier(t.desc.pk_columns[i]), " = ?", i + 1));
       }
       t.where_pk = absl::StrJoin(terms, " AND ");
+      auto any = Stmt::Prepare(db, "SELECT 1 FROM main.crlog_clock WHERE tbl = ?1 LIMIT 1");
+      if (!any.ok()) return any.status();
+      any->BindInt(1, t.id);
+      auto has_rows = any->Step();
+      if (!has_rows.ok()) return has_rows.status();
+      t.started_empty = !*has_rows;
     }
     return &tables.emplace(std::string(name), std::move(t)).first->second;
   }
@@ -220,17 +233,21 @@ struct Fold::State {
 
   absl::Status WriteCached() {
     if (!cached || !cached->dirty) return absl::OkStatus();
-    write_clock.BindInt(1, cached->table->id);
-    write_clock.BindBlob(2, cached->pk);
-    write_clock.BindBlob(3, cached->clock.Encode());
-    if (absl::Status s = write_clock.Run(); !s.ok()) return s;
+    // INSERT or UPDATE, not INSERT OR REPLACE: a REPLACE may delete, which
+    // makes SQLite open a statement journal for every clock write.
+    Stmt& write = cached->stored ? update_clock : insert_clock;
+    write.BindInt(1, cached->table->id);
+    write.BindBlob(2, cached->pk);
+    write.BindBlob(3, cached->clock.Encode());
+    if (absl::Status s = write.Run(); !s.ok()) return s;
+    cached->stored = true;
     cached->dirty = false;
     return absl::OkStatus();
   }
 
   // The clock of (t, pk), cached. `pk_values` is the unpacked pk when the
   // caller has it already.
-  absl::StatusOr<CachedRow*> Row(const Table& t, std::string_view pk, const std::string& context) {
+  absl::StatusOr<CachedRow*> Row(Table& t, std::string_view pk, const std::string& context) {
     if (cached && cached->table == &t && cached->pk == pk) return &*cached;
     if (absl::Status s = WriteCached(); !s.ok()) return s;
     auto values = schema::UnpackColumns(pk);
@@ -243,15 +260,19 @@ struct Fold::State {
           context, "table '", t.desc.name, "': a pk of ", values->size(), " columns for a table whose pk has ",
           t.desc.pk_columns.size(), " (", absl::StrJoin(t.desc.pk_columns, ", "), ")"));
     }
-    read_clock.BindInt(1, t.id);
-    read_clock.BindBlob(2, pk);
-    auto found = read_clock.Step();
-    if (!found.ok()) return found.status();
+    absl::StatusOr<bool> found = false;
     absl::StatusOr<RowClock> clock = RowClock{};
-    if (*found) clock = RowClock::Decode(read_clock.ColumnBlob(0));
-    read_clock.Reset();
-    if (!clock.ok()) return clock.status();
+    if (!t.started_empty || !t.touched.insert(std::string(pk)).second) {
+      read_clock.BindInt(1, t.id);
+      read_clock.BindBlob(2, pk);
+      found = read_clock.Step();
+      if (!found.ok()) return found.status();
+      if (*found) clock = RowClock::Decode(read_clock.ColumnBlob(0));
+      read_clock.Reset();
+      if (!clock.ok()) return clock.status();
+    }
     cached.emplace();
+    cached->stored = *found;
     cached->table = &t;
     cached->pk = std::string(pk);
     cached->pk_values = *std::move(values);
@@ -296,7 +317,7 @@ struct Fold::State {
   // `db_version`. With `number_cells`, accepted cells get the fold's own
   // running seq (native events); otherwise they keep theirs. Returns whether
   // anything changed; marks accepted cells.
-  absl::StatusOr<bool> MergeRow(const Table& t, std::string_view pk, uint64_t cl, const log::SiteId& row_site,
+  absl::StatusOr<bool> MergeRow(Table& t, std::string_view pk, uint64_t cl, const log::SiteId& row_site,
                                 uint64_t row_seq, absl::Span<InCell> cells, uint64_t db_version,
                                 bool number_cells, const std::string& context) {
     ++stats.rows;
@@ -345,13 +366,13 @@ struct Fold::State {
         return true;
       }
       case merge::RowAction::kResurrect: {
-        bool had_sentinel = clock.has_sentinel;
         clock.cl = cl;
         clock.cells.clear();
         clock.has_sentinel = false;
-        bool any_known = false;
-        for (const InCell& cell : cells) any_known |= cell.column >= 0;
-        if (!any_known || had_sentinel) {
+        // As in cr-sqlite, a row has an existence entry once it has been
+        // deleted (so on every later life), and always in a table whose
+        // columns are all pk.
+        if (cl > 1 || t.desc.columns.empty()) {
           if (absl::Status s = set_sentinel(); !s.ok()) return s;
         }
         for (InCell& cell : cells) {
@@ -428,7 +449,8 @@ absl::StatusOr<std::unique_ptr<Fold>> Fold::Begin(sqlite3* db, const FoldOptions
     const char* sql;
   } prepared[] = {
       {&s.read_clock, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2"},
-      {&s.write_clock, "INSERT OR REPLACE INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3)"},
+      {&s.insert_clock, "INSERT INTO main.crlog_clock(tbl, pk, clock) VALUES (?1, ?2, ?3)"},
+      {&s.update_clock, "UPDATE main.crlog_clock SET clock = ?3 WHERE tbl = ?1 AND pk = ?2"},
       {&s.stash,
        "INSERT INTO main.crlog_stash(tbl, pk, cid, val, col_version, site, cl, seq) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (tbl, pk, cid) DO UPDATE SET "
@@ -463,7 +485,7 @@ absl::StatusOr<ChangeOutcome> Fold::MergeChange(const IncomingChange& c, uint64_
   State& s = *state_;
   auto table = s.TableFor(c.table);
   if (!table.ok()) return table.status();
-  const State::Table& t = **table;
+  State::Table& t = **table;
   if (!t.replicated) {
     return absl::InvalidArgumentError(absl::StrCat(
         "crsql_changes: table '", Sv(c.table), "' is not replicated here (no such table, or "
@@ -514,7 +536,7 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
   for (const log::TableChanges& tc : e.tables) {
     auto table = s.TableFor(tc.table);
     if (!table.ok()) return table.status();
-    const State::Table& t = **table;
+    State::Table& t = **table;
     if (!t.replicated) continue;
     // The event names columns; the table may have renamed or dropped some.
     std::vector<int> column_map;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -320,7 +321,8 @@ absl::Status Replica::RollForward(sqlite3* db) {
   return FoldMissing(db, options, &stats).status();
 }
 
-absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& options, FoldStats* stats) {
+absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& options, FoldStats* stats,
+                                               bool own_transaction) {
   auto heads = meta::ReadHeads(db);
   if (!heads.ok()) return heads.status();
   for (const log::Hash& h : *heads) {
@@ -369,16 +371,49 @@ absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& op
   }
   auto fold = Fold::Begin(db, options);
   if (!fold.ok()) return fold.status();
-  uint64_t folded = 0;
+  std::vector<log::Event> events;
+  std::vector<const log::StoredEvent*> sources;
+  uint64_t rows = 0;
+  std::set<std::string> tables;
   for (const log::StoredEvent& stored : *missing) {
     if (had.contains(stored.hash)) continue;
     auto event = stored.Decode();
     if (!event.ok()) return event.status();
-    if (absl::Status s = (*fold)->Apply(stored.hash, *event); !s.ok()) return s;
-    ++folded;
+    for (const log::TableChanges& t : event->tables) {
+      rows += t.row_count;
+      tables.insert(t.table);
+    }
+    events.push_back(*std::move(event));
+    sources.push_back(&stored);
+  }
+  // Nobody else writes inside our own write transaction, and readers never
+  // see the triggers gone: the DDL commits (restored) with the fold.
+  constexpr uint64_t kSuspendCaptureRows = 1000;
+  std::vector<std::string> suspended;
+  if (own_transaction && rows >= kSuspendCaptureRows) {
+    auto replicated = ReplicatedTables(db);
+    if (!replicated.ok()) return replicated.status();
+    for (const std::string& t : *replicated) {
+      if (!tables.contains(t)) continue;
+      const std::string trigger = absl::StrCat("crlog_", t);
+      if (absl::Status s = Exec(db, absl::StrCat(
+              "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_insert"), ";\n",
+              "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_update"), ";\n",
+              "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_delete"), ";\n"));
+          !s.ok()) {
+        return s;
+      }
+      suspended.push_back(t);
+    }
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (absl::Status s = (*fold)->Apply(sources[i]->hash, events[i]); !s.ok()) return s;
+  }
+  for (const std::string& t : suspended) {
+    if (absl::Status s = MakeReplicated(db, "main", t); !s.ok()) return s;
   }
   *stats = (*fold)->stats();
-  return folded;
+  return events.size();
 }
 
 absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Span<const std::string_view> events,
@@ -396,7 +431,7 @@ absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Spa
   // lock first, so the heads it reads are the newest); else a savepoint.
   const bool own = sqlite3_get_autocommit(db) != 0;
   if (absl::Status s = Exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT crlog_apply"); !s.ok()) return s;
-  auto folded = FoldMissing(db, options, &result.fold);
+  auto folded = FoldMissing(db, options, &result.fold, own);
   absl::Status s = folded.status();
   if (s.ok()) s = Exec(db, own ? "COMMIT" : "RELEASE crlog_apply");
   if (!s.ok()) {

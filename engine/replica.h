@@ -159,8 +159,12 @@ class Replica {
                                                  size_t first_data, const meta::Watermark& committed,
                                                  uint64_t db_version,
                                                  std::optional<ImportCommit> import = std::nullopt);
-  // Folds published events the database has not materialised.
-  absl::StatusOr<uint64_t> FoldMissing(sqlite3* db, const FoldOptions& options, FoldStats* stats);
+  // Folds published events the database has not materialised. With
+  // `own_transaction` (nothing else of the caller's is in it), a large fold
+  // runs with the capture triggers of its tables removed and restored
+  // (triggers make every write of the fold several times slower).
+  absl::StatusOr<uint64_t> FoldMissing(sqlite3* db, const FoldOptions& options, FoldStats* stats,
+                                       bool own_transaction = false);
   // Replicated tables that were dropped (by a connection without crlog, or
   // by DROP TABLE): forgets them and returns their names, for the
   // schema-change events that record the drop.

@@ -297,9 +297,18 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
       }
     }
   }
-  std::stable_sort(out->begin(), out->end(), [](const ChangeRow& a, const ChangeRow& b) {
-    return a.db_version != b.db_version ? a.db_version < b.db_version : a.seq < b.seq;
+  // Sort indexes, not rows: a row holds strings and a value.
+  std::vector<uint32_t> order(out->size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const ChangeRow& x = (*out)[a];
+    const ChangeRow& y = (*out)[b];
+    return x.db_version != y.db_version ? x.db_version < y.db_version : x.seq < y.seq;
   });
+  std::vector<ChangeRow> sorted;
+  sorted.reserve(out->size());
+  for (uint32_t i : order) sorted.push_back(std::move((*out)[i]));
+  *out = std::move(sorted);
   return absl::OkStatus();
 }
 
