@@ -315,5 +315,29 @@ TEST_F(MergeSqlTest, RandomisedMixedPathsConverge) {
   }
 }
 
+// A large bundle is folded with the capture triggers removed for speed; they
+// must be back afterwards: local writes are still captured, and a
+// connection without crlog still cannot write the table.
+TEST_F(MergeSqlTest, LargeBundleLeavesCaptureInPlace) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(b, "b.db");
+  MakeCrr(*a, kT, "t");
+  MakeCrr(*b, kT, "t");
+  a->Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+          "INSERT INTO t SELECT i, 'row ' || i, i FROM n");
+  ApplyResult r = Apply(*b, Export(*a));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(b->One("SELECT count(*) FROM t").integer, 3000);
+  EXPECT_EQ(b->One("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 't'").integer, 3);
+  const int64_t before = EventCount(*b, "change");
+  b->Exec("UPDATE t SET a = 'local' WHERE id = 7");
+  EXPECT_EQ(EventCount(*b, "change"), before + 1) << "a local write after a large apply is captured";
+  std::vector<Change> mine = SelectChanges(*b, "WHERE site_id = crsql_site_id()");
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].cid, "a");
+  EXPECT_EQ(mine[0].col_version, 2);
+}
+
+
 }  // namespace
 }  // namespace crlog::merge_sql_test
