@@ -8,7 +8,10 @@
 # Every suite measures crlog beside its baseline in the same run; read the
 # ratio counters (x_baseline, x_history, x_changeset), not absolute times.
 # crlog_log_bench measures log/ alone; crlog_capture_bench measures capture
-# through the loadable extension (crsqlite.so) against plain SQLite tables.
+# through the loadable extension (crsqlite.so) against plain SQLite tables;
+# crlog_merge_bench measures merging into an empty replica (crlog_apply beside
+# sqlite3changeset_apply, INSERT INTO crsql_changes beside a plain INSERT).
+# CRLOG_MERGE_ROWS=10000 runs the merge suite on 10,000 rows only.
 # Scratch logs go to $CRLOG_BENCH_DIR (default: build-bench/scratch), which
 # must be on a real disk for the durable suite to mean anything. Take final
 # numbers on a quiet machine: the suites are short and share the cores.
@@ -26,12 +29,12 @@ while [[ $# -gt 0 ]]; do
     --filter) filter="$2"; shift 2 ;;
     --filter=*) filter="${1#--filter=}"; shift ;;
     --) shift; extra+=("$@"); break ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
 
-benches=(crlog_log_bench crlog_capture_bench)
+benches=(crlog_log_bench crlog_capture_bench crlog_merge_bench)
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCRLOG_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${benches[@]}" >&2
