@@ -26,23 +26,42 @@
 #endif
 
 namespace crlog::capture_test {
-namespace {
 
+// An empty TEXT or BLOB column may come back as a null pointer.
 Value ColumnValue(sqlite3_stmt* stmt, int i) {
   switch (sqlite3_column_type(stmt, i)) {
     case SQLITE_INTEGER: return Value::Integer(sqlite3_column_int64(stmt, i));
     case SQLITE_FLOAT: return Value::Real(sqlite3_column_double(stmt, i));
     case SQLITE_TEXT: {
       const char* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
-      return Value::Text(std::string_view(p, sqlite3_column_bytes(stmt, i)));
+      int n = sqlite3_column_bytes(stmt, i);
+      return Value::Text(p == nullptr ? std::string() : std::string(p, n));
     }
     case SQLITE_BLOB: {
       const char* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
-      return Value::Blob(std::string_view(p, sqlite3_column_bytes(stmt, i)));
+      int n = sqlite3_column_bytes(stmt, i);
+      return Value::Blob(p == nullptr ? std::string() : std::string(p, n));
     }
     default: return Value::Null();
   }
 }
+
+void Bind(sqlite3_stmt* stmt, int i, const Value& v) {
+  switch (v.type) {
+    case ValueType::kInteger: sqlite3_bind_int64(stmt, i, v.integer); return;
+    case ValueType::kReal: sqlite3_bind_double(stmt, i, v.real); return;
+    case ValueType::kText:
+      sqlite3_bind_text(stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
+      return;
+    case ValueType::kBlob:  // data() is never null, so an empty blob stays a blob
+      sqlite3_bind_blob(stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
+      return;
+    case ValueType::kNull: sqlite3_bind_null(stmt, i); return;
+  }
+}
+
+namespace {
+
 
 void PutU64(std::string* out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));

@@ -30,6 +30,11 @@
 
 namespace crlog::capture_test {
 
+// A result column as a Value, and a Value bound to a parameter, with SQLite's
+// types kept exactly.
+Value ColumnValue(sqlite3_stmt* stmt, int i);
+void Bind(sqlite3_stmt* stmt, int i, const Value& v);
+
 // A fresh directory under the system temp dir, removed with its contents.
 class TempDir {
  public:

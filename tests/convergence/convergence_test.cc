@@ -41,6 +41,9 @@
 namespace crlog::convergence {
 namespace {
 
+using capture_test::Bind;
+using capture_test::ColumnValue;
+
 using capture_test::Db;
 using capture_test::PkText;
 using capture_test::TempDir;
@@ -353,38 +356,6 @@ std::vector<Step> Generate(uint64_t seed, int steps) {
 }
 
 // --- SQL ---------------------------------------------------------------------------
-
-Value ColumnValue(sqlite3_stmt* stmt, int i) {
-  switch (sqlite3_column_type(stmt, i)) {
-    case SQLITE_INTEGER: return Value::Integer(sqlite3_column_int64(stmt, i));
-    case SQLITE_FLOAT: return Value::Real(sqlite3_column_double(stmt, i));
-    case SQLITE_TEXT: {
-      const char* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
-      int n = sqlite3_column_bytes(stmt, i);
-      return Value::Text(p == nullptr ? std::string() : std::string(p, n));
-    }
-    case SQLITE_BLOB: {
-      const char* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
-      int n = sqlite3_column_bytes(stmt, i);
-      return Value::Blob(p == nullptr ? std::string() : std::string(p, n));
-    }
-    default: return Value::Null();
-  }
-}
-
-void Bind(sqlite3_stmt* stmt, int i, const Value& v) {
-  switch (v.type) {
-    case ValueType::kInteger: sqlite3_bind_int64(stmt, i, v.integer); return;
-    case ValueType::kReal: sqlite3_bind_double(stmt, i, v.real); return;
-    case ValueType::kText:
-      sqlite3_bind_text(stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
-      return;
-    case ValueType::kBlob:  // data() is never null, so an empty blob stays a blob
-      sqlite3_bind_blob(stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
-      return;
-    case ValueType::kNull: sqlite3_bind_null(stmt, i); return;
-  }
-}
 
 // Runs the one statement `sql` with `binds`; its rows go to `*out` when given.
 Error Query(sqlite3* db, const std::string& sql, const std::vector<Value>& binds, Rows* out = nullptr) {

@@ -12,35 +12,8 @@
 namespace crlog::merge_sql_test {
 namespace {
 
-Value ColumnValue(sqlite3_stmt* stmt, int i) {
-  switch (sqlite3_column_type(stmt, i)) {
-    case SQLITE_INTEGER: return Value::Integer(sqlite3_column_int64(stmt, i));
-    case SQLITE_FLOAT: return Value::Real(sqlite3_column_double(stmt, i));
-    case SQLITE_TEXT: {
-      const char* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
-      return Value::Text(std::string_view(p, sqlite3_column_bytes(stmt, i)));
-    }
-    case SQLITE_BLOB: {
-      const char* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
-      return Value::Blob(std::string_view(p, sqlite3_column_bytes(stmt, i)));
-    }
-    default: return Value::Null();
-  }
-}
-
-void Bind(sqlite3_stmt* stmt, int i, const Value& v) {
-  switch (v.type) {
-    case ValueType::kInteger: sqlite3_bind_int64(stmt, i, v.integer); break;
-    case ValueType::kReal: sqlite3_bind_double(stmt, i, v.real); break;
-    case ValueType::kText:
-      sqlite3_bind_text(stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
-      break;
-    case ValueType::kBlob:
-      sqlite3_bind_blob(stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
-      break;
-    case ValueType::kNull: sqlite3_bind_null(stmt, i); break;
-  }
-}
+using capture_test::Bind;
+using capture_test::ColumnValue;
 
 // Prepares `sql` and binds `params`; nullptr with `*err` set on failure.
 sqlite3_stmt* Prepare(Db& db, std::string_view sql, const Params& params, std::string* err) {
