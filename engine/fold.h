@@ -57,6 +57,20 @@ struct IncomingChange {
   uint64_t seq = 0;
 };
 
+// A crsql_changes row that owns its bytes (parsed from SQL, or kept in
+// crlog_stash), and the view of it the fold takes.
+struct OwnedChange {
+  std::string table, pk, cid;
+  Value val;
+  uint64_t col_version = 0;
+  log::SiteId site{};
+  uint64_t cl = 0, seq = 0;
+
+  IncomingChange view() const {
+    return IncomingChange{table, pk, cid, &val, col_version, site, cl, seq};
+  }
+};
+
 // What a merge did to a change: whether it changed the database (a winning
 // cell, a delete, a resurrection, or a stashed unknown column).
 struct ChangeOutcome {

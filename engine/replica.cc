@@ -661,7 +661,7 @@ absl::Status Replica::BeginAlter(sqlite3* db, std::string_view table) {
   return sp.Release();
 }
 
-absl::StatusOr<std::vector<StashedChange>> Replica::CommitAlter(sqlite3* db, std::string_view table) {
+absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::string_view table) {
   auto desc = Table(db, table);
   if (!desc.ok()) return desc.status();
   auto old = Stmt::Prepare(db, "SELECT columns FROM main.crlog_alter WHERE tbl = ?1");
@@ -751,7 +751,7 @@ absl::StatusOr<std::vector<StashedChange>> Replica::CommitAlter(sqlite3* db, std
   }
 
   // Changes that arrived for columns this table lacked.
-  std::vector<StashedChange> ready;
+  std::vector<OwnedChange> ready;
   auto stashed = Stmt::Prepare(db, "SELECT pk, cid, val, col_version, site, cl, seq FROM main.crlog_stash "
                                    "WHERE tbl = ?1 ORDER BY pk, cid");
   if (!stashed.ok()) return stashed.status();
@@ -762,7 +762,7 @@ absl::StatusOr<std::vector<StashedChange>> Replica::CommitAlter(sqlite3* db, std
     if (!*row) break;
     std::string cid(stashed->ColumnText(1));
     if ((*desc)->ColumnIndex(cid) < 0) continue;
-    StashedChange c;
+    OwnedChange c;
     c.table = (*desc)->name;
     c.pk = std::string(stashed->ColumnBlob(0));
     c.cid = std::move(cid);
@@ -775,7 +775,7 @@ absl::StatusOr<std::vector<StashedChange>> Replica::CommitAlter(sqlite3* db, std
   }
   auto drop = Stmt::Prepare(db, "DELETE FROM main.crlog_stash WHERE tbl = ?1 AND pk = ?2 AND cid = ?3");
   if (!drop.ok()) return drop.status();
-  for (const StashedChange& c : ready) {
+  for (const OwnedChange& c : ready) {
     drop->BindText(1, c.table);
     drop->BindBlob(2, c.pk);
     drop->BindText(3, c.cid);

@@ -34,15 +34,6 @@
 
 namespace crlog::engine {
 
-// A merged change to a column its table did not have (crlog_stash).
-struct StashedChange {
-  std::string table, pk, cid;
-  Value val;
-  uint64_t col_version = 0;
-  log::SiteId site{};
-  uint64_t cl = 0, seq = 0;
-};
-
 // Events a local transaction stored as pending in commit phase one.
 struct PendingCommit {
   std::vector<log::Hash> events;
@@ -86,9 +77,10 @@ class Replica {
   // crsql_commit_alter: checks the altered table is still replicable, maps
   // its clocks to the new columns (kept, renamed or dropped), restores
   // capture, records a schema-change event at commit, and returns the
-  // stashed changes to columns the table now has (removed from the stash),
+  // stashed changes (crlog_stash) to columns the table now has, removed
+  // from the stash,
   // for the caller to merge.
-  absl::StatusOr<std::vector<StashedChange>> CommitAlter(sqlite3* db, std::string_view table);
+  absl::StatusOr<std::vector<OwnedChange>> CommitAlter(sqlite3* db, std::string_view table);
 
   // The replicated table's description, read from the database. NotFound if
   // it is not replicated.

@@ -355,11 +355,8 @@ int Rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
 }
 
 // One crsql_changes row as INSERT hands it over, checked.
-struct ParsedChange {
-  std::string table, pk, cid;
-  Value val;
-  uint64_t col_version = 0, db_version = 0, cl = 0, seq = 0;
-  log::SiteId site{};
+struct ParsedChange : engine::OwnedChange {
+  uint64_t db_version = 0;  // the sender's
 };
 
 absl::StatusOr<ParsedChange> Parse(sqlite3_value** v) {
@@ -429,17 +426,8 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* ro
   if (c.ok()) s = EnsureMerger(conn);
   else s = c.status();
   if (s.ok()) {
-    engine::IncomingChange change;
-    change.table = c->table;
-    change.pk = c->pk;
-    change.cid = c->cid;
-    change.value = &c->val;
-    change.col_version = c->col_version;
-    change.site = c->site;
-    change.cl = c->cl;
-    change.seq = c->seq;
     WritingScope writing(conn);
-    s = conn->merger->Add(change, c->db_version, conn->db_version_floor);
+    s = conn->merger->Add(c->view(), c->db_version, conn->db_version_floor);
   }
   if (!s.ok()) {
     conn->poisoned = s;

@@ -219,17 +219,8 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     // just arrived.
     if (absl::Status s = EnsureMerger(conn); !s.ok()) return s;
     WritingScope writing(conn);
-    for (const engine::StashedChange& c : *ready) {
-      engine::IncomingChange change;
-      change.table = c.table;
-      change.pk = c.pk;
-      change.cid = c.cid;
-      change.value = &c.val;
-      change.col_version = c.col_version;
-      change.site = c.site;
-      change.cl = c.cl;
-      change.seq = c.seq;
-      if (absl::Status s = conn->merger->Add(change, 0, conn->db_version_floor); !s.ok()) return s;
+    for (const engine::OwnedChange& c : *ready) {
+      if (absl::Status s = conn->merger->Add(c.view(), 0, conn->db_version_floor); !s.ok()) return s;
     }
     conn->db_version_floor = std::max(conn->db_version_floor, conn->merger->db_version());
     return absl::OkStatus();
