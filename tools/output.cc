@@ -71,6 +71,15 @@ std::string BodySummary(const log::Event& event) {
 
 }  // namespace
 
+// Imports carry no time of their own (their content is only the changes
+// accepted, so that every replica writes the same event): shown as "-".
+namespace {
+std::string EventTime(const log::Event& ev) {
+  if (ev.kind == log::EventKind::kImport && ev.time_micros == 0) return "-";
+  return FormatTime(ev.time_micros);
+}
+}  // namespace
+
 std::string FormatTime(int64_t time_micros) {
   absl::Time t = absl::FromUnixMicros(time_micros);
   int64_t fraction = time_micros % 1000000;
@@ -120,7 +129,7 @@ void PrintEventFull(const EventView& e, std::ostream& out) {
         << "\n";
   }
   out << "lamport:  " << ev.lamport << "\n";
-  out << "time:     " << FormatTime(ev.time_micros) << "\n";
+  out << "time:     " << EventTime(ev) << "\n";
   out << "parents:  " << (ev.parents.empty() ? "(none)" : JoinShort(ev.parents)) << "\n";
   out << "ops:      " << ev.CountOps() << "\n";
   if (ev.group.grouped()) {
@@ -139,7 +148,7 @@ void PrintEventOneLine(const EventView& e, std::ostream& out) {
   } else {
     out << "-";
   }
-  out << " lamport " << ev.lamport << " " << FormatTime(ev.time_micros) << " " << ev.CountOps()
+  out << " lamport " << ev.lamport << " " << EventTime(ev) << " " << ev.CountOps()
       << (ev.CountOps() == 1 ? " op" : " ops");
   if (ev.parents.size() > 1) out << " merge " << JoinShort(ev.parents);
   if (ev.group.grouped()) out << " group " << ev.group.index + 1 << "/" << ev.group.count;
