@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/crash_point.h"
 #include "engine/durability.h"
 #include "engine/meta_tables.h"
@@ -28,6 +29,9 @@
 #include "engine/sql.h"
 #include "log/event.h"
 #include "log/row_codec.h"
+#include "log/varint.h"
+#include "schema/packed_pk.h"
+#include "schema/sql_quote.h"
 
 namespace crlog::engine {
 namespace {
@@ -37,7 +41,11 @@ namespace {
 struct RowWork {
   std::string_view pk;
   RowClock clock;  // committed clock, then updated in place
+  // The clock as crlog_clock holds it at commit (merges of this transaction
+  // included); kept only for tables with kMerged ops.
+  RowClock loaded;
   bool had_clock = false;
+  bool merged = false;  // INSERT INTO crsql_changes wrote it after a local write
   bool changed = false;
   bool sentinel_written = false;
   // Cells written by this transaction, sorted by column: their final values,
@@ -55,6 +63,7 @@ struct RowWork {
 struct TableWork {
   const TableDesc* table = nullptr;
   bool schema_mark = false;
+  bool has_merges = false;  // kMerged ops: rows keep their loaded clock
   std::deque<RowWork> rows;       // first-touch order; a deque keeps pointers stable
   std::vector<RowWork*> sorted;   // by pk: the clock table's order
   absl::flat_hash_map<std::string_view, RowWork*> by_pk;
@@ -84,7 +93,7 @@ class ClockStore {
   // Loads the committed clocks of `rows` (sorted by pk). One statement walks
   // forward through the table's clocks in key order and seeks again only
   // across gaps, so a dense batch costs a step per row, not a seek.
-  absl::Status Load(int64_t table, const std::vector<RowWork*>& rows) {
+  absl::Status Load(int64_t table, const std::vector<RowWork*>& rows, bool keep_loaded) {
     bool has_row = false;
     std::string_view key;
     auto seek = [&](std::string_view pk) -> absl::Status {
@@ -118,6 +127,7 @@ class ClockStore {
         if (!clock.ok()) return clock.status();
         w->clock = *std::move(clock);
         w->had_clock = true;
+        if (keep_loaded) w->loaded = w->clock;
       }
     }
     read_.Reset();
@@ -141,6 +151,7 @@ class ClockStore {
 // Registers the rows `op` touches, so their clocks can be loaded in one
 // sorted pass before any op is applied.
 void Touch(const CapturedOp& op, TableWork& tw) {
+  if (op.kind == OpKind::kMerged) tw.has_merges = true;
   for (std::string_view pk : {op.pk, op.new_pk}) {
     if (op.kind == OpKind::kSchemaMark || pk.empty() || tw.by_pk.contains(pk)) continue;
     RowWork& work = tw.rows.emplace_back();
@@ -184,6 +195,13 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
 
   switch (op.kind) {
     case OpKind::kSchemaMark: tw.schema_mark = true; return absl::OkStatus();
+    case OpKind::kMerged: {
+      // Settled against the table once every op is applied (Reconcile).
+      auto w = row_for(op.pk);
+      if (!w.ok()) return w.status();
+      (*w)->merged = true;
+      return absl::OkStatus();
+    }
     case OpKind::kInsert: {
       auto w = row_for(op.pk);
       if (!w.ok()) return w.status();
@@ -220,6 +238,60 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
   return absl::InternalError("unknown captured op");
 }
 
+// A merge in this transaction wrote rows that local writes touched before it
+// (it decided against crlog_clock, which does not hold pending local
+// writes). The table holds what SQLite will commit, so it decides: a local
+// cell whose value the table no longer holds was overwritten by the merge,
+// whose clock (in crlog_clock already, `loaded`) stands; a row whose
+// existence the merge changed after the local writes is the merge's.
+absl::Status Reconcile(sqlite3* db, TableWork& tw) {
+  std::vector<std::string> cols, terms;
+  for (const std::string& c : tw.table->columns) cols.push_back(schema::QuoteIdentifier(c));
+  if (cols.empty()) cols.push_back("NULL");
+  for (size_t i = 0; i < tw.table->pk_columns.size(); ++i) {
+    terms.push_back(absl::StrCat(schema::QuoteIdentifier(tw.table->pk_columns[i]), " = ?", i + 1));
+  }
+  auto read = Stmt::Prepare(db, absl::StrCat("SELECT ", absl::StrJoin(cols, ", "), " FROM main.",
+                                             schema::QuoteIdentifier(tw.table->name), " WHERE ",
+                                             absl::StrJoin(terms, " AND ")));
+  if (!read.ok()) return read.status();
+  for (RowWork& row : tw.rows) {
+    if (!row.merged || !row.changed) continue;
+    auto pk = schema::UnpackColumns(row.pk);
+    if (!pk.ok()) return pk.status();
+    for (size_t i = 0; i < pk->size(); ++i) read->BindValue(static_cast<int>(i + 1), (*pk)[i]);
+    auto exists = read->Step();
+    if (!exists.ok()) return exists.status();
+    if (*exists != row.clock.alive()) {
+      row.clock = row.loaded;
+      row.written.clear();
+      row.sentinel_written = false;
+      row.changed = false;
+    } else if (*exists) {
+      std::vector<std::pair<uint32_t, std::string_view>> kept;
+      for (const auto& [column, value] : row.written) {
+        std::string current;
+        log::PutValue(&current, read->ColumnValue(static_cast<int>(column)));
+        if (current == value) {
+          kept.emplace_back(column, value);
+          continue;
+        }
+        if (const CellClock* merged = row.loaded.Find(column)) {
+          row.clock.Upsert(column) = *merged;
+        } else {
+          row.clock.cells.erase(std::remove_if(row.clock.cells.begin(), row.clock.cells.end(),
+                                               [&](const CellClock& c) { return c.column == column; }),
+                                row.clock.cells.end());
+        }
+      }
+      row.written = std::move(kept);
+      if (row.written.empty() && !row.sentinel_written && row.clock == row.loaded) row.changed = false;
+    }
+    read->Reset();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
@@ -246,13 +318,17 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     if (!std::is_sorted(tw.sorted.begin(), tw.sorted.end(), by_pk)) {  // often written in key order
       std::sort(tw.sorted.begin(), tw.sorted.end(), by_pk);
     }
-    if (absl::Status s = clocks->Load(tw.table->id, tw.sorted); !s.ok()) return s;
+    if (absl::Status s = clocks->Load(tw.table->id, tw.sorted, tw.has_merges); !s.ok()) return s;
   }
   for (CaptureBuffer* buffer : buffers) {
     if (buffer->empty()) continue;
     TableWork& tw = tables[buffer->table().name];
     absl::Status s = buffer->ForEach([&](const CapturedOp& op) { return Apply(op, tw); });
     if (!s.ok()) return s;
+  }
+  for (auto& [name, tw] : tables) {
+    if (!tw.has_merges) continue;
+    if (absl::Status s = Reconcile(db, tw); !s.ok()) return s;
   }
   auto dropped = DropDroppedTables(db);
   if (!dropped.ok()) return dropped.status();

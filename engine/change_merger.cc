@@ -28,7 +28,8 @@ absl::StatusOr<std::unique_ptr<ChangeMerger>> ChangeMerger::Begin(sqlite3* db, c
   return m;
 }
 
-absl::Status ChangeMerger::Add(const IncomingChange& change, uint64_t incoming_db_version, uint64_t floor) {
+absl::StatusOr<ChangeOutcome> ChangeMerger::Add(const IncomingChange& change, uint64_t incoming_db_version,
+                                               uint64_t floor) {
   if (db_version_ == 0) {
     db_version_ = std::max({committed_db_version_ + 1, floor, incoming_db_version});
     max_db_version_ = db_version_;
@@ -41,10 +42,10 @@ absl::Status ChangeMerger::Add(const IncomingChange& change, uint64_t incoming_d
         "' (crlog-strict-columns is on; turn it off to keep such changes until an alter adds the column)"));
   }
   max_db_version_ = std::max(max_db_version_, incoming_db_version);
-  if (!outcome->changed) return absl::OkStatus();
+  if (!outcome->changed) return outcome;
   ++rows_impacted_;
   Record(change);
-  return absl::OkStatus();
+  return outcome;
 }
 
 void ChangeMerger::Record(const IncomingChange& c) {

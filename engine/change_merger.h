@@ -51,7 +51,8 @@ class ChangeMerger {
   // Merges one change. `incoming_db_version` is the sender's. Bad input is
   // InvalidArgument naming the table, column or pk; nothing of the change is
   // applied then.
-  absl::Status Add(const IncomingChange& change, uint64_t incoming_db_version, uint64_t floor);
+  absl::StatusOr<ChangeOutcome> Add(const IncomingChange& change, uint64_t incoming_db_version,
+                                    uint64_t floor);
   // Writes what the fold caches (before anything else reads crlog's tables).
   absl::Status Flush();
 

@@ -402,6 +402,19 @@ absl::StatusOr<ParsedChange> Parse(sqlite3_value** v) {
   return c;
 }
 
+// Local writes to the same table earlier in this transaction wait in its
+// capture buffer until commit; a merge that overwrote one of their cells (or
+// the row's life) since must win over them there too.
+void NoteMergeForCapture(Connection* conn, const ParsedChange& c, bool life_changed) {
+  for (engine::CaptureBuffer* buffer : conn->joined) {
+    if (buffer->empty() || buffer->table().name != c.table) continue;
+    int column = c.cid == "-1" || life_changed ? -1 : buffer->table().ColumnIndex(c.cid);
+    if (column < 0 && c.cid != "-1" && !life_changed) return;  // a stashed column
+    buffer->AddMerged(c.pk, column);
+    return;
+  }
+}
+
 // xUpdate: INSERT merges one change (crsql-compat.md, "Merge rule"). A
 // refused change poisons the transaction: the batch is all or nothing.
 int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* rowid) {
@@ -427,7 +440,9 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* ro
   else s = c.status();
   if (s.ok()) {
     WritingScope writing(conn);
-    s = conn->merger->Add(c->view(), c->db_version, conn->db_version_floor);
+    auto outcome = conn->merger->Add(c->view(), c->db_version, conn->db_version_floor);
+    s = outcome.status();
+    if (s.ok() && outcome->changed) NoteMergeForCapture(conn, *c, outcome->life_changed);
   }
   if (!s.ok()) {
     conn->poisoned = s;

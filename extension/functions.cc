@@ -220,7 +220,7 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (absl::Status s = EnsureMerger(conn); !s.ok()) return s;
     WritingScope writing(conn);
     for (const engine::OwnedChange& c : *ready) {
-      if (absl::Status s = conn->merger->Add(c.view(), 0, conn->db_version_floor); !s.ok()) return s;
+      if (auto added = conn->merger->Add(c.view(), 0, conn->db_version_floor); !added.ok()) return added.status();
     }
     conn->db_version_floor = std::max(conn->db_version_floor, conn->merger->db_version());
     return absl::OkStatus();
