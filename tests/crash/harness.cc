@@ -101,7 +101,9 @@ int OpenFilesUnder(const std::string& dir) {
 absl::Status TxlogInserts(const log::Event& event, std::vector<int64_t>* ids) {
   for (const log::TableChanges& t : event.tables) {
     if (t.table != "txlog") continue;
-    auto rows = log::DecodeRows(t.rows, t.row_count, static_cast<uint32_t>(t.columns.size()));
+    // Import events carry an origin and seq per row and per cell.
+    auto rows = log::DecodeRows(t.rows, t.row_count, static_cast<uint32_t>(t.columns.size()),
+                                event.kind == log::EventKind::kImport);
     if (!rows.ok()) return rows.status();
     for (const log::RowOp& row : *rows) {
       if (row.causal_length % 2 == 0) continue;
@@ -211,7 +213,8 @@ absl::Status Spawn(const std::string& db_path, const WriterOptions& o, Child* ch
   posix_spawn_file_actions_adddup2(&actions, wfd, 3);
   posix_spawn_file_actions_addopen(&actions, 2, child->stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-  std::vector<std::string> args = {kWriter,
+  const std::string& program = o.program.empty() ? kWriter : o.program;
+  std::vector<std::string> args = {program,
                                    db_path,
                                    kExtension,
                                    std::to_string(o.seed),
@@ -251,12 +254,12 @@ absl::Status Spawn(const std::string& db_path, const WriterOptions& o, Child* ch
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  int rc = posix_spawn(&child->pid, kWriter.c_str(), &actions, nullptr, argv.data(), envp.data());
+  int rc = posix_spawn(&child->pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(wfd);
   if (rc != 0) {
     close(rfd);
-    return absl::InternalError(absl::StrCat("spawning ", kWriter, ": ", std::strerror(rc)));
+    return absl::InternalError(absl::StrCat("spawning ", program, ": ", std::strerror(rc)));
   }
   child->fd = rfd;
   return absl::OkStatus();

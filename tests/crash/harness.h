@@ -58,6 +58,9 @@ class TempDir {
 
 struct WriterOptions {
   std::string action = "write";  // write, open or backfill (tests/crash/writer.cc)
+  // The child to run, with the writer's command line and report protocol;
+  // empty: the writer (kWriter).
+  std::string program;
   uint64_t seed = 1;
   const Mode* mode = nullptr;
   std::string crash_at;  // CRLOG_CRASH_AT; empty: none

@@ -1,6 +1,14 @@
 // The crash tests' workload (tests/crash/workload.h).
 #include "tests/crash/workload.h"
 
+#include <cstring>
+
+#include <cstdlib>
+
+#include <cerrno>
+
+#include <unistd.h>
+
 #include <cstdio>
 
 namespace crlog::crash {
@@ -254,6 +262,22 @@ Workload::Outcome Workload::RunOne() {
   }
   out.number = next_++;
   return out;
+}
+
+void ReportToParent(const std::string& line, const char* who) {
+  constexpr int kAckFd = 3;
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = write(kAckFd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::fprintf(stderr, "%s: cannot report '%s' to the parent: %s\n", who, line.c_str(), std::strerror(errno));
+      std::exit(3);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
 }
 
 }  // namespace crlog::crash

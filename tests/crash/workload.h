@@ -110,6 +110,11 @@ class Workload {
   std::string error_;
 };
 
+// Writes one line to the parent test on the acknowledgement pipe (fd 3),
+// whole; exits the child (code 3) if the parent is gone. `who` names the
+// child in the message.
+void ReportToParent(const std::string& line, const char* who);
+
 }  // namespace crlog::crash
 
 #endif  // CRLOG_TESTS_CRASH_WORKLOAD_H_

@@ -42,22 +42,7 @@
 
 namespace {
 
-constexpr int kAckFd = 3;
-
-void Report(const std::string& line) {
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = write(kAckFd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      std::fprintf(stderr, "writer: cannot report '%s' to the parent: %s\n", line.c_str(), std::strerror(errno));
-      std::exit(3);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
+void Report(const std::string& line) { crlog::crash::ReportToParent(line, "writer"); }
 
 void Ack(int64_t number) { Report(std::to_string(number) + "\n"); }
 
