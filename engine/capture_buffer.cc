@@ -2,7 +2,6 @@
 //   kind byte, varint pk length, pk,
 //   update: varint new-pk length (0: unchanged), new pk,
 //   insert/update: varint cell count, per cell varint column + value
-//   merged: varint column + 1 (0: the whole row)
 // Values use the row encoding's value format (log/varint.h).
 #include "engine/capture_buffer.h"
 
@@ -113,10 +112,9 @@ void CaptureBuffer::AddSchemaMark() {
   PutPk(&ops_, "");
 }
 
-void CaptureBuffer::AddMerged(std::string_view pk, int column) {
+void CaptureBuffer::AddMerged(std::string_view pk) {
   ops_.push_back(static_cast<char>(OpKind::kMerged));
   PutPk(&ops_, pk);
-  log::PutVarint(&ops_, static_cast<uint64_t>(column + 1));
 }
 
 void CaptureBuffer::Savepoint(int level) {
@@ -157,13 +155,7 @@ absl::Status CaptureBuffer::ForEach(
     in.remove_prefix(1);
     op.new_pk = {};
     op.cells.clear();
-    op.merged_column = -1;
     if (!GetView(&in, &op.pk)) return corrupt();
-    if (op.kind == OpKind::kMerged) {
-      uint64_t column;
-      if (!log::GetVarint(&in, &column)) return corrupt();
-      op.merged_column = static_cast<int64_t>(column) - 1;
-    }
     if (op.kind == OpKind::kUpdate && !GetView(&in, &op.new_pk)) return corrupt();
     if (op.kind == OpKind::kInsert || op.kind == OpKind::kUpdate) {
       uint64_t n;

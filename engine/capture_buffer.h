@@ -29,9 +29,9 @@ enum class OpKind : uint8_t {
   // crsql_as_crr made the table replicated in this transaction: commit writes
   // a schema-change event before the rows.
   kSchemaMark = 4,
-  // INSERT INTO crsql_changes overwrote a cell (or, with no column, the
-  // row's life) after local writes of this transaction: those local writes
-  // are superseded where the merge wrote.
+  // INSERT INTO crsql_changes wrote the row after local writes of this
+  // transaction: commit settles those against the table (the merge decided
+  // without seeing them).
   kMerged = 5,
 };
 
@@ -42,8 +42,6 @@ struct CapturedOp {
   // insert: all cells; update: the changed ones (all if the pk changed).
   // Values stay in the value encoding (log/varint.h), viewed in the buffer.
   std::vector<std::pair<uint32_t, std::string_view>> cells;
-  // kMerged: the column the merge wrote, or -1 for the whole row.
-  int64_t merged_column = -1;
 };
 
 class CaptureBuffer {
@@ -62,8 +60,7 @@ class CaptureBuffer {
                  sqlite3_value** old_values);
   void AddDelete(std::string_view pk);
   void AddSchemaMark();
-  // `column` -1: the merge deleted or revived the row.
-  void AddMerged(std::string_view pk, int column);
+  void AddMerged(std::string_view pk);
 
   // Savepoint levels as SQLite numbers them for xSavepoint / xRelease /
   // xRollbackTo.

@@ -73,8 +73,6 @@ struct Fold::State {
     bool dirty = false;
   };
   std::optional<CachedRow> cached;
-  // Whether the last MergeRow deleted or revived its row.
-  bool life_changed = false;
 
   // Sets the sync bit for the duration of a table write.
   class SyncScope {
@@ -323,7 +321,6 @@ struct Fold::State {
                                 uint64_t row_seq, absl::Span<InCell> cells, uint64_t db_version,
                                 bool number_cells, const std::string& context) {
     ++stats.rows;
-    life_changed = false;
     auto cached_row = Row(t, pk, context);
     if (!cached_row.ok()) return cached_row.status();
     CachedRow& row = **cached_row;
@@ -366,7 +363,6 @@ struct Fold::State {
         clock.cells.clear();
         if (absl::Status s = set_sentinel(); !s.ok()) return s;
         row.dirty = true;
-        life_changed = true;
         return true;
       }
       case merge::RowAction::kResurrect: {
@@ -386,7 +382,6 @@ struct Fold::State {
         if (absl::Status s = Upsert(t, row.pk_values, writes); !s.ok()) return s;
         stats.cells_written += writes.size();
         row.dirty = true;
-        life_changed = true;
         return true;
       }
       case merge::RowAction::kMergeCells:
@@ -521,7 +516,6 @@ absl::StatusOr<ChangeOutcome> Fold::MergeChange(const IncomingChange& c, uint64_
   if (!changed.ok()) return changed.status();
   ChangeOutcome out;
   out.changed = *changed;
-  out.life_changed = s.life_changed;
   out.stashed = *changed && !cells.empty() && cell.column < 0;
   return out;
 }

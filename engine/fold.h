@@ -75,7 +75,6 @@ struct OwnedChange {
 // cell, a delete, a resurrection, or a stashed unknown column).
 struct ChangeOutcome {
   bool changed = false;
-  bool life_changed = false;  // the row was deleted or came back to life
   bool stashed = false;  // the column is unknown here: kept in crlog_stash
 };
 

@@ -403,14 +403,12 @@ absl::StatusOr<ParsedChange> Parse(sqlite3_value** v) {
 }
 
 // Local writes to the same table earlier in this transaction wait in its
-// capture buffer until commit; a merge that overwrote one of their cells (or
-// the row's life) since must win over them there too.
-void NoteMergeForCapture(Connection* conn, const ParsedChange& c, bool life_changed) {
+// capture buffer until commit, and the merge decided without them: mark the
+// row so that commit settles them against the table.
+void NoteMergeForCapture(Connection* conn, const ParsedChange& c) {
   for (engine::CaptureBuffer* buffer : conn->joined) {
     if (buffer->empty() || buffer->table().name != c.table) continue;
-    int column = c.cid == "-1" || life_changed ? -1 : buffer->table().ColumnIndex(c.cid);
-    if (column < 0 && c.cid != "-1" && !life_changed) return;  // a stashed column
-    buffer->AddMerged(c.pk, column);
+    buffer->AddMerged(c.pk);
     return;
   }
 }
@@ -442,7 +440,7 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* ro
     WritingScope writing(conn);
     auto outcome = conn->merger->Add(c->view(), c->db_version, conn->db_version_floor);
     s = outcome.status();
-    if (s.ok() && outcome->changed) NoteMergeForCapture(conn, *c, outcome->life_changed);
+    if (s.ok() && outcome->changed) NoteMergeForCapture(conn, *c);
   }
   if (!s.ok()) {
     conn->poisoned = s;
