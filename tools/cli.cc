@@ -2,12 +2,15 @@
 // message for the crlog command line (tools/cli.h).
 #include "tools/cli.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "tools/commands.h"
 
 #ifndef CRLOG_VERSION
@@ -39,6 +42,7 @@ exit status: 0 ok, 1 verification failed or log damaged, 2 usage error,
 
 constexpr char kLogHelp[] =
     R"(usage: crlog log PATH [--json | --oneline] [--ops] [-n N | --limit N]
+                 [--table T [--pk V]...] [--site HEX] [--since TIME] [--until TIME]
 
 Shows the log's published events, newest first (latest arrival first), like
 `git log`: id, kind, site, seq, lamport, time (UTC), parents (short ids), op
@@ -58,6 +62,17 @@ options:
   -p, --ops       also show each event's rows: table, pk, causal length and
                   the cells (not with --json)
   -n N, --limit N show at most the N newest events
+
+filters (an event is shown when it matches every one given):
+  --table T       events that touch table T (its rows, or its schema)
+  --pk V          with --table: events that touch the row whose primary key
+                  is V; repeat for each column of a composite key. V is a
+                  plain value: 42, -1.5, text (quote it in your shell)
+  --site HEX      events written by the site whose hex id starts with HEX
+                  (an import matches when one of its origins does)
+  --since TIME    events the writer stamped at or after TIME, and
+  --until TIME    before TIME: 2026-11-22, 2026-11-22T10:00:00Z, or Unix
+                  seconds. Imports carry no time and never match these.
 )";
 
 constexpr char kVerifyHelp[] =
@@ -123,6 +138,20 @@ absl::StatusOr<uint64_t> ParseLimit(absl::string_view flag, absl::string_view va
   return n;
 }
 
+// A time for --since / --until, as microseconds since the Unix epoch: Unix
+// seconds, a date (UTC midnight) or an RFC 3339 time.
+absl::StatusOr<int64_t> ParseTime(absl::string_view flag, absl::string_view value) {
+  int64_t seconds = 0;
+  if (absl::SimpleAtoi(value, &seconds)) return seconds * 1000000;
+  absl::Time t;
+  std::string err;
+  for (const char* format : {absl::RFC3339_full, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"}) {
+    if (absl::ParseTime(format, value, absl::UTCTimeZone(), &t, &err)) return absl::ToUnixMicros(t);
+  }
+  return UsageError(absl::StrCat(flag, " wants a time: 2026-11-22, 2026-11-22T10:00:00Z or Unix seconds, not '",
+                                 value, "'"));
+}
+
 // Parses the arguments after the command name into `inv`.
 absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::string>& args,
                               Invocation* inv) {
@@ -168,6 +197,24 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
           absl::StatusOr<uint64_t> n = ParseLimit(flag, value);
           if (!n.ok()) return n.status();
           o.limit = *n;
+        } else if (arg == "--table" || arg == "--pk" || arg == "--site" || arg == "--since" ||
+                   arg == "--until") {
+          if (i + 1 >= args.size()) return UsageError(absl::StrCat(arg, " wants a value"));
+          std::string value(args[++i]);
+          if (arg == "--table") {
+            o.table = value;
+          } else if (arg == "--pk") {
+            o.pk.push_back(value);
+          } else if (arg == "--site") {
+            if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
+              return UsageError(absl::StrCat("--site wants hex digits of a site id, not '", value, "'"));
+            }
+            o.site = absl::AsciiStrToLower(value);
+          } else {
+            absl::StatusOr<int64_t> t = ParseTime(arg, value);
+            if (!t.ok()) return t.status();
+            (arg == "--since" ? o.since_micros : o.until_micros) = *t;
+          }
         } else {
           known = false;
         }
@@ -193,6 +240,7 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
   }
   switch (cmd.command) {
     case Invocation::Command::kLog:
+      if (!inv->log.pk.empty() && !inv->log.table) return UsageError("--pk needs --table");
       if (inv->log.ops && inv->log.format == LogOptions::Format::kJson) {
         return UsageError("--ops shows rows as text and cannot be combined with --json");
       }

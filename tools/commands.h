@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "tools/output.h"
@@ -26,6 +27,12 @@ struct LogOptions {
   Format format = Format::kFull;
   bool ops = false;  // also show each event's rows (text formats only)
   std::optional<uint64_t> limit;
+  // Filters; an event is shown when it matches all that are given.
+  std::optional<std::string> table;     // touches this table (rows or schema)
+  std::vector<std::string> pk;          // with `table`: touches this row (plain values)
+  std::optional<std::string> site;      // written by a site whose hex id starts so
+  std::optional<int64_t> since_micros;  // writer's time >= (imports have none)
+  std::optional<int64_t> until_micros;  // writer's time <
 };
 absl::Status RunLog(const LogOptions& options, const Io& io);
 

@@ -2,22 +2,77 @@
 // Reads through LogStore::ForEachNewestFirst and prints as it goes, so a long
 // log starts showing at once and memory stays flat. An event whose bytes do
 // not match its id, or do not decode, stops the listing with DataLoss.
+#include <algorithm>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "log/hash.h"
+#include "log/row_codec.h"
 #include "log/store.h"
+#include "schema/packed_pk.h"
 #include "tools/commands.h"
 #include "tools/log_path.h"
 #include "tools/output.h"
 
 namespace crlog::tools {
+namespace {
+
+// A --pk value as the column value it most likely names: an integer, a
+// real, else text.
+Value PlainValue(const std::string& text) {
+  int64_t i;
+  if (absl::SimpleAtoi(text, &i)) return Value::Integer(i);
+  double d;
+  if (absl::SimpleAtod(text, &d) && text.find_first_of(".eE") != std::string::npos) return Value::Real(d);
+  return Value::Text(text);
+}
+
+// Whether `event` passes the filters of `options`; `packed_pk` is --pk packed.
+bool Matches(const LogOptions& options, const log::Event& event, const std::optional<std::string>& packed_pk) {
+  if (options.site) {
+    auto starts = [&](const log::SiteId& site) { return absl::StartsWith(log::ToHex(site), *options.site); };
+    bool any = event.kind == log::EventKind::kImport
+                   ? std::any_of(event.origins.begin(), event.origins.end(), starts)
+                   : starts(event.site);
+    if (!any) return false;
+  }
+  const bool timed = !(event.kind == log::EventKind::kImport && event.time_micros == 0);
+  if (options.since_micros && (!timed || event.time_micros < *options.since_micros)) return false;
+  if (options.until_micros && (!timed || event.time_micros >= *options.until_micros)) return false;
+  if (options.table) {
+    if (event.kind == log::EventKind::kSchemaChange) return !packed_pk && event.schema_change.table == *options.table;
+    for (const log::TableChanges& t : event.tables) {
+      if (t.table != *options.table) continue;
+      if (!packed_pk) return true;
+      log::RowsReader rows(t.rows, event.kind == log::EventKind::kImport);
+      log::RowOp op;
+      while (!rows.done() && rows.Next(static_cast<uint32_t>(t.columns.size()), &op).ok()) {
+        if (op.pk == *packed_pk) return true;
+      }
+    }
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 absl::Status RunLog(const LogOptions& options, const Io& io) {
   absl::StatusOr<std::unique_ptr<log::LogStore>> store = OpenLogForReading(options.path);
   if (!store.ok()) return store.status();
 
+  std::optional<std::string> packed_pk;
+  if (!options.pk.empty()) {
+    std::vector<Value> values;
+    for (const std::string& v : options.pk) values.push_back(PlainValue(v));
+    packed_pk = schema::PackColumns(values);
+  }
   const bool json = options.format == LogOptions::Format::kJson;
   if (json) io.out << "[";
   uint64_t shown = 0;
@@ -41,6 +96,7 @@ absl::Status RunLog(const LogOptions& options, const Io& io) {
             "; run `crlog verify` on the log to find every fault"));
         return false;
       }
+      if (!Matches(options, *event, packed_pk)) return true;
       EventView view{stored, *event};
       switch (options.format) {
         case LogOptions::Format::kJson:

@@ -428,4 +428,51 @@ TEST_F(CrlogCliTest, HelpDescribesEveryCommand) {
 }
 
 }  // namespace
+// The short ids a `crlog log --oneline` run printed.
+std::vector<std::string> ShownIds(const RunResult& r) {
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> ids;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != ' ') ids.push_back(line.substr(0, line.find(' ')));
+  }
+  return ids;
+}
+
+TEST_F(CrlogCliTest, LogFiltersByTableRowSiteAndTime) {
+  ASSERT_NO_FATAL_FAILURE(WriteDemo());
+  // Every event of the demo, newest first, by who wrote it.
+  std::map<std::string, std::string> id_of;
+  {
+    RunResult all = Crlog({"log", log_.string()});
+    ASSERT_EQ(all.exit_code, 0) << all.err;
+    for (const Block& b : ParseBlocks(all.out)) id_of[Who(b)] = b.at("event").substr(0, 12);
+  }
+  const std::string a = kAlice, b = kBob;
+  auto shown = [&](std::vector<std::string> filters) {
+    std::vector<std::string> args = {"log", "--oneline", log_.string()};
+    args.insert(args.end(), filters.begin(), filters.end());
+    return ShownIds(Crlog(args));
+  };
+  // Row 1: written by alice's first two events, deleted by her merge.
+  EXPECT_EQ(shown({"--table", "todo", "--pk", "1"}),
+            (std::vector<std::string>{id_of[a + ":3"], id_of[a + ":2"], id_of[a + ":1"]}));
+  EXPECT_EQ(shown({"--table", "todo", "--pk", "4"}), (std::vector<std::string>{id_of["import"]}));
+  EXPECT_TRUE(shown({"--table", "todo", "--pk", "99"}).empty());
+  EXPECT_TRUE(shown({"--table", "nope"}).empty());
+  EXPECT_EQ(shown({"--site", "B0B"}), (std::vector<std::string>{id_of[b + ":2"], id_of[b + ":1"]}));
+  EXPECT_EQ(shown({"--since", "2024-05-01T09:10:00Z", "--until", "2024-05-01T10:00:00Z"}),
+            (std::vector<std::string>{id_of[a + ":3"], id_of[b + ":2"]}));
+  EXPECT_EQ(shown({"--site", "a11ce", "--table", "todo", "--pk", "2"}), (std::vector<std::string>{id_of[a + ":1"]}));
+
+  RunResult bad = Crlog({"log", "--pk", "1", log_.string()});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--pk needs --table"), std::string::npos) << bad.err;
+  bad = Crlog({"log", "--since", "last tuesday", log_.string()});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--since wants a time"), std::string::npos) << bad.err;
+  bad = Crlog({"log", "--site", "xyz", log_.string()});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
 }  // namespace crlog::cli_test
