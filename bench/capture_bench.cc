@@ -53,6 +53,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
+#include "bench/sqlite_bench_util.h"
 #include "log/store.h"
 #include "log/strings.h"
 
@@ -90,11 +91,6 @@ const std::vector<Row>& Rows() {
   return *rows;
 }
 
-absl::Status SqliteError(sqlite3* db, std::string_view what) {
-  return absl::InternalError(
-      absl::StrCat("sqlite ", Sv(what), ": ", db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
-}
-
 // One benchmark database: plain, or with crlog loaded and t replicated.
 class BenchDb {
  public:
@@ -105,15 +101,7 @@ class BenchDb {
     if (sqlite3_open(path.c_str(), &d->db_) != SQLITE_OK) return SqliteError(d->db_, "open");
     if (absl::Status s = d->Exec(PragmasFor(setting)); !s.ok()) return s;
     if (replicated) {
-      sqlite3_enable_load_extension(d->db_, 1);
-      char* err = nullptr;
-      if (sqlite3_load_extension(d->db_, CRLOG_EXTENSION, "sqlite3_crsqlite_init", &err) !=
-          SQLITE_OK) {
-        absl::Status s = absl::InternalError(
-            absl::StrCat("loading ", CRLOG_EXTENSION, ": ", err != nullptr ? err : "?"));
-        sqlite3_free(err);
-        return s;
-      }
+      if (absl::Status s = LoadCrlogExtension(d->db_); !s.ok()) return s;
     }
     if (absl::Status s = d->Exec(kCreate); !s.ok()) return s;
     if (replicated) {

@@ -81,6 +81,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
+#include "bench/sqlite_bench_util.h"
 
 #ifndef CRLOG_EXTENSION
 #error "CRLOG_EXTENSION must name crsqlite.so (bench/CMakeLists.txt defines it)"
@@ -111,11 +112,6 @@ constexpr char kDigest[] =
     "SELECT count(*) || '/' || total(b) || '/' || total(c) || '/' || total(length(a)) || '/' || "
     "total(a = 'name-' || id) FROM t";
 
-absl::Status SqliteError(sqlite3* db, std::string_view what) {
-  return absl::InternalError(absl::StrCat("sqlite ", std::string(what), ": ",
-                                          db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
-}
-
 // A connection, closed with its statements when the object dies.
 class Db {
  public:
@@ -132,15 +128,7 @@ class Db {
     if (sqlite3_open(path.c_str(), &d->db_) != SQLITE_OK) return SqliteError(d->db_, "open");
     if (absl::Status s = d->Exec(kPragmas); !s.ok()) return s;
     if (replicated) {
-      sqlite3_enable_load_extension(d->db_, 1);
-      char* err = nullptr;
-      if (sqlite3_load_extension(d->db_, CRLOG_EXTENSION, "sqlite3_crsqlite_init", &err) !=
-          SQLITE_OK) {
-        absl::Status s = absl::InternalError(
-            absl::StrCat("loading ", CRLOG_EXTENSION, ": ", err != nullptr ? err : "?"));
-        sqlite3_free(err);
-        return s;
-      }
+      if (absl::Status s = LoadCrlogExtension(d->db_); !s.ok()) return s;
     }
     if (absl::Status s = d->Exec(kCreate); !s.ok()) return s;
     if (replicated) {
@@ -238,22 +226,24 @@ std::string ColumnBytes(sqlite3_stmt* stmt, int col) {
   return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), n);
 }
 
+// Inserts `rows` with kInsert prepared as `stmt`.
+absl::Status StepRows(sqlite3* db, sqlite3_stmt* stmt, const std::vector<Row>& rows) {
+  for (const Row& r : rows) {
+    sqlite3_bind_int64(stmt, 1, r.id);
+    sqlite3_bind_text(stmt, 2, r.a.data(), static_cast<int>(r.a.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, r.b);
+    sqlite3_bind_double(stmt, 4, r.c);
+    if (sqlite3_step(stmt) != SQLITE_DONE) return SqliteError(db, kInsert);
+    sqlite3_reset(stmt);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status InsertRows(Db& d, const std::vector<Row>& rows) {
   if (absl::Status s = d.Exec("BEGIN"); !s.ok()) return s;
   absl::StatusOr<sqlite3_stmt*> stmt = d.Prepare(kInsert);
   if (!stmt.ok()) return stmt.status();
-  absl::Status st;
-  for (const Row& r : rows) {
-    sqlite3_bind_int64(*stmt, 1, r.id);
-    sqlite3_bind_text(*stmt, 2, r.a.data(), static_cast<int>(r.a.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(*stmt, 3, r.b);
-    sqlite3_bind_double(*stmt, 4, r.c);
-    if (sqlite3_step(*stmt) != SQLITE_DONE) {
-      st = SqliteError(d.db(), kInsert);
-      break;
-    }
-    sqlite3_reset(*stmt);
-  }
+  absl::Status st = StepRows(d.db(), *stmt, rows);
   sqlite3_finalize(*stmt);
   if (!st.ok()) {
     d.Exec("ROLLBACK").IgnoreError();
@@ -621,20 +611,9 @@ absl::StatusOr<Split> InsertPlain(Db& plain, const std::vector<Row>& rows) {
   if (absl::Status s = plain.Exec("BEGIN"); !s.ok()) return s;
   absl::StatusOr<sqlite3_stmt*> stmt = plain.Prepare(kInsert);
   if (!stmt.ok()) return stmt.status();
-  absl::Status st;
   Split split;
   Stopwatch sw;
-  for (const Row& r : rows) {
-    sqlite3_bind_int64(*stmt, 1, r.id);
-    sqlite3_bind_text(*stmt, 2, r.a.data(), static_cast<int>(r.a.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(*stmt, 3, r.b);
-    sqlite3_bind_double(*stmt, 4, r.c);
-    if (sqlite3_step(*stmt) != SQLITE_DONE) {
-      st = SqliteError(plain.db(), kInsert);
-      break;
-    }
-    sqlite3_reset(*stmt);
-  }
+  absl::Status st = StepRows(plain.db(), *stmt, rows);
   split.stmt_s = sw.Seconds();
   sqlite3_finalize(*stmt);
   if (st.ok()) {
