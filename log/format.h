@@ -2,7 +2,7 @@
 // writer both include this; nothing else knows the layout. docs/format.md
 // describes the same bytes in prose.
 //
-// A log is an LMDB environment (a directory, e.g. app.db-crlog/) holding six
+// A log is an LMDB environment (a directory, e.g. app.db-crlog/) holding seven
 // named databases:
 //   meta      text key -> value        format version, owner, settings
 //   events    position (u64 BE)  -> hash (32 bytes) + canonical event bytes
@@ -10,6 +10,7 @@
 //   by_site   site (16) + seq (u64 BE) -> position (u64 BE)   native events
 //   heads     hash (32 bytes)    -> empty                     published heads
 //   pending   position (u64 BE)  -> hash (32 bytes)           not yet published
+//   arrivals  position (u64 BE)  -> local time it was stored (i64 BE, micros)
 // "position" is the local arrival order: appends use MDB_APPEND.
 #ifndef CRLOG_LOG_FORMAT_H_
 #define CRLOG_LOG_FORMAT_H_
@@ -28,6 +29,7 @@ inline constexpr char kByHashDb[] = "by_hash";
 inline constexpr char kBySiteDb[] = "by_site";
 inline constexpr char kHeadsDb[] = "heads";
 inline constexpr char kPendingDb[] = "pending";
+inline constexpr char kArrivalsDb[] = "arrivals";
 inline constexpr unsigned kMaxDbs = 8;
 
 // Keys of the meta database.

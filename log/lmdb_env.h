@@ -31,7 +31,10 @@ class LogStore::Env {
   bool read_only = false;
   bool registered = false;  // in the process registry (guarded by its mutex)
   size_t map_size = 0;
-  MDB_dbi meta = 0, events = 0, by_hash = 0, by_site = 0, heads = 0, pending = 0;
+  MDB_dbi meta = 0, events = 0, by_hash = 0, by_site = 0, heads = 0, pending = 0, arrivals = 0;
+  // Logs written before arrival times were kept lack `arrivals`; opened
+  // read-only they still read, with no arrival times.
+  bool has_arrivals = false;
   // Serialises this process's writers, so the per-transaction sync flag set
   // on the shared MDB_env applies to the transaction that set it.
   std::mutex write_mu;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -122,6 +123,13 @@ absl::StatusOr<std::shared_ptr<LogStore::Env>> OpenEnv(const std::string& path,
       }
       return LmdbError(rc, *env, absl::StrCat("opening database '", db.name, "'"));
     }
+  }
+  rc = mdb_dbi_open(txn, format::kArrivalsDb, create, &env->arrivals);
+  if (rc == 0) {
+    env->has_arrivals = true;
+  } else if (rc != MDB_NOTFOUND) {
+    mdb_txn_abort(txn);
+    return LmdbError(rc, *env, absl::StrCat("opening database '", format::kArrivalsDb, "'"));
   }
   // The format version is written when the log is created and checked on
   // every open after.
@@ -398,6 +406,19 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
   mdb_cursor_close(cursor);
   if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, env, "appending");
 
+  // Arrival times never go back, even when the clock does, so "what had
+  // arrived by time T" is always a prefix of the log (causally closed).
+  int64_t arrival_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+  rc = mdb_cursor_open(txn, env.arrivals, &cursor);
+  if (rc != 0) return LmdbError(rc, env, "appending");
+  rc = mdb_cursor_get(cursor, &lk, &lv, MDB_LAST);
+  if (rc == 0 && lv.mv_size == 8) {
+    arrival_micros = std::max(arrival_micros, static_cast<int64_t>(DecodeU64(View(lv))));
+  }
+  mdb_cursor_close(cursor);
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, env, "appending");
+
   // Groups met in this batch: first member's id -> members seen.
   absl::flat_hash_map<Hash, std::vector<uint32_t>> groups;
   absl::flat_hash_map<Hash, uint32_t> group_counts;
@@ -489,6 +510,11 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
       SiteSeqKey skey(h.site, h.seq);
       MDB_val sk = skey.val();
       rc = mdb_put(txn, env.by_site, &sk, &pv, MDB_NOOVERWRITE);
+    }
+    if (rc == 0) {
+      PositionKey arrived(static_cast<uint64_t>(arrival_micros));
+      MDB_val av = arrived.val();
+      rc = mdb_put(txn, env.arrivals, &k, &av, MDB_APPEND);
     }
     if (rc == 0 && pending) {
       MDB_val hv = Val(c.hash.data(), c.hash.size());
@@ -642,6 +668,8 @@ absl::Status LogStore::Discard(absl::Span<const Hash> hashes, Durability durabil
       MDB_val hk = Val(hash.data(), hash.size());
       if (rc == 0) rc = mdb_del(txn, env_->by_hash, &hk, nullptr);
       if (rc == 0) rc = mdb_del(txn, env_->events, &k, nullptr);
+      if (rc == 0) rc = mdb_del(txn, env_->arrivals, &k, nullptr);
+      if (rc == MDB_NOTFOUND) rc = 0;
       if (rc != 0) return LmdbError(rc, *env_, "discarding an event");
     }
     return absl::OkStatus();
@@ -817,6 +845,51 @@ absl::Status LogStore::ForEach(const std::function<bool(const StoredEvent&)>& vi
 absl::Status LogStore::ForEachNewestFirst(
     const std::function<bool(const StoredEvent&)>& visit) const {
   return Scan(*env_, true, 0, visit);
+}
+
+absl::StatusOr<std::optional<int64_t>> LogStore::ArrivalMicros(uint64_t position) const {
+  if (!env_->has_arrivals) return std::nullopt;
+  ReadTxn txn(*env_);
+  if (absl::Status s = txn.Begin(); !s.ok()) return s;
+  PositionKey key(position);
+  MDB_val k = key.val(), v;
+  int rc = mdb_get(txn.get(), env_->arrivals, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != 0) return LmdbError(rc, *env_, "reading an arrival time");
+  if (v.mv_size != 8) {
+    return absl::DataLossError(absl::StrCat("the arrival time of position ", position, " in '", env_->path,
+                                            "' is damaged"));
+  }
+  return static_cast<int64_t>(DecodeU64(View(v)));
+}
+
+absl::StatusOr<uint64_t> LogStore::PositionArrivedBy(int64_t time_micros) const {
+  if (!env_->has_arrivals) {
+    return absl::FailedPreconditionError(absl::StrCat("the log at '", env_->path,
+                                                      "' keeps no arrival times (it predates them); "
+                                                      "name a point by event id or site:seq instead"));
+  }
+  ReadTxn txn(*env_);
+  if (absl::Status s = txn.Begin(); !s.ok()) return s;
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn.get(), env_->arrivals, &cursor);
+  if (rc != 0) return LmdbError(rc, *env_, "reading arrival times");
+  // Newest first: arrival times never decrease, so the first one at or
+  // before the time ends the search.
+  uint64_t found = 0;
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
+    if (v.mv_size != 8) continue;
+    uint64_t position = DecodeU64(View(k));
+    if (txn.IsPending(position)) continue;
+    if (static_cast<int64_t>(DecodeU64(View(v))) <= time_micros) {
+      found = position;
+      break;
+    }
+  }
+  mdb_cursor_close(cursor);
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, *env_, "reading arrival times");
+  return found;
 }
 
 absl::StatusOr<std::vector<Hash>> LogStore::Heads() const {

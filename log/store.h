@@ -125,6 +125,14 @@ class LogStore {
   // Same, newest first.
   absl::Status ForEachNewestFirst(const std::function<bool(const StoredEvent&)>& visit) const;
 
+  // When this log stored the event at `position` (its clock, in
+  // microseconds since the Unix epoch; never earlier than the event before
+  // it). nullopt for an unknown position or a log that predates arrival times.
+  absl::StatusOr<std::optional<int64_t>> ArrivalMicros(uint64_t position) const;
+  // The newest published position that had arrived by `time_micros` (0 when
+  // none had): everything at or before it is what this log held then.
+  absl::StatusOr<uint64_t> PositionArrivedBy(int64_t time_micros) const;
+
   // Published events that no published event names as a parent, sorted.
   absl::StatusOr<std::vector<Hash>> Heads() const;
   absl::StatusOr<VersionVector> GetVersionVector() const;
