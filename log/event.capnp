@@ -49,6 +49,16 @@ struct Event {
     resolution @10 :Resolution;
     checkpoint @11 :Checkpoint;
   }
+
+  signature @12 :Data;
+  # Ed25519 signature (64 bytes) by the writing site's key, or absent (null)
+  # when the site does not sign. Only native events are signed; imports
+  # never are. The signed message is "crlog event v1\n" followed by the
+  # SHA-256 of this event's canonical encoding with `signature` null, so the
+  # signature covers every other field and the id covers the signature.
+  # Being the last pointer, an absent signature is truncated away by
+  # canonicalisation: unsigned events have the bytes (and ids) they had
+  # before this field existed.
 }
 
 struct Group {

@@ -228,6 +228,12 @@ absl::Status CheckEventShape(const Event& e) {
     if (e.lamport == 0) return Invalid("a native event's lamport starts at 1");
     if (!e.origins.empty()) return Invalid("only import events list origins");
   }
+  if (!e.signature.empty()) {
+    if (e.kind == EventKind::kImport) return Invalid("an import event is never signed, but has a signature");
+    if (e.signature.size() != kSignatureBytes) {
+      return Invalid(absl::StrCat("a signature is ", kSignatureBytes, " bytes, not ", e.signature.size()));
+    }
+  }
   for (size_t i = 1; i < e.parents.size(); ++i) {
     if (!(e.parents[i - 1] < e.parents[i])) return Invalid("parents are not sorted and unique");
   }
@@ -334,6 +340,8 @@ absl::StatusOr<EncodedEvent> EncodeEvent(Event e, size_t max_event_bytes) {
         break;
       }
     }
+    // Left null when unsigned, so canonicalisation drops the pointer.
+    if (!e.signature.empty()) root.setSignature(AsData(e.signature));
     kj::Array<capnp::word> words = capnp::canonicalize(root.asReader());
     auto bytes = words.asBytes();
     if (bytes.size() > max_event_bytes) {
@@ -436,6 +444,12 @@ absl::StatusOr<Event> DecodeEvent(std::string_view bytes, const DecodeLimits& li
       }
     }
     if (!s.ok()) return s;
+    if (root.hasSignature()) {
+      // EncodeEvent writes no pointer for "unsigned"; a second spelling of
+      // the same content would be a second id for it.
+      if (root.getSignature().size() == 0) return Invalid("an empty signature is written as none");
+      e.signature = std::string(View(root.getSignature()));
+    }
     if (absl::Status shape = CheckEventShape(e); !shape.ok()) return shape;
     return e;
   } catch (const kj::Exception& ex) {

@@ -74,6 +74,9 @@ struct CheckpointBody {
   friend bool operator==(const CheckpointBody&, const CheckpointBody&) = default;
 };
 
+// Length of an event signature (Ed25519; log/signing.h).
+inline constexpr size_t kSignatureBytes = 64;
+
 // An event in memory. Which body fields matter depends on `kind`:
 //   kChange: tables;  kImport: origins, tables (cells carry origin indexes);
 //   kSchemaChange: schema_change;  kPolicy: policy;  kResolution: resolution;
@@ -93,6 +96,10 @@ struct Event {
   PolicyBody policy;
   ResolutionBody resolution;
   CheckpointBody checkpoint;
+
+  // Ed25519 signature by the site's key (log/signing.h), 64 bytes; empty
+  // when unsigned. Imports are never signed.
+  std::string signature;
 
   bool is_native() const { return kind != EventKind::kImport; }
   // Total number of cell ops plus deletes: what "op count" means in output.
@@ -128,7 +135,8 @@ absl::StatusOr<Event> DecodeEvent(std::string_view bytes, const DecodeLimits& li
 
 // Rules that hold for every event on its own: a native event has a 16-byte
 // site, seq >= 1, lamport >= 1; an import has no site, seq 0, no parents and
-// lamport 1; parents sorted and unique; group index < count.
+// lamport 1; parents sorted and unique; group index < count; a signature
+// is empty or 64 bytes, and only on a native event.
 absl::Status CheckEventShape(const Event& event);
 
 // The few header fields that DAG walks need, read without decoding rows.

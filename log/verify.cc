@@ -48,7 +48,8 @@ absl::Status CheckIndex(const ReadTxn& txn, const LogStore::Env& env, MDB_dbi db
 
 }  // namespace
 
-absl::StatusOr<VerifyReport> Verify(const LogStore& store, const VerifyProgress& progress) {
+absl::StatusOr<VerifyReport> Verify(const LogStore& store, const VerifyProgress& progress,
+                                    const TrustedKeys& trusted) {
   const LogStore::Env& env = store.env();
   ReadTxn txn(env);
   if (absl::Status s = txn.Begin(); !s.ok()) return s;
@@ -136,6 +137,24 @@ absl::StatusOr<VerifyReport> Verify(const LogStore& store, const VerifyProgress&
       if (mdb_get(txn.get(), env.by_site, &sk, &sv) != 0 || DecodeU64(View(sv)) != position) {
         fault = Fault(hash, position, "the (site, seq) index does not point at it");
         break;
+      }
+      if (auto key = trusted.find(event->site); key != trusted.end()) {
+        if (event->signature.empty()) {
+          if (event->seq >= key->second.signs_from_seq) {
+            fault = absl::DataLossError(absl::StrCat(
+                "event ", ToHex(hash), " (site ", ToHex(event->site), ", seq ", event->seq,
+                ", position ", position, ") is unsigned but site ", ToHex(event->site),
+                " signs its events from seq ", key->second.signs_from_seq,
+                " on (its key is trusted here): it was not written with the site's key"));
+            break;
+          }
+        } else {
+          fault = CheckSignature(bytes, *event, key->second.key);
+          if (!fault.ok()) break;
+          if (!pending) ++report.signed_checked;
+        }
+      } else if (!event->signature.empty() && !pending) {
+        ++report.signed_unknown;
       }
     }
     seen[hash] = Seen{position, event->lamport};

@@ -93,6 +93,7 @@ struct HandEvent {
   uint32_t row_count = 1;
   std::string rows = OneRow();
   bool parents_before_site = false;  // breaks preorder layout
+  std::string signature;             // set last, so it is last in preorder too
 
   void Build(wire::Event::Builder ev) const {
     auto set_parents = [&] {
@@ -142,6 +143,7 @@ struct HandEvent {
         break;
       }
     }
+    if (!signature.empty()) ev.setSignature(DataOf(signature));
   }
 
   std::string Canonical() const {
@@ -360,6 +362,95 @@ TEST(EventCodecTest, HashIsSha256OfTheCanonicalBytes) {
   EXPECT_EQ(enc->hash, Sha256(enc->bytes));
 }
 
+// Ids of unsigned events must never change: logs written before events could
+// be signed hold them, and peers name events by them. These ids were computed
+// by the encoder as it was before the signature field existed.
+TEST(EventCodecTest, UnsignedEventsKeepTheIdsTheyHadBeforeSignatures) {
+  Event change;
+  change.kind = EventKind::kChange;
+  change.site = Site(0x11);
+  change.seq = 1;
+  change.lamport = 1;
+  change.time_micros = 1'700'000'000'000'000;
+  RowsWriter w;
+  RowOp row;
+  row.pk = "pk:1";
+  row.causal_length = 1;
+  row.cells.push_back(CellOp{0, 1, Value::Text("hello"), 0});
+  w.AddRow(row);
+  change.tables.push_back({"t", {"a"}, w.row_count(), w.Release()});
+  auto c = EncodeEvent(change);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(ToHex(c->hash), "0be59b569bb5333db74565c3415060c62bb7a8959f6d553c407f3d4e7da57e79");
+  EXPECT_EQ(c->bytes.size(), 168u);
+
+  Event schema;
+  schema.kind = EventKind::kSchemaChange;
+  schema.site = Site(0x11);
+  schema.seq = 2;
+  schema.lamport = 2;
+  schema.parents = {c->hash};
+  schema.time_micros = 1'700'000'000'000'001;
+  schema.schema_change = {"t", "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT)", {"a"}, {"id"}};
+  auto s = EncodeEvent(schema);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(ToHex(s->hash), "76809f8872069002f059ab47fbd8fae91878806d7fb07cf46c63fe9608a9213b");
+  EXPECT_EQ(s->bytes.size(), 256u);
+
+  // The root keeps the four pointers it had (site, parents, group, body): an
+  // absent signature adds no pointer, so no byte changes.
+  auto words = ToWords(c->bytes);
+  kj::ArrayPtr<const capnp::word> segs[1] = {words.asPtr()};
+  capnp::SegmentArrayMessageReader reader(kj::arrayPtr(segs, 1));
+  capnp::AnyStruct::Reader root = reader.getRoot<capnp::AnyStruct>();
+  EXPECT_EQ(root.getPointerSection().size(), 4u);
+}
+
+TEST(EventCodecTest, SignatureRoundTripsAndAddsOnePointer) {
+  Event e = NativeWithParents();
+  e.signature = std::string(kSignatureBytes, '\x5a');
+  auto d = RoundTrip(e);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, e);
+  auto signed_enc = EncodeEvent(e);
+  ASSERT_TRUE(signed_enc.ok());
+  auto words = ToWords(signed_enc->bytes);
+  kj::ArrayPtr<const capnp::word> segs[1] = {words.asPtr()};
+  capnp::SegmentArrayMessageReader reader(kj::arrayPtr(segs, 1));
+  EXPECT_EQ(reader.getRoot<capnp::AnyStruct>().getPointerSection().size(), 5u);
+  e.signature.clear();
+  auto unsigned_enc = EncodeEvent(e);
+  ASSERT_TRUE(unsigned_enc.ok());
+  EXPECT_NE(signed_enc->hash, unsigned_enc->hash);  // the id covers the signature
+}
+
+TEST(EventCodecTest, SignatureOfWrongLengthIsRefused) {
+  Event e = NativeWithParents();
+  e.signature = std::string(63, 'x');
+  EXPECT_THAT(std::string(StatusOf(EncodeEvent(e)).message()), HasSubstr("64 bytes, not 63"));
+}
+
+TEST(EventCodecTest, SignedImportIsRefused) {
+  Event e = ImportEvent(5);
+  e.signature = std::string(kSignatureBytes, 'x');
+  EXPECT_THAT(std::string(StatusOf(EncodeEvent(e)).message()), HasSubstr("never signed"));
+}
+
+TEST(EventCodecTest, EmptyButPresentSignatureIsRefused) {
+  // A second spelling of "unsigned" would give the same content a second id.
+  auto enc = EncodeEvent(NativeWithParents());
+  ASSERT_TRUE(enc.ok());
+  auto words = ToWords(enc->bytes);
+  kj::ArrayPtr<const capnp::word> segs[1] = {words.asPtr()};
+  capnp::SegmentArrayMessageReader reader(kj::arrayPtr(segs, 1));
+  capnp::MallocMessageBuilder mb;
+  mb.setRoot(reader.getRoot<wire::Event>());
+  mb.getRoot<wire::Event>().initSignature(0);
+  std::string bytes = Canonicalize(mb.getRoot<wire::Event>().asReader());
+  ASSERT_TRUE(CapnpSaysCanonical(bytes));
+  EXPECT_THAT(std::string(StatusOf(DecodeEvent(bytes)).message()), HasSubstr("empty signature"));
+}
+
 TEST(EventCodecTest, SameContentGivesSameIdWhateverTheParentOrder) {
   Event sorted = NativeWithParents();
   Event shuffled = sorted;
@@ -503,6 +594,9 @@ TEST(EventCodecTest, ObjectsOutOfPreorderAreRefused) {
   h.seq = 2;
   h.lamport = 2;
   h.parents = {ParentBytes(1)};
+  // The builder keeps a null signature pointer as the last pointer, which
+  // canonical form truncates; a signature makes its raw output canonical.
+  h.signature = std::string(kSignatureBytes, 's');
   {
     capnp::MallocMessageBuilder mb;
     h.Build(mb.initRoot<wire::Event>());
