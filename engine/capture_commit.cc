@@ -29,6 +29,7 @@
 #include "engine/sql.h"
 #include "log/event.h"
 #include "log/row_codec.h"
+#include "log/signing.h"
 #include "log/varint.h"
 #include "schema/packed_pk.h"
 #include "schema/sql_quote.h"
@@ -492,6 +493,7 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
   // event's parent is the one before. Data events beyond one form a group.
   size_t data_count = events.size() - first_data;
   log::Hash group_first{};
+  const std::shared_ptr<const log::SigningKey> key = signing_key();
   for (size_t i = 0; i < events.size(); ++i) {
     log::Event& e = events[i];
     e.seq = *next_seq + i;
@@ -506,6 +508,10 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
       e.group.count = static_cast<uint32_t>(data_count);
       e.group.index = static_cast<uint32_t>(i - first_data);
       if (i > first_data) e.group.first = group_first;
+    }
+    // Signed last, over the complete event (imports, above, are never signed).
+    if (key != nullptr) {
+      if (absl::Status s = log::SignEvent(e, *key); !s.ok()) return s;
     }
     auto enc = log::EncodeEvent(e, log_->options().max_event_bytes);
     if (!enc.ok()) return enc.status();

@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS crlog_stash(
   tbl TEXT NOT NULL, pk BLOB NOT NULL, cid TEXT NOT NULL, val ANY, col_version INTEGER NOT NULL,
   site BLOB NOT NULL, cl INTEGER NOT NULL, seq INTEGER NOT NULL,
   PRIMARY KEY (tbl, pk, cid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crlog_keys(
+  site BLOB PRIMARY KEY, public_key BLOB NOT NULL, signs_from_seq INTEGER NOT NULL DEFAULT 1,
+  added_micros INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO crlog_watermark(id, seq, hash, db_version) VALUES (0, 0, NULL, 0);
 )sql");
 }

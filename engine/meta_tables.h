@@ -16,6 +16,8 @@
 //   crlog_alter      a replicated table's columns when crsql_begin_alter ran
 //   crlog_stash      merged changes to columns the table does not have (yet),
 //                    applied when an alter adds them
+//   crlog_keys       the public key trusted for each signing site
+//                    (engine/signing_keys.h)
 #ifndef CRLOG_ENGINE_META_TABLES_H_
 #define CRLOG_ENGINE_META_TABLES_H_
 

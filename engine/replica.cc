@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "engine/alter_columns.h"
 #include "engine/crash_point.h"
 #include "engine/durability.h"
 #include "engine/fold.h"
@@ -687,53 +688,9 @@ absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::
 
   Savepoint sp(db, "crlog_commit_alter");
   if (!sp.status().ok()) return sp.status();
-  // Old column index -> new: by name. Columns whose names are gone pair up,
-  // in order, with the new names, when there are as many of each: that is
-  // a rename (RENAME COLUMN keeps the column's place). Otherwise the gone
-  // ones were dropped and the new ones added.
-  std::vector<int> map(before.size(), -1);
-  std::vector<size_t> gone, added;
-  for (size_t i = 0; i < before.size(); ++i) {
-    map[i] = (*desc)->ColumnIndex(before[i]);
-    if (map[i] < 0) gone.push_back(i);
-  }
-  for (size_t i = 0; i < after.size(); ++i) {
-    if (std::find(before.begin(), before.end(), after[i]) == before.end()) added.push_back(i);
-  }
-  if (gone.size() == added.size()) {
-    for (size_t k = 0; k < gone.size(); ++k) map[gone[k]] = static_cast<int>(added[k]);
-  }
-  bool identity = before.size() == after.size();
-  for (size_t i = 0; i < before.size(); ++i) identity &= map[i] == static_cast<int>(i);
-  if (!identity) {
-    auto read = Stmt::Prepare(db, "SELECT pk, clock FROM main.crlog_clock WHERE tbl = ?1");
-    auto write = Stmt::Prepare(db, "UPDATE main.crlog_clock SET clock = ?3 WHERE tbl = ?1 AND pk = ?2");
-    if (!read.ok()) return read.status();
-    if (!write.ok()) return write.status();
-    read->BindInt(1, (*desc)->id);
-    std::vector<std::pair<std::string, std::string>> rewritten;
-    while (true) {
-      auto row = read->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      auto clock = RowClock::Decode(read->ColumnBlob(1));
-      if (!clock.ok()) return clock.status();
-      std::vector<CellClock> cells;
-      for (CellClock c : clock->cells) {
-        if (c.column >= map.size() || map[c.column] < 0) continue;  // the column was dropped
-        c.column = static_cast<uint32_t>(map[c.column]);
-        cells.push_back(c);
-      }
-      std::sort(cells.begin(), cells.end(), [](const CellClock& a, const CellClock& b) { return a.column < b.column; });
-      clock->cells = std::move(cells);
-      rewritten.emplace_back(std::string(read->ColumnBlob(0)), clock->Encode());
-    }
-    for (const auto& [pk, clock] : rewritten) {
-      write->BindInt(1, (*desc)->id);
-      write->BindBlob(2, pk);
-      write->BindBlob(3, clock);
-      if (absl::Status s = write->Run(); !s.ok()) return s;
-    }
+  const std::vector<int> map = MapColumns(before, after);
+  if (!IsIdentity(map, after.size())) {
+    if (absl::Status s = RemapClocks(db, (*desc)->id, map); !s.ok()) return s;
   }
   auto forget = Stmt::Prepare(db, "DELETE FROM main.crlog_alter WHERE tbl = ?1");
   if (!forget.ok()) return forget.status();
@@ -751,38 +708,10 @@ absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::
   }
 
   // Changes that arrived for columns this table lacked.
-  std::vector<OwnedChange> ready;
-  auto stashed = Stmt::Prepare(db, "SELECT pk, cid, val, col_version, site, cl, seq FROM main.crlog_stash "
-                                   "WHERE tbl = ?1 ORDER BY pk, cid");
-  if (!stashed.ok()) return stashed.status();
-  stashed->BindText(1, (*desc)->name);
-  while (true) {
-    auto row = stashed->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    std::string cid(stashed->ColumnText(1));
-    if ((*desc)->ColumnIndex(cid) < 0) continue;
-    OwnedChange c;
-    c.table = (*desc)->name;
-    c.pk = std::string(stashed->ColumnBlob(0));
-    c.cid = std::move(cid);
-    c.val = stashed->ColumnValue(2);
-    c.col_version = static_cast<uint64_t>(stashed->ColumnInt(3));
-    c.site = log::ToArray<16>(stashed->ColumnBlob(4));
-    c.cl = static_cast<uint64_t>(stashed->ColumnInt(5));
-    c.seq = static_cast<uint64_t>(stashed->ColumnInt(6));
-    ready.push_back(std::move(c));
-  }
-  auto drop = Stmt::Prepare(db, "DELETE FROM main.crlog_stash WHERE tbl = ?1 AND pk = ?2 AND cid = ?3");
-  if (!drop.ok()) return drop.status();
-  for (const OwnedChange& c : ready) {
-    drop->BindText(1, c.table);
-    drop->BindBlob(2, c.pk);
-    drop->BindText(3, c.cid);
-    if (absl::Status s = drop->Run(); !s.ok()) return s;
-  }
+  auto ready = TakeStashed(db, (*desc)->name, (*desc)->columns);
+  if (!ready.ok()) return ready.status();
   if (absl::Status s = sp.Release(); !s.ok()) return s;
-  return ready;
+  return *std::move(ready);
 }
 
 }  // namespace crlog::engine

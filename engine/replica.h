@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "engine/table_desc.h"
 #include "log/event.h"
 #include "log/hash.h"
+#include "log/signing.h"
 #include "log/store.h"
 #include "log/value.h"
 
@@ -62,6 +64,19 @@ class Replica {
   // Largest event before a transaction is split into an event group.
   size_t max_event_bytes() const { return max_event_bytes_; }
   void set_max_event_bytes(size_t n) { max_event_bytes_ = n; }
+
+  // The key that signs every local event this replica writes from now on
+  // (null: events are unsigned). It must be this site's key: the site's
+  // trusted key is checked by engine/signing_keys.h's SignWith, the way SQL
+  // sets it. Shared by every connection of this process to the database.
+  void SetSigningKey(std::shared_ptr<const log::SigningKey> key) {
+    std::lock_guard<std::mutex> lock(signing_mu_);
+    signing_key_ = std::move(key);
+  }
+  std::shared_ptr<const log::SigningKey> signing_key() const {
+    std::lock_guard<std::mutex> lock(signing_mu_);
+    return signing_key_;
+  }
 
   // --- Replicated tables ------------------------------------------------
   // crsql_as_crr: checks the table (schema/table_info.h), registers it,
@@ -179,6 +194,8 @@ class Replica {
   log::SiteId site_{};
   std::unique_ptr<log::LogStore> log_;
   size_t max_event_bytes_;
+  mutable std::mutex signing_mu_;
+  std::shared_ptr<const log::SigningKey> signing_key_;  // guarded by signing_mu_
 };
 
 // Where the log of the database at `db_path` lives.

@@ -8,7 +8,9 @@
 #include "absl/strings/str_join.h"
 #include "engine/fold.h"
 #include "engine/meta_tables.h"
+#include "engine/replay.h"
 #include "engine/replica.h"
+#include "engine/signing_keys.h"
 #include "engine/sql.h"
 #include "log/store.h"
 #include "log/strings.h"
@@ -39,13 +41,20 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
   std::vector<std::string> pk_cols, all_cols;
   for (int i : info.pk) pk_cols.push_back(schema::QuoteIdentifier(info.columns[i].name));
   for (const auto& c : info.columns) all_cols.push_back(schema::QuoteIdentifier(c.name));
+  // With each value its type: EXCEPT holds 1 and 1.0 equal, crlog does not.
+  std::vector<std::string> typed;
+  for (const std::string& c : all_cols) {
+    typed.push_back(c);
+    typed.push_back(absl::StrCat("typeof(", c, ")"));
+  }
+  const std::string typed_cols = absl::StrJoin(typed, ", ");
   const std::string cols = absl::StrJoin(all_cols, ", ");
   const std::string order = absl::StrJoin(pk_cols, ", ");
   for (int side = 0; side < 2; ++side) {
     const char* a = side == 0 ? "live" : "main";
     const char* b = side == 0 ? "main" : "live";
-    auto diff = Stmt::Prepare(db, absl::StrCat("SELECT ", order, " FROM (SELECT ", cols, " FROM ", a, ".", q,
-                                               " EXCEPT SELECT ", cols, " FROM ", b, ".", q, ") ORDER BY ",
+    auto diff = Stmt::Prepare(db, absl::StrCat("SELECT ", order, " FROM (SELECT ", typed_cols, " FROM ", a, ".", q,
+                                               " EXCEPT SELECT ", typed_cols, " FROM ", b, ".", q, ") ORDER BY ",
                                                order, " LIMIT 1"));
     if (!diff.ok()) return diff.status();
     auto row = diff->Step();
@@ -123,7 +132,10 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
   if (!owner->has_value() || **owner != (*site)->owner) {
     return Fault(absl::StrCat("the log '", (*store)->path(), "' belongs to another database than '", db_path, "'"));
   }
-  auto log_report = log::Verify(**store, progress);
+  // Sites whose key this database trusts must have signed their events.
+  auto trusted = ReadTrustedKeys(live.db);
+  if (!trusted.ok()) return trusted.status();
+  auto log_report = log::Verify(**store, progress, *trusted);
   if (!log_report.ok()) return log_report.status();
   report.log = *log_report;
 
@@ -155,44 +167,31 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
     }
   }
 
-  // The fold of the log, in a fresh in-memory database with the same tables.
+  // The fold of the log, replayed into a fresh in-memory database: the
+  // tables as this replica's own schema changes made them, the rows as the
+  // fold makes them (engine/replay.h).
   Db fold_db;
   rc = sqlite3_open_v2(":memory:", &fold_db.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) return SqliteError(fold_db.db, rc, "opening an in-memory database");
-  if (absl::Status s = meta::CreateTables(fold_db.db); !s.ok()) return s;
-  auto tables = Stmt::Prepare(live.db, "SELECT t.id, t.name, s.sql FROM crlog_tables t JOIN sqlite_schema s "
-                                       "ON s.type = 'table' AND s.name = t.name ORDER BY t.name");
-  if (!tables.ok()) return tables.status();
-  std::vector<std::string> names;
-  while (true) {
-    auto row = tables->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (absl::Status s = Exec(fold_db.db, tables->ColumnText(2)); !s.ok()) return s;
-    auto ins = Stmt::Prepare(fold_db.db, "INSERT INTO crlog_tables(id, name) VALUES (?1, ?2)");
-    if (!ins.ok()) return ins.status();
-    ins->BindInt(1, tables->ColumnInt(0));
-    ins->BindText(2, tables->ColumnText(1));
-    if (absl::Status s = ins->Run(); !s.ok()) return s;
-    names.emplace_back(tables->ColumnText(1));
+  Point point;
+  point.text = "head";
+  point.heads = *heads;
+  point.schema_site = (*site)->site;
+  ReplayOptions replay_options;
+  replay_options.local_site = (*site)->site;
+  auto replayed = ReplayInto(**store, point, fold_db.db, replay_options);
+  if (!replayed.ok()) return replayed.status();
+  report.folded_events = replayed->events;
+  auto live_tables = QueryTexts(Stmt::Prepare(live.db, "SELECT name FROM crlog_tables ORDER BY name"));
+  if (!live_tables.ok()) return live_tables.status();
+  auto folded_tables = ReplayedTables(fold_db.db);
+  if (!folded_tables.ok()) return folded_tables.status();
+  if (*live_tables != *folded_tables) {
+    return Fault(absl::StrCat("the database replicates tables (", absl::StrJoin(*live_tables, ", "),
+                              ") but its log's schema changes give (", absl::StrJoin(*folded_tables, ", "),
+                              "): a table was made replicated or dropped behind crlog's back"));
   }
-  if (absl::Status s = Exec(fold_db.db, "BEGIN"); !s.ok()) return s;
-  FoldOptions fold_options;
-  fold_options.local_site = (*site)->site;
-  auto fold = Fold::Begin(fold_db.db, fold_options);
-  if (!fold.ok()) return fold.status();
-  auto past = (*store)->Ancestors(*heads);
-  if (!past.ok()) return past.status();
-  for (const log::Hash& h : *past) {
-    auto stored = (*store)->Get(h);
-    if (!stored.ok()) return stored.status();
-    auto event = stored->Decode();
-    if (!event.ok()) return event.status();
-    if (absl::Status s = (*fold)->Apply(h, *event); !s.ok()) return s;
-  }
-  report.folded_events = past->size();
-  fold->reset();
-  if (absl::Status s = Exec(fold_db.db, "COMMIT"); !s.ok()) return s;
+  const std::vector<std::string>& names = *live_tables;
 
   // ATTACH reads the live file through a second handle, read-only.
   std::string uri = absl::StrCat("file:", db_path, "?mode=ro");
@@ -203,6 +202,16 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
   for (const std::string& name : names) {
     auto info = schema::ReadTableInfo(live.db, "main", name);
     if (!info.ok()) return info.status();
+    auto folded_info = schema::ReadTableInfo(fold_db.db, "main", name);
+    if (!folded_info.ok()) return folded_info.status();
+    std::vector<std::string> live_columns, folded_columns;
+    for (const auto& c : info->columns) live_columns.push_back(c.name);
+    for (const auto& c : folded_info->columns) folded_columns.push_back(c.name);
+    if (live_columns != folded_columns) {
+      return Fault(absl::StrCat("table '", name, "' has columns (", absl::StrJoin(live_columns, ", "),
+                                ") but the log's schema changes give (", absl::StrJoin(folded_columns, ", "),
+                                "): it was altered without crsql_begin_alter / crsql_commit_alter"));
+    }
     auto rows = CompareTable(fold_db.db, *info);
     if (!rows.ok()) return rows.status();
     report.rows += *rows;

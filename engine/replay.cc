@@ -1,0 +1,386 @@
+// Replay (engine/replay.h): the point's events, in arrival order, through
+// the one fold, with the tables following the schema site's schema changes.
+#include "engine/replay.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/alter_columns.h"
+#include "engine/fold.h"
+#include "engine/meta_tables.h"
+#include "engine/sql.h"
+#include "log/row_codec.h"
+#include "log/strings.h"
+#include "schema/sql_quote.h"
+
+namespace crlog::engine {
+namespace {
+
+// Reorders the past of a point (`hashes`, in this log's arrival order) into
+// the order `site` took those events in, as far as the log can tell: when
+// the site wrote its k-th event, it held exactly that event's past. So each
+// event goes just before the first of the site's own events whose past holds
+// it, in arrival order among its peers there. Our arrival order can differ
+// (rows from a third site reached us before the site replicated their
+// table), and replaying in it would fold rows the site skipped, or skip rows
+// it folded.
+absl::StatusOr<std::vector<log::Hash>> InWriterOrder(const log::LogStore& store, std::vector<log::Hash> hashes,
+                                                     const log::SiteId& site) {
+  const size_t n = hashes.size();
+  absl::flat_hash_map<log::Hash, size_t> index;
+  index.reserve(n);
+  for (size_t i = 0; i < n; ++i) index.emplace(hashes[i], i);
+  std::vector<std::vector<size_t>> parents(n);
+  std::vector<std::pair<uint64_t, size_t>> own;  // (seq, index)
+  for (size_t i = 0; i < n; ++i) {
+    auto stored = store.Get(hashes[i]);
+    if (!stored.ok()) return stored.status();
+    auto header = log::DecodeEventHeader(stored->bytes, log::DecodeLimits{SIZE_MAX});
+    if (!header.ok()) return header.status();
+    for (const log::Hash& p : header->parents) {
+      auto it = index.find(p);
+      if (it != index.end()) parents[i].push_back(it->second);
+    }
+    if (header->kind != log::EventKind::kImport && header->site == site) own.emplace_back(header->seq, i);
+  }
+  std::sort(own.begin(), own.end());
+  constexpr size_t kUnreached = SIZE_MAX;
+  std::vector<size_t> slot(n, kUnreached);
+  std::vector<size_t> stack;
+  for (size_t k = 0; k < own.size(); ++k) {
+    stack.push_back(own[k].second);
+    while (!stack.empty()) {
+      size_t x = stack.back();
+      stack.pop_back();
+      if (slot[x] != kUnreached) continue;
+      slot[x] = k;
+      for (size_t p : parents[x]) {
+        if (slot[p] == kUnreached) stack.push_back(p);
+      }
+    }
+  }
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  // Within a slot, arrival order; across slots, the site's order. Both keep
+  // parents first: an event's parents are in its slot or an earlier one.
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return slot[a] < slot[b]; });
+  std::vector<log::Hash> out;
+  out.reserve(n);
+  for (size_t i : order) out.push_back(hashes[i]);
+  return out;
+}
+
+// The hashes a point names, in the order to fold them.
+absl::StatusOr<std::vector<log::Hash>> PointEvents(const log::LogStore& store, const Point& point,
+                                                   const log::SiteId& local_site) {
+  if (!point.up_to_position) {
+    auto past = store.Ancestors(point.heads);
+    if (!past.ok()) return past.status();
+    // This log's own arrival order is the order this replica took them in.
+    if (point.schema_site == local_site) return past;
+    return InWriterOrder(store, *std::move(past), point.schema_site);
+  }
+  std::vector<log::Hash> hashes;
+  const uint64_t last = *point.up_to_position;
+  absl::Status s = store.ForEach([&](const log::StoredEvent& e) {
+    if (e.position > last) return false;
+    hashes.push_back(e.hash);
+    return true;
+  });
+  if (!s.ok()) return s;
+  return hashes;
+}
+
+// `event` cut down to the ops on one row; nullopt when it has none.
+absl::StatusOr<std::optional<log::Event>> OnlyRow(const log::Event& event, const std::string& table,
+                                                  const std::string& pk) {
+  const bool is_import = event.kind == log::EventKind::kImport;
+  std::optional<log::Event> out;
+  for (const log::TableChanges& tc : event.tables) {
+    if (tc.table != table) continue;
+    log::RowsReader reader(tc.rows, is_import);
+    log::RowOp op;
+    while (!reader.done()) {
+      if (absl::Status s = reader.Next(static_cast<uint32_t>(tc.columns.size()), &op); !s.ok()) return s;
+      if (op.pk != pk) continue;
+      log::RowsWriter writer(is_import);
+      writer.AddRow(op);
+      if (!out) {
+        out = event;
+        out->tables.clear();
+      }
+      log::TableChanges& cut = out->tables.emplace_back();
+      cut.table = tc.table;
+      cut.columns = tc.columns;
+      cut.row_count = writer.row_count();
+      cut.rows = writer.Release();
+      break;  // a row appears once per table in an event
+    }
+  }
+  return out;
+}
+
+// The replicated tables as the schema site had them, kept in step with the
+// database being built.
+class SchemaFollower {
+ public:
+  explicit SchemaFollower(sqlite3* db) : db_(db) {}
+
+  // Applies one schema change. Sets *changed when a table appeared, went or
+  // changed shape (the fold's cached shapes are stale, and stashed cells may
+  // now have a column).
+  absl::Status Apply(const log::SchemaChangeBody& body, bool* changed) {
+    *changed = false;
+    auto it = tables_.find(body.table);
+    const std::string q = schema::QuoteIdentifier(body.table);
+    if (body.sql.empty()) {  // dropped (or made plain)
+      if (it == tables_.end()) return absl::OkStatus();
+      if (absl::Status s = Exec(db_, absl::StrCat("DROP TABLE IF EXISTS main.", q)); !s.ok()) return s;
+      auto forget = Stmt::Prepare(db_, "DELETE FROM main.crlog_clock WHERE tbl = ?1");
+      if (!forget.ok()) return forget.status();
+      forget->BindInt(1, it->second.id);
+      if (absl::Status s = forget->Run(); !s.ok()) return s;
+      for (const char* sql : {"DELETE FROM main.crlog_tables WHERE name = ?1",
+                              "DELETE FROM main.crlog_stash WHERE tbl = ?1"}) {
+        auto stmt = Stmt::Prepare(db_, sql);
+        if (!stmt.ok()) return stmt.status();
+        stmt->BindText(1, body.table);
+        if (absl::Status s = stmt->Run(); !s.ok()) return s;
+      }
+      tables_.erase(it);
+      *changed = true;
+      return absl::OkStatus();
+    }
+    if (it == tables_.end()) {
+      if (absl::Status s = Exec(db_, body.sql); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("replaying the schema of table '", body.table, "': ", s.message()));
+      }
+      auto ins = Stmt::Prepare(db_, "INSERT INTO main.crlog_tables(name) VALUES (?1) RETURNING id");
+      if (!ins.ok()) return ins.status();
+      ins->BindText(1, body.table);
+      auto row = ins->Step();
+      if (!row.ok()) return row.status();
+      Known k;
+      k.id = ins->ColumnInt(0);
+      k.body = body;
+      ins->Reset();
+      tables_.emplace(body.table, std::move(k));
+      *changed = true;
+      return absl::OkStatus();
+    }
+    Known& known = it->second;
+    if (known.body.sql == body.sql && known.body.columns == body.columns &&
+        known.body.pk_columns == body.pk_columns) {
+      return absl::OkStatus();
+    }
+    // Rebuilt under the new definition, values carried as crsql_commit_alter
+    // carries clocks: by name, renames paired in order.
+    const std::vector<int> map = MapColumns(known.body.columns, body.columns);
+    const std::string old_name = "crlog_replay_previous";
+    const std::string qold = schema::QuoteIdentifier(old_name);
+    std::vector<std::string> to, from;
+    for (const std::string& c : body.pk_columns) {
+      if (std::find(known.body.pk_columns.begin(), known.body.pk_columns.end(), c) == known.body.pk_columns.end()) {
+        return absl::FailedPreconditionError(absl::StrCat("replaying the schema of table '", body.table,
+                                                          "': its primary key changed, which crlog cannot replay"));
+      }
+      to.push_back(schema::QuoteIdentifier(c));
+      from.push_back(schema::QuoteIdentifier(c));
+    }
+    for (size_t i = 0; i < map.size(); ++i) {
+      if (map[i] < 0) continue;
+      to.push_back(schema::QuoteIdentifier(body.columns[map[i]]));
+      from.push_back(schema::QuoteIdentifier(known.body.columns[i]));
+    }
+    std::string sql = absl::StrCat("ALTER TABLE main.", q, " RENAME TO ", qold, ";\n", body.sql, ";\n",
+                                   "INSERT INTO main.", q, " (", absl::StrJoin(to, ", "), ") SELECT ",
+                                   absl::StrJoin(from, ", "), " FROM main.", qold, ";\n",
+                                   "DROP TABLE main.", qold, ";");
+    if (absl::Status s = Exec(db_, sql); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("replaying an alter of table '", body.table, "': ", s.message()));
+    }
+    if (!IsIdentity(map, body.columns.size())) {
+      if (absl::Status s = RemapClocks(db_, known.id, map); !s.ok()) return s;
+    }
+    known.body = body;
+    *changed = true;
+    return absl::OkStatus();
+  }
+
+  bool Has(const std::string& table) const { return tables_.contains(table); }
+  const std::vector<std::string>& Columns(const std::string& table) const { return tables_.at(table).body.columns; }
+
+ private:
+  struct Known {
+    int64_t id = 0;
+    log::SchemaChangeBody body;
+  };
+  sqlite3* db_;
+  std::map<std::string, Known> tables_;
+};
+
+absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, const Point& point, sqlite3* db,
+                                                const ReplayOptions& options) {
+  if (absl::Status s = meta::CreateTables(db); !s.ok()) return s;
+  auto hashes = PointEvents(store, point, options.local_site);
+  if (!hashes.ok()) return hashes.status();
+  ReplayStats stats;
+  stats.events = hashes->size();
+
+  FoldOptions fold_options;
+  fold_options.local_site = options.local_site;
+  fold_options.merge_equal_values = options.merge_equal_values;
+  auto fold = Fold::Begin(db, fold_options);
+  if (!fold.ok()) return fold.status();
+  SchemaFollower tables(db);
+
+  uint64_t done = 0;
+  for (const log::Hash& hash : *hashes) {
+    auto stored = store.Get(hash);
+    if (!stored.ok()) return stored.status();
+    // What is replayed must be what the id names (one SHA-256 an event).
+    if (log::Sha256(stored->bytes) != hash) {
+      return absl::DataLossError(absl::StrCat("event ", log::ToHex(hash), " at position ", stored->position,
+                                              " of '", store.path(), "' was altered: its bytes do not hash to "
+                                              "its id; run `crlog verify` to find every fault"));
+    }
+    auto event = stored->Decode();
+    if (!event.ok()) {
+      return absl::DataLossError(absl::StrCat("replaying event ", log::ToHex(hash), " at position ",
+                                              stored->position, ": ", event.status().message(),
+                                              "; run `crlog verify`"));
+    }
+    const log::Event* to_fold = &*event;
+    std::optional<log::Event> cut;
+    const bool schema = event->kind == log::EventKind::kSchemaChange;
+    if (schema) {
+      if (event->site != point.schema_site) to_fold = nullptr;
+    } else if (event->tables.empty()) {
+      to_fold = nullptr;
+    } else if (options.only_row) {
+      auto only = OnlyRow(*event, options.only_row->first, options.only_row->second);
+      if (!only.ok()) return only.status();
+      cut = *std::move(only);
+      to_fold = cut ? &*cut : nullptr;
+    }
+    if (to_fold != nullptr) {
+      if (options.observer != nullptr) {
+        if (absl::Status s = options.observer->BeforeEvent(db, *stored, *to_fold); !s.ok()) return s;
+      }
+      if (schema) {
+        bool changed = false;
+        if (absl::Status s = tables.Apply(to_fold->schema_change, &changed); !s.ok()) return s;
+        if (changed) {
+          // The fold caches table shapes: start a new one on the new shape.
+          fold->reset();
+          fold = Fold::Begin(db, fold_options);
+          if (!fold.ok()) return fold.status();
+          const std::string& table = to_fold->schema_change.table;
+          if (tables.Has(table)) {
+            auto ready = TakeStashed(db, table, tables.Columns(table));
+            if (!ready.ok()) return ready.status();
+            if (!ready->empty()) {
+              // Released cells take a db_version of their own, as they do
+              // in the alter's transaction, so the clocks never name
+              // another event's version (blame reads them).
+              auto watermark = meta::ReadWatermark(db);
+              if (!watermark.ok()) return watermark.status();
+              ++watermark->db_version;
+              for (const OwnedChange& c : *ready) {
+                auto merged = (*fold)->MergeChange(c.view(), watermark->db_version);
+                if (!merged.ok()) return merged.status();
+              }
+              if (absl::Status s = (*fold)->Flush(); !s.ok()) return s;
+              fold->reset();
+              if (absl::Status s = meta::WriteWatermark(db, *watermark); !s.ok()) return s;
+              fold = Fold::Begin(db, fold_options);
+              if (!fold.ok()) return fold.status();
+            }
+          }
+        }
+      } else {
+        if (absl::Status s = (*fold)->Apply(hash, *to_fold); !s.ok()) {
+          return absl::Status(s.code(), absl::StrCat("replaying event ", log::ShortHex(hash), ": ", s.message()));
+        }
+        stats.ops += to_fold->CountOps();
+      }
+      ++stats.folded;
+      if (options.observer != nullptr) {
+        if (absl::Status s = options.observer->AfterEvent(db, *stored, *to_fold); !s.ok()) return s;
+      }
+    }
+    ++done;
+    if (options.progress && (done % 1024 == 0 || done == stats.events)) options.progress(done, stats.events);
+  }
+  fold->reset();
+  auto names = ReplayedTables(db);
+  if (!names.ok()) return names.status();
+  stats.tables = names->size();
+  return stats;
+}
+
+}  // namespace
+
+absl::StatusOr<ReplayStats> ReplayInto(const log::LogStore& store, const Point& point, sqlite3* db,
+                                       const ReplayOptions& options) {
+  if (absl::Status s = Exec(db, "BEGIN"); !s.ok()) return s;
+  auto stats = ReplayInTransaction(store, point, db, options);
+  absl::Status s = stats.status();
+  if (s.ok()) s = Exec(db, "COMMIT");
+  if (!s.ok()) {
+    Exec(db, "ROLLBACK").IgnoreError();
+    return s;
+  }
+  return stats;
+}
+
+absl::StatusOr<std::vector<std::string>> ReplayedTables(sqlite3* db) {
+  return QueryTexts(Stmt::Prepare(db, "SELECT name FROM main.crlog_tables ORDER BY name"));
+}
+
+absl::Status DropHistoryTables(sqlite3* db) {
+  auto names = QueryTexts(Stmt::Prepare(
+      db, "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name LIKE 'crlog\\_%' ESCAPE '\\' "
+          "AND name NOT IN (SELECT name FROM main.crlog_tables)"));
+  if (!names.ok()) return names.status();
+  std::string sql = "BEGIN;\n";
+  for (const std::string& name : *names) absl::StrAppend(&sql, "DROP TABLE main.", schema::QuoteIdentifier(name), ";\n");
+  absl::StrAppend(&sql, "COMMIT;");
+  if (absl::Status s = Exec(db, sql); !s.ok()) {
+    Exec(db, "ROLLBACK").IgnoreError();
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReplayStats> ReplayToFile(const log::LogStore& store, const Point& point, const std::string& out_path,
+                                         const ReplayOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::exists(out_path, ec)) {
+    return absl::AlreadyExistsError(absl::StrCat("'", out_path, "' already exists; replay writes a new file: "
+                                                 "choose another path or remove it first"));
+  }
+  // Built in memory, then written out compact in one go: the output is an
+  // ordinary database with no trace of crlog's bookkeeping.
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE, nullptr);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db(raw, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) return SqliteError(raw, rc, "opening an in-memory database for the replay");
+  auto stats = ReplayInto(store, point, db.get(), options);
+  if (!stats.ok()) return stats.status();
+  if (absl::Status s = DropHistoryTables(db.get()); !s.ok()) return s;
+  auto vacuum = Stmt::Prepare(db.get(), "VACUUM INTO ?1");
+  if (!vacuum.ok()) return vacuum.status();
+  vacuum->BindText(1, out_path);
+  if (absl::Status s = vacuum->Run(); !s.ok()) {
+    std::filesystem::remove(out_path, ec);
+    return absl::Status(s.code(), absl::StrCat("writing the replay to '", out_path, "': ", s.message()));
+  }
+  return stats;
+}
+
+}  // namespace crlog::engine
