@@ -108,6 +108,8 @@ int RegisterFunctions(sqlite3* db, Connection* conn);
 int RegisterCaptureModule(sqlite3* db, Connection* conn);
 int RegisterChangesModule(sqlite3* db, Connection* conn);
 int RegisterHistoryModules(sqlite3* db, Connection* conn);
+int RegisterReplayFunctions(sqlite3* db, Connection* conn);
+int RegisterBlameModules(sqlite3* db, Connection* conn);
 
 }  // namespace crlog::extension
 

@@ -146,6 +146,8 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
   if (rc == SQLITE_OK) rc = RegisterCaptureModule(db, conn);
   if (rc == SQLITE_OK) rc = RegisterChangesModule(db, conn);
   if (rc == SQLITE_OK) rc = RegisterHistoryModules(db, conn);
+  if (rc == SQLITE_OK) rc = RegisterReplayFunctions(db, conn);
+  if (rc == SQLITE_OK) rc = RegisterBlameModules(db, conn);
   if (rc != SQLITE_OK) {
     *err = sqlite3_mprintf("crlog: registering functions failed: %s", sqlite3_errmsg(db));
     std::lock_guard<std::mutex> lock(loaded_mu);

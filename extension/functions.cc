@@ -13,10 +13,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/meta_tables.h"
+#include "engine/signing_keys.h"
 #include "engine/sql.h"
 #include "extension/connection.h"
 #include "log/bundle.h"
 #include "log/hash.h"
+#include "log/signing.h"
 #include "schema/packed_pk.h"
 
 #ifndef CRLOG_VERSION
@@ -279,6 +281,87 @@ void Apply(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_int64(ctx, static_cast<int64_t>(result->events_added));
 }
 
+// Signing (engine/signing_keys.h; docs/sql.md, "Signing").
+
+// A fixed-size id or key given as a BLOB of its bytes or TEXT of its hex.
+template <size_t N>
+absl::StatusOr<std::array<uint8_t, N>> BytesArg(
+    sqlite3_value* v, const char* what,
+    absl::StatusOr<std::array<uint8_t, N>> (*from_hex)(std::string_view)) {
+  if (sqlite3_value_type(v) == SQLITE_TEXT) return from_hex(TextArg(v));
+  if (sqlite3_value_type(v) == SQLITE_BLOB && static_cast<size_t>(sqlite3_value_bytes(v)) == N) {
+    return log::ToArray<N>(std::string_view(static_cast<const char*>(sqlite3_value_blob(v)), N));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("a ", what, " is a BLOB of ", N, " bytes or TEXT of ", 2 * N, " hex digits"));
+}
+
+// crlog_sign_with(pem): signs this replica's local events with the PEM
+// private key from now on (NULL: stop); returns the public key's hex.
+void SignWith(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  std::shared_ptr<const log::SigningKey> key;
+  if (sqlite3_value_type(argv[0]) != SQLITE_NULL) {
+    // TEXT, or a BLOB as the sqlite3 shell's readfile('site.key') gives.
+    int type = sqlite3_value_type(argv[0]);
+    if (type != SQLITE_TEXT && type != SQLITE_BLOB) {
+      return ResultError(ctx, absl::InvalidArgumentError(
+                                  "crlog_sign_with takes a PEM private key (TEXT or BLOB), or NULL to stop signing"));
+    }
+    std::string pem(static_cast<const char*>(sqlite3_value_blob(argv[0])), sqlite3_value_bytes(argv[0]));
+    auto parsed = log::SigningKey::FromPem(pem);
+    if (!parsed.ok()) {
+      return ResultError(ctx, absl::Status(parsed.status().code(),
+                                           absl::StrCat("crlog_sign_with: ", parsed.status().message())));
+    }
+    key = std::make_shared<const log::SigningKey>(*std::move(parsed));
+  }
+  auto trusted = engine::SignWith(conn->db, *conn->replica, key);
+  if (!trusted.ok()) return ResultError(ctx, trusted.status());
+  if (key == nullptr) return sqlite3_result_null(ctx);
+  std::string hex = log::ToHex(key->public_key());
+  sqlite3_result_text(ctx, hex.c_str(), static_cast<int>(hex.size()), SQLITE_TRANSIENT);
+}
+
+// crlog_trust(site, public_key [, replace [, signs_from_seq]]): this
+// database trusts `public_key` for `site`'s events.
+void Trust(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  if (argc < 2 || argc > 4) {
+    return ResultError(ctx, absl::InvalidArgumentError(
+                                "crlog_trust(site, public_key [, replace [, signs_from_seq]])"));
+  }
+  auto site = BytesArg<16>(argv[0], "site id", log::SiteIdFromHex);
+  if (!site.ok()) return ResultError(ctx, site.status());
+  auto key = BytesArg<32>(argv[1], "public key", log::PublicKeyFromHex);
+  if (!key.ok()) return ResultError(ctx, key.status());
+  bool replace = argc >= 3 && sqlite3_value_type(argv[2]) != SQLITE_NULL && sqlite3_value_int64(argv[2]) != 0;
+  log::TrustedKey trusted{*key, 1};
+  if (argc == 4) {
+    if (sqlite3_value_type(argv[3]) != SQLITE_INTEGER || sqlite3_value_int64(argv[3]) < 1) {
+      return ResultError(ctx, absl::InvalidArgumentError(
+                                  "crlog_trust: signs_from_seq is the site's first signed seq, 1 or more"));
+    }
+    trusted.signs_from_seq = static_cast<uint64_t>(sqlite3_value_int64(argv[3]));
+  }
+  if (absl::Status s = engine::TrustKey(conn->db, *site, trusted, replace); !s.ok()) {
+    return ResultError(ctx, s);
+  }
+  sqlite3_result_text(ctx, "OK", -1, SQLITE_STATIC);
+}
+
+// crlog_public_key(): the public key this replica signs with, or NULL.
+void PublicKey(sqlite3_context* ctx, int, sqlite3_value**) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  auto key = conn->replica->signing_key();
+  if (key == nullptr) return sqlite3_result_null(ctx);
+  std::string hex = log::ToHex(key->public_key());
+  sqlite3_result_text(ctx, hex.c_str(), static_cast<int>(hex.size()), SQLITE_TRANSIENT);
+}
+
 }  // namespace
 
 int RegisterFunctions(sqlite3* db, Connection* conn) {
@@ -311,6 +394,9 @@ int RegisterFunctions(sqlite3* db, Connection* conn) {
       {"crsql_alter_commit", -1, direct, CommitAlter},
       {"crlog_export", 0, direct, Export},
       {"crlog_apply", 1, direct, Apply},
+      {"crlog_sign_with", 1, direct, SignWith},
+      {"crlog_trust", -1, direct, Trust},
+      {"crlog_public_key", 0, innocuous, PublicKey},
   };
   for (const Fn& f : fns) {
     int rc = sqlite3_create_function_v2(db, f.name, f.argc, f.flags, conn, f.fn, nullptr, nullptr, nullptr);

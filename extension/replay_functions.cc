@@ -1,0 +1,158 @@
+// Time travel from SQL (docs/sql.md, "History"):
+//
+//   SELECT crlog_replay('2026-11-22T07:00:00Z', 'then.db');  -- a new file
+//   SELECT crlog_attach_at('2026-11-22T07:00:00Z', 'then');  -- a schema
+//   SELECT * FROM then.todo;
+//
+// crlog_attach_at replays into an in-memory database and hands it to SQLite
+// with sqlite3_deserialize(..., SQLITE_DESERIALIZE_READONLY): the schema is
+// read-only whatever the connection's flags (a `file:...?mode=ro` URI would
+// depend on URI filenames being enabled), and DETACH or closing the
+// connection frees it, so nothing is left on disk to clean up.
+#include <sqlite3.h>
+
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "engine/meta_tables.h"
+#include "engine/point.h"
+#include "engine/replay.h"
+#include "engine/sql.h"
+#include "extension/connection.h"
+#include "schema/sql_quote.h"
+
+namespace crlog::extension {
+namespace {
+
+Connection* Conn(sqlite3_context* ctx) { return static_cast<Connection*>(sqlite3_user_data(ctx)); }
+
+std::string TextArg(sqlite3_value* v) {
+  const unsigned char* p = sqlite3_value_text(v);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
+}
+
+// The error of `fn`, its message prefixed with the call so a failure inside
+// a longer script says which call failed.
+absl::Status Named(const char* fn, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(fn, ": ", s.message()));
+}
+
+absl::StatusOr<engine::Point> ResolveHere(Connection* conn, std::string_view text) {
+  // "head" is what this database has committed: crlog_heads, read in the
+  // caller's transaction.
+  auto heads = engine::meta::ReadHeads(conn->db);
+  if (!heads.ok()) return heads.status();
+  return engine::ResolvePoint(conn->replica->log(), conn->replica->site(), *heads, text);
+}
+
+engine::ReplayOptions OptionsFor(Connection* conn) {
+  engine::ReplayOptions options;
+  options.local_site = conn->replica->site();
+  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  return options;
+}
+
+// crlog_replay(point, path): the replicated tables as they stood at `point`
+// in a new SQLite file at `path`; returns the number of events folded.
+void Replay(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (absl::Status s = conn->Ready(); !s.ok()) return ResultError(ctx, s);
+  if (argc != 2 || sqlite3_value_type(argv[0]) != SQLITE_TEXT || sqlite3_value_type(argv[1]) != SQLITE_TEXT ||
+      sqlite3_value_bytes(argv[1]) == 0) {
+    return ResultError(ctx, absl::InvalidArgumentError(
+                                "crlog_replay takes a point and the path of a new file: "
+                                "SELECT crlog_replay('head', 'copy.db')"));
+  }
+  auto point = ResolveHere(conn, TextArg(argv[0]));
+  if (!point.ok()) return ResultError(ctx, Named("crlog_replay", point.status()));
+  auto stats = engine::ReplayToFile(conn->replica->log(), *point, TextArg(argv[1]), OptionsFor(conn));
+  if (!stats.ok()) return ResultError(ctx, Named("crlog_replay", stats.status()));
+  sqlite3_result_int64(ctx, static_cast<int64_t>(stats->folded));
+}
+
+// Owns a connection opened here.
+struct ScratchDb {
+  sqlite3* db = nullptr;
+  ~ScratchDb() { sqlite3_close_v2(db); }
+};
+
+// crlog_attach_at(point, schema): the replicated tables at `point`,
+// attached read-only as `schema`; returns the number of events folded.
+void AttachAt(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  Connection* conn = Conn(ctx);
+  if (absl::Status s = conn->Ready(); !s.ok()) return ResultError(ctx, s);
+  if (argc != 2 || sqlite3_value_type(argv[0]) != SQLITE_TEXT || sqlite3_value_type(argv[1]) != SQLITE_TEXT ||
+      sqlite3_value_bytes(argv[1]) == 0) {
+    return ResultError(ctx, absl::InvalidArgumentError(
+                                "crlog_attach_at takes a point and a schema name: "
+                                "SELECT crlog_attach_at('head', 'then')"));
+  }
+  std::string schema = TextArg(argv[1]);
+  std::string lower = absl::AsciiStrToLower(schema);
+  if (lower == "main" || lower == "temp") {
+    return ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(
+                                "crlog_attach_at: '", schema, "' is SQLite's own schema; name a new one")));
+  }
+  // Before the replay, which may be long: a name in use fails now.
+  for (int i = 0; sqlite3_db_name(conn->db, i) != nullptr; ++i) {
+    if (absl::AsciiStrToLower(sqlite3_db_name(conn->db, i)) == lower) {
+      return ResultError(ctx, absl::FailedPreconditionError(absl::StrCat(
+                                  "crlog_attach_at: a database is already attached as '", schema,
+                                  "'; DETACH it first or choose another name")));
+    }
+  }
+  auto point = ResolveHere(conn, TextArg(argv[0]));
+  if (!point.ok()) return ResultError(ctx, Named("crlog_attach_at", point.status()));
+
+  ScratchDb scratch;
+  int rc = sqlite3_open_v2(":memory:", &scratch.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    return ResultError(ctx,
+                       Named("crlog_attach_at", engine::SqliteError(scratch.db, rc, "opening a scratch database")));
+  }
+  auto stats = engine::ReplayInto(conn->replica->log(), *point, scratch.db, OptionsFor(conn));
+  if (!stats.ok()) return ResultError(ctx, Named("crlog_attach_at", stats.status()));
+  absl::Status s = engine::DropHistoryTables(scratch.db);
+  if (s.ok()) s = engine::Exec(scratch.db, "VACUUM");
+  if (!s.ok()) return ResultError(ctx, Named("crlog_attach_at", s));
+  sqlite3_int64 size = 0;
+  unsigned char* image = sqlite3_serialize(scratch.db, "main", &size, 0);
+  if (image == nullptr) {
+    return ResultError(ctx, absl::ResourceExhaustedError(
+                                "crlog_attach_at: out of memory copying the replayed database; "
+                                "write it to a file with crlog_replay and ATTACH that instead"));
+  }
+
+  // ATTACH runs as a nested statement; SQLite allows it inside a function
+  // call, in or out of a transaction.
+  std::string attach = absl::StrCat("ATTACH ':memory:' AS ", schema::QuoteIdentifier(schema));
+  if (absl::Status a = engine::Exec(conn->db, attach); !a.ok()) {
+    sqlite3_free(image);
+    return ResultError(ctx, Named("crlog_attach_at", a));
+  }
+  rc = sqlite3_deserialize(conn->db, schema.c_str(), image, size, size,
+                           SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY);
+  if (rc != SQLITE_OK) {
+    // sqlite3_deserialize frees the image on failure too.
+    absl::Status d = engine::SqliteError(conn->db, rc, absl::StrCat("loading the replay into '", schema, "'"));
+    engine::Exec(conn->db, absl::StrCat("DETACH ", schema::QuoteIdentifier(schema))).IgnoreError();
+    return ResultError(ctx, Named("crlog_attach_at", d));
+  }
+  sqlite3_result_int64(ctx, static_cast<int64_t>(stats->folded));
+}
+
+}  // namespace
+
+int RegisterReplayFunctions(sqlite3* db, Connection* conn) {
+  // Both write (a file, or the connection's schema list): DIRECTONLY, never
+  // from a trigger or view.
+  const int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+  int rc = sqlite3_create_function_v2(db, "crlog_replay", 2, flags, conn, Replay, nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function_v2(db, "crlog_attach_at", 2, flags, conn, AttachAt, nullptr, nullptr, nullptr);
+  }
+  return rc;
+}
+
+}  // namespace crlog::extension
