@@ -28,12 +28,18 @@ enum ExitCode : int {
 
 // What the command line asks for.
 struct Invocation {
-  enum class Command { kHelp, kVersion, kLog, kVerify, kDemo };
+  enum class Command { kHelp, kVersion, kLog, kVerify, kDemo, kGraph, kBlame, kReplay, kDiff, kKeygen, kTrust };
   Command command = Command::kHelp;
   std::string help_topic;  // kHelp: a command name, or "" for the overview
   LogOptions log;
   VerifyOptions verify;
   DemoOptions demo;
+  KeygenOptions keygen;
+  TrustOptions trust;
+  GraphOptions graph;
+  BlameOptions blame;
+  ReplayCommandOptions replay;
+  DiffOptions diff;
 };
 
 // Parses `args` (argv without the program name). A usage error is

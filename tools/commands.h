@@ -42,12 +42,66 @@ struct VerifyOptions {
 };
 absl::Status RunVerify(const VerifyOptions& options, const Io& io);
 
+// `crlog keygen --out FILE`: a new Ed25519 signing key, written as PEM with
+// mode 0600 (never over an existing file); prints the public key's hex.
+struct KeygenOptions {
+  std::string out;
+};
+absl::Status RunKeygen(const KeygenOptions& options, const Io& io);
+
+// `crlog trust DB SITE_HEX KEY_HEX`: the database trusts KEY for SITE's
+// events (crlog_keys; engine/signing_keys.h).
+struct TrustOptions {
+  std::string path;  // the database file
+  std::string site;  // 32 hex digits
+  std::string public_key;  // 64 hex digits
+  bool replace = false;    // replace a different key already trusted
+  uint64_t signs_from_seq = 1;
+};
+absl::Status RunTrust(const TrustOptions& options, const Io& io);
+
 // `crlog demo DIR`.
 struct DemoOptions {
   std::string dir;
   bool force = false;  // replace a log already in `dir`
 };
 absl::Status RunDemo(const DemoOptions& options, const Io& io);
+
+// `crlog blame DB TABLE PK...`: who wrote each cell of a row.
+struct BlameOptions {
+  std::string path;  // the database file
+  std::string table;
+  std::vector<std::string> pk;  // plain values (tools/packed_pk.h PlainValue)
+  bool history = false;         // also every earlier value of each cell
+  bool json = false;
+};
+absl::Status RunBlame(const BlameOptions& options, const Io& io);
+
+// `crlog replay DB --at POINT --out FILE`: the tables at a point, as a new
+// ordinary SQLite file.
+struct ReplayCommandOptions {
+  std::string path;  // the database file
+  std::string at = "head";
+  std::string out;
+  bool force = false;  // replace a file already at `out`
+};
+absl::Status RunReplay(const ReplayCommandOptions& options, const Io& io);
+
+// `crlog diff DB POINT_A POINT_B`: rows and cells that differ between points.
+struct DiffOptions {
+  std::string path;  // the database file
+  std::string a, b;
+  bool json = false;
+};
+absl::Status RunDiff(const DiffOptions& options, const Io& io);
+
+// `crlog graph PATH`: the event DAG as Graphviz DOT.
+struct GraphOptions {
+  std::string path;
+  std::optional<std::string> out;  // a file instead of stdout; *.svg is rendered by `dot`
+  std::optional<uint64_t> limit;   // draw only the N newest events
+};
+absl::Status RunGraph(const GraphOptions& options, const Io& io);
 
 }  // namespace crlog::tools
 

@@ -2,36 +2,37 @@
 // Reads through LogStore::ForEachNewestFirst and prints as it goes, so a long
 // log starts showing at once and memory stays flat. An event whose bytes do
 // not match its id, or do not decode, stops the listing with DataLoss.
+//
+// With --ops and a database, each op shows old -> new (tools/op_changes.h):
+// the events to show are chosen first, then one replay of the database's
+// history finds what their ops replaced, then they are printed.
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/history_db.h"
 #include "log/hash.h"
 #include "log/row_codec.h"
 #include "log/store.h"
-#include "schema/packed_pk.h"
 #include "tools/commands.h"
 #include "tools/log_path.h"
+#include "tools/op_changes.h"
 #include "tools/output.h"
+#include "tools/packed_pk.h"
 
 namespace crlog::tools {
 namespace {
-
-// A --pk value as the column value it most likely names: an integer, a
-// real, else text.
-Value PlainValue(const std::string& text) {
-  int64_t i;
-  if (absl::SimpleAtoi(text, &i)) return Value::Integer(i);
-  double d;
-  if (absl::SimpleAtod(text, &d) && text.find_first_of(".eE") != std::string::npos) return Value::Real(d);
-  return Value::Text(text);
-}
 
 // Whether `event` passes the filters of `options`; `packed_pk` is --pk packed.
 bool Matches(const LogOptions& options, const log::Event& event, const std::optional<std::string>& packed_pk) {
@@ -61,6 +62,139 @@ bool Matches(const LogOptions& options, const log::Event& event, const std::opti
   return true;
 }
 
+// Walks the log newest first, calling `show` for each event that passes the
+// filters, until --limit events were shown or `show` returns false. Each
+// event is hashed and decoded first: a fault stops the walk and is returned.
+absl::Status Walk(const log::LogStore& store, const LogOptions& options, const std::optional<std::string>& packed_pk,
+                  const std::function<bool(const log::StoredEvent&, const log::Event&)>& show) {
+  if (options.limit && *options.limit == 0) return absl::OkStatus();
+  uint64_t shown = 0;
+  absl::Status fault;
+  absl::Status walk = store.ForEachNewestFirst([&](const log::StoredEvent& stored) {
+    // What is shown must be what the id names: one SHA-256 per event is
+    // cheap next to printing it. (Links, seqs and indexes are verify's.)
+    if (log::Sha256(stored.bytes) != stored.hash) {
+      fault = absl::DataLossError(absl::StrCat(
+          "event ", log::ToHex(stored.hash), " at position ", stored.position, " of '", store.path(),
+          "' was altered: its bytes do not hash to its id; run `crlog verify` on the log to find every fault"));
+      return false;
+    }
+    absl::StatusOr<log::Event> event = stored.Decode();
+    if (!event.ok()) {
+      fault = absl::DataLossError(absl::StrCat("event ", log::ToHex(stored.hash), " at position ", stored.position,
+                                               " of '", store.path(), "' does not decode: ", event.status().message(),
+                                               "; run `crlog verify` on the log to find every fault"));
+      return false;
+    }
+    if (!Matches(options, *event, packed_pk)) return true;
+    if (!show(stored, *event)) return false;
+    ++shown;
+    return !options.limit || shown < *options.limit;
+  });
+  if (fault.ok() && !walk.ok()) {
+    fault = absl::Status(walk.code(), absl::StrCat("reading the log '", store.path(), "' failed: ", walk.message()));
+  }
+  return fault;
+}
+
+void PrintEvent(const LogOptions& options, const EventView& view, bool first, std::ostream& out) {
+  switch (options.format) {
+    case LogOptions::Format::kJson:
+      out << (first ? "\n" : ",\n");
+      PrintEventJson(view, out);
+      break;
+    case LogOptions::Format::kOneLine:
+      PrintEventOneLine(view, out);
+      break;
+    case LogOptions::Format::kFull:
+      if (!first) out << "\n";
+      PrintEventFull(view, out);
+      break;
+  }
+}
+
+// The database whose log PATH names, when there is one: PATH itself when it
+// is a file, or the file a log directory app.db-crlog/ sits beside.
+std::optional<std::string> DatabaseFor(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return path;
+  std::string dir = path;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (absl::EndsWith(dir, kLogDirSuffix)) {
+    std::string db = dir.substr(0, dir.size() - std::strlen(kLogDirSuffix));
+    if (fs::is_regular_file(db, ec)) return db;
+  }
+  return std::nullopt;
+}
+
+// `crlog log --ops`: the events to show, then their changes from one replay
+// of the database's history, then the output.
+absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options,
+                           const std::optional<std::string>& packed_pk, const Io& io) {
+  std::vector<log::Hash> shown;
+  absl::Status fault = Walk(store, options, packed_pk, [&](const log::StoredEvent& stored, const log::Event&) {
+    shown.push_back(stored.hash);
+    return true;
+  });
+
+  std::optional<std::map<log::Hash, std::vector<OpChange>>> changes;
+  if (std::optional<std::string> db_path = DatabaseFor(options.path); db_path && !shown.empty()) {
+    absl::StatusOr<std::unique_ptr<engine::HistoryDb>> db = engine::HistoryDb::Open(*db_path);
+    if (db.ok()) {
+      std::optional<std::pair<std::string, std::string>> only_row;
+      if (options.table && packed_pk) only_row = std::make_pair(*options.table, *packed_pk);
+      ProgressLine progress(io.err, io.err_is_terminal, "replaying for old values");
+      auto replayed = ReplayOpChanges(**db, std::set<log::Hash>(shown.begin(), shown.end()), only_row,
+                                      [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
+      progress.Clear();
+      if (!replayed.ok()) return replayed.status();
+      changes = *std::move(replayed);
+    } else {
+      io.err << "crlog log: showing ops as written, without old values: " << db.status().message() << "\n";
+    }
+  }
+
+  const bool json = options.format == LogOptions::Format::kJson;
+  if (json) io.out << "[";
+  for (size_t i = 0; i < shown.size(); ++i) {
+    absl::StatusOr<log::StoredEvent> stored = store.Get(shown[i]);
+    if (!stored.ok()) return stored.status();
+    absl::StatusOr<log::Event> event = stored->Decode();
+    if (!event.ok()) return event.status();
+    const std::vector<OpChange>* ops = nullptr;
+    std::vector<OpChange> written;
+    if (changes) {
+      if (auto it = changes->find(shown[i]); it != changes->end()) ops = &it->second;
+    }
+    EventView view{*stored, *event};
+    if (json) {
+      // The event object, with its changes as one more key.
+      std::ostringstream object;
+      PrintEventJson(view, object);
+      std::string text = object.str();
+      text.pop_back();  // the closing brace
+      if (ops == nullptr) {
+        written = WrittenChanges(*event);
+        ops = &written;
+      }
+      io.out << (i == 0 ? "\n" : ",\n") << text << ",\"changes\":" << OpChangesJson(*ops) << "}";
+      continue;
+    }
+    PrintEvent(options, view, i == 0, io.out);
+    if (ops != nullptr) {
+      PrintOpChanges(*ops, io.out);
+    } else {
+      // No database to say what the ops replaced (or the event is not in
+      // its history): the rows as written.
+      PrintEventOps(*event, io.out);
+    }
+  }
+  if (json && fault.ok()) io.out << (shown.empty() ? "]\n" : "\n]\n");
+  io.out.flush();
+  return fault;
+}
+
 }  // namespace
 
 absl::Status RunLog(const LogOptions& options, const Io& io) {
@@ -68,59 +202,17 @@ absl::Status RunLog(const LogOptions& options, const Io& io) {
   if (!store.ok()) return store.status();
 
   std::optional<std::string> packed_pk;
-  if (!options.pk.empty()) {
-    std::vector<Value> values;
-    for (const std::string& v : options.pk) values.push_back(PlainValue(v));
-    packed_pk = schema::PackColumns(values);
-  }
+  if (!options.pk.empty()) packed_pk = PackPlainPk(options.pk);
+  if (options.ops) return RunLogWithOps(**store, options, packed_pk, io);
+
   const bool json = options.format == LogOptions::Format::kJson;
   if (json) io.out << "[";
   uint64_t shown = 0;
-  absl::Status fault;
-  if (!options.limit || *options.limit > 0) {
-    absl::Status walk = (*store)->ForEachNewestFirst([&](const log::StoredEvent& stored) {
-      // What is shown must be what the id names: one SHA-256 per event is
-      // cheap next to printing it. (Links, seqs and indexes are verify's.)
-      if (log::Sha256(stored.bytes) != stored.hash) {
-        fault = absl::DataLossError(absl::StrCat(
-            "event ", log::ToHex(stored.hash), " at position ", stored.position, " of '",
-            (*store)->path(), "' was altered: its bytes do not hash to its id; run `crlog verify` "
-            "on the log to find every fault"));
-        return false;
-      }
-      absl::StatusOr<log::Event> event = stored.Decode();
-      if (!event.ok()) {
-        fault = absl::DataLossError(absl::StrCat(
-            "event ", log::ToHex(stored.hash), " at position ", stored.position, " of '",
-            (*store)->path(), "' does not decode: ", event.status().message(),
-            "; run `crlog verify` on the log to find every fault"));
-        return false;
-      }
-      if (!Matches(options, *event, packed_pk)) return true;
-      EventView view{stored, *event};
-      switch (options.format) {
-        case LogOptions::Format::kJson:
-          io.out << (shown == 0 ? "\n" : ",\n");
-          PrintEventJson(view, io.out);
-          break;
-        case LogOptions::Format::kOneLine:
-          PrintEventOneLine(view, io.out);
-          if (options.ops) PrintEventOps(*event, io.out);
-          break;
-        case LogOptions::Format::kFull:
-          if (shown > 0) io.out << "\n";
-          PrintEventFull(view, io.out);
-          if (options.ops) PrintEventOps(*event, io.out);
-          break;
-      }
-      ++shown;
-      return !options.limit || shown < *options.limit;
-    });
-    if (fault.ok() && !walk.ok()) {
-      fault = absl::Status(walk.code(), absl::StrCat("reading the log '", (*store)->path(),
-                                                     "' failed: ", walk.message()));
-    }
-  }
+  absl::Status fault = Walk(**store, options, packed_pk, [&](const log::StoredEvent& stored, const log::Event& event) {
+    PrintEvent(options, EventView{stored, event}, shown == 0, io.out);
+    ++shown;
+    return true;
+  });
   // A damaged log leaves the JSON unterminated, so a script cannot mistake a
   // partial list for the whole one.
   if (json && fault.ok()) io.out << (shown == 0 ? "]\n" : "\n]\n");

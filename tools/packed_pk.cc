@@ -1,9 +1,16 @@
-// Display helpers for packed pks (tools/packed_pk.h).
+// Packed pks as the CLI shows and builds them (tools/packed_pk.h).
 #include "tools/packed_pk.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "log/hash.h"
+#include "log/strings.h"
 #include "schema/packed_pk.h"
 
 namespace crlog::tools {
@@ -29,6 +36,41 @@ std::string PkToString(std::string_view packed) {
                                       absl::StrAppend(out, ValueToString(v));
                                     }),
                       "]");
+}
+
+std::string PkTuple(std::string_view packed) {
+  std::optional<std::vector<Value>> values = UnpackPk(packed);
+  if (!values) return absl::StrCat("X'", log::ToHex(packed), "'");
+  return absl::StrCat("(",
+                      absl::StrJoin(*values, ", ",
+                                    [](std::string* out, const Value& v) {
+                                      absl::StrAppend(out, ValueToString(v));
+                                    }),
+                      ")");
+}
+
+Value PlainValue(std::string_view text) {
+  const absl::string_view t = Sv(text);
+  if (t.size() >= 2 && t.front() == '\'' && t.back() == '\'') {
+    return Value::Text(absl::StrReplaceAll(t.substr(1, t.size() - 2), {{"''", "'"}}));
+  }
+  if (t.size() >= 3 && (t[0] == 'X' || t[0] == 'x') && t[1] == '\'' && t.back() == '\'' && t.size() % 2 == 1) {
+    absl::string_view hex = t.substr(2, t.size() - 3);
+    if (std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
+      return Value::Blob(absl::HexStringToBytes(hex));
+    }
+  }
+  int64_t i;
+  if (absl::SimpleAtoi(t, &i)) return Value::Integer(i);
+  double d;
+  if (absl::SimpleAtod(t, &d) && t.find_first_of(".eE") != absl::string_view::npos) return Value::Real(d);
+  return Value::Text(text);
+}
+
+std::string PackPlainPk(absl::Span<const std::string> values) {
+  std::vector<Value> pk;
+  for (const std::string& v : values) pk.push_back(PlainValue(v));
+  return schema::PackColumns(pk);
 }
 
 }  // namespace crlog::tools

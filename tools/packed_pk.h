@@ -23,6 +23,19 @@ std::optional<std::vector<Value>> UnpackPk(std::string_view packed);
 // "[1]", "[1, 'a']", or X'..' when the bytes do not unpack.
 std::string PkToString(std::string_view packed);
 
+// The same as a row is named in messages and history views: "(1)",
+// "(1, 'a')", or X'..' when the bytes do not unpack.
+std::string PkTuple(std::string_view packed);
+
+// A pk value typed on the command line (--pk V, `crlog blame T V...`) as the
+// column value it most likely names: an integer (42, -7), a real (1.5, 2e3),
+// text in single quotes ('42' is text; '' inside stands for one quote),
+// X'00ff' a blob, anything else text as typed.
+Value PlainValue(std::string_view text);
+
+// The packed pk of plain values.
+std::string PackPlainPk(absl::Span<const std::string> values);
+
 }  // namespace crlog::tools
 
 #endif  // CRLOG_TOOLS_PACKED_PK_H_

@@ -27,6 +27,15 @@ void PrintLogSummary(const log::VerifyReport& report, const Io& io) {
          << (report.bytes == 1 ? " byte" : " bytes");
 }
 
+// Shown only for logs that hold signed events: most logs have none.
+void PrintSignatures(const log::VerifyReport& report, const Io& io) {
+  if (report.signed_checked == 0 && report.signed_unknown == 0) return;
+  io.out << "; signatures: " << report.signed_checked << " good from trusted keys";
+  if (report.signed_unknown > 0) {
+    io.out << ", " << report.signed_unknown << " from sites with no trusted key (not checked)";
+  }
+}
+
 absl::Status VerifyDatabaseFile(const VerifyOptions& options, const Io& io) {
   absl::StatusOr<engine::DatabaseReport> report;
   {
@@ -45,7 +54,9 @@ absl::Status VerifyDatabaseFile(const VerifyOptions& options, const Io& io) {
   }
   PrintLogSummary(report->log, io);
   io.out << "; " << report->tables << (report->tables == 1 ? " table, " : " tables, ") << report->rows
-         << (report->rows == 1 ? " row" : " rows") << " equal to the fold of the log\n";
+         << (report->rows == 1 ? " row" : " rows") << " equal to the fold of the log";
+  PrintSignatures(report->log, io);
+  io.out << "\n";
   io.out.flush();
   return absl::OkStatus();
 }
@@ -76,6 +87,7 @@ absl::Status RunVerify(const VerifyOptions& options, const Io& io) {
                                                              "' failed: ", report.status().message()));
   }
   PrintLogSummary(*report, io);
+  PrintSignatures(*report, io);
   io.out << "\n";
   io.out.flush();
   return absl::OkStatus();

@@ -394,7 +394,6 @@ TEST_F(CrlogCliTest, BadArgumentsExitTwo) {
            {"log", "-n", "many", "x"},
            {"log", "-n", "-1", "x"},
            {"log", "--json", "--oneline", "x"},
-           {"log", "--json", "--ops", "x"},
            {"verify", "a", "b"},
            {"verify", "--force", "x"},
            {"demo"},

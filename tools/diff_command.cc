@@ -1,0 +1,179 @@
+// `crlog diff DB POINT_A POINT_B`: the rows and cells that differ between two
+// points of a database's history (engine::DiffPoints), readable or as JSON.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/diff.h"
+#include "engine/history_db.h"
+#include "log/strings.h"
+#include "tools/commands.h"
+#include "tools/history_view.h"
+#include "tools/output.h"
+#include "tools/packed_pk.h"
+
+namespace crlog::tools {
+namespace {
+
+// SQLite's order of values (NULL, numbers, text, blobs), so that the lines
+// of a table come in the order of its primary key, as ORDER BY gives them.
+int Rank(const Value& v) {
+  switch (v.type) {
+    case ValueType::kNull: return 0;
+    case ValueType::kInteger:
+    case ValueType::kReal: return 1;
+    case ValueType::kText: return 2;
+    case ValueType::kBlob: return 3;
+  }
+  return 0;
+}
+
+bool Less(const Value& a, const Value& b) {
+  if (Rank(a) != Rank(b)) return Rank(a) < Rank(b);
+  switch (Rank(a)) {
+    case 1: {
+      if (a.type == ValueType::kInteger && b.type == ValueType::kInteger) return a.integer < b.integer;
+      const double x = a.type == ValueType::kInteger ? static_cast<double>(a.integer) : a.real;
+      const double y = b.type == ValueType::kInteger ? static_cast<double>(b.integer) : b.real;
+      return x < y;
+    }
+    case 2:
+    case 3: return a.bytes < b.bytes;
+    default: return false;
+  }
+}
+
+bool PkLess(const std::vector<Value>& a, const std::vector<Value>& b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), Less);
+}
+
+std::string Assignments(const std::vector<std::string>& columns, const std::vector<Value>& values) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < columns.size(); ++i) parts.push_back(absl::StrCat(columns[i], "=", ValueToString(values[i])));
+  return absl::StrJoin(parts, ", ");
+}
+
+// One line per differing row, in pk order.
+struct Line {
+  const std::vector<Value>* pk;
+  std::string text;
+};
+
+void PrintTable(const engine::TableDiff& t, std::ostream& out) {
+  const std::string name = absl::StrCat("table '", t.table, "'");
+  for (const std::string& c : t.columns_only_in_a) out << name << ": - column '" << c << "' (only at A)\n";
+  for (const std::string& c : t.columns_only_in_b) out << name << ": + column '" << c << "' (only at B)\n";
+  if (t.pk_differs) out << name << ": the primary key differs between the points; rows not compared\n";
+  std::vector<Line> lines;
+  for (const engine::ChangedRow& r : t.changed) {
+    std::vector<std::string> cells;
+    for (const engine::CellChange& c : r.cells) {
+      cells.push_back(absl::StrCat(c.column, " ", ValueToString(c.a), " -> ", ValueToString(c.b)));
+    }
+    lines.push_back({&r.pk_values, absl::StrCat(name, " row ", PkTuple(r.pk), ": ", absl::StrJoin(cells, ", "))});
+  }
+  for (const engine::DiffRow& r : t.only_in_b) {
+    lines.push_back({&r.pk_values, absl::StrCat(name, " + row ", PkTuple(r.pk),
+                                                r.columns.empty() ? "" : ": ", Assignments(r.columns, r.values))});
+  }
+  for (const engine::DiffRow& r : t.only_in_a) {
+    lines.push_back({&r.pk_values, absl::StrCat(name, " - row ", PkTuple(r.pk),
+                                                r.columns.empty() ? "" : ": ", Assignments(r.columns, r.values))});
+  }
+  std::stable_sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) { return PkLess(*x.pk, *y.pk); });
+  for (const Line& l : lines) out << l.text << "\n";
+}
+
+void PrintText(const DiffOptions& options, const engine::PointDiff& d, std::ostream& out) {
+  out << "--- A: " << options.a << " (" << d.a.events << " events)\n";
+  out << "+++ B: " << options.b << " (" << d.b.events << " events)\n";
+  for (const std::string& t : d.tables_only_in_a) out << "- table '" << t << "' (only at A)\n";
+  for (const std::string& t : d.tables_only_in_b) out << "+ table '" << t << "' (only at B)\n";
+  uint64_t rows = 0;
+  for (const engine::TableDiff& t : d.tables) {
+    PrintTable(t, out);
+    rows += t.changed.size() + t.only_in_a.size() + t.only_in_b.size();
+  }
+  if (d.empty()) {
+    out << "no differences\n";
+  } else {
+    const size_t tables = d.tables.size() + d.tables_only_in_a.size() + d.tables_only_in_b.size();
+    out << rows << (rows == 1 ? " row differs" : " rows differ") << "; " << tables
+        << (tables == 1 ? " table differs" : " tables differ") << "\n";
+  }
+}
+
+std::string JsonStrings(const std::vector<std::string>& v) {
+  return absl::StrCat("[", absl::StrJoin(v, ",", [](std::string* out, const std::string& s) {
+                        absl::StrAppend(out, JsonString(s));
+                      }), "]");
+}
+
+std::string RowsJson(const std::vector<engine::DiffRow>& rows) {
+  std::vector<std::string> items;
+  for (const engine::DiffRow& r : rows) {
+    std::vector<std::string> values;
+    for (size_t i = 0; i < r.columns.size(); ++i) {
+      values.push_back(absl::StrCat(JsonString(r.columns[i]), ":", ValueJson(r.values[i])));
+    }
+    items.push_back(absl::StrCat("{\"pk\":", PkJson(r.pk), ",\"values\":{", absl::StrJoin(values, ","), "}}"));
+  }
+  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
+}
+
+void PrintJson(const DiffOptions& options, const engine::PointDiff& d, std::ostream& out) {
+  auto side = [](const std::string& text, const engine::ReplayStats& s) {
+    return absl::StrCat("{\"point\":", JsonString(text), ",\"events\":", s.events, ",\"folded\":", s.folded,
+                        ",\"ops\":", s.ops, ",\"tables\":", s.tables, "}");
+  };
+  out << "{\"a\":" << side(options.a, d.a) << ",\"b\":" << side(options.b, d.b)
+      << ",\"tables_only_in_a\":" << JsonStrings(d.tables_only_in_a)
+      << ",\"tables_only_in_b\":" << JsonStrings(d.tables_only_in_b) << ",\"tables\":[";
+  for (size_t i = 0; i < d.tables.size(); ++i) {
+    const engine::TableDiff& t = d.tables[i];
+    std::vector<std::string> changed;
+    for (const engine::ChangedRow& r : t.changed) {
+      std::vector<std::string> cells;
+      for (const engine::CellChange& c : r.cells) {
+        cells.push_back(absl::StrCat("{\"column\":", JsonString(c.column), ",\"a\":", ValueJson(c.a),
+                                     ",\"b\":", ValueJson(c.b), "}"));
+      }
+      changed.push_back(absl::StrCat("{\"pk\":", PkJson(r.pk), ",\"cells\":[", absl::StrJoin(cells, ","), "]}"));
+    }
+    out << (i ? "," : "") << "\n{\"table\":" << JsonString(t.table) << ",\"pk_columns\":" << JsonStrings(t.pk_columns)
+        << ",\"columns_only_in_a\":" << JsonStrings(t.columns_only_in_a)
+        << ",\"columns_only_in_b\":" << JsonStrings(t.columns_only_in_b)
+        << ",\"pk_differs\":" << (t.pk_differs ? "true" : "false") << ",\"only_in_a\":" << RowsJson(t.only_in_a)
+        << ",\"only_in_b\":" << RowsJson(t.only_in_b) << ",\"changed\":[" << absl::StrJoin(changed, ",") << "]}";
+  }
+  out << (d.tables.empty() ? "]}\n" : "\n]}\n");
+}
+
+}  // namespace
+
+absl::Status RunDiff(const DiffOptions& options, const Io& io) {
+  auto db = engine::HistoryDb::Open(options.path);
+  if (!db.ok()) return db.status();
+  auto a = (*db)->Resolve(options.a);
+  if (!a.ok()) return a.status();
+  auto b = (*db)->Resolve(options.b);
+  if (!b.ok()) return b.status();
+  ProgressLine progress(io.err, io.err_is_terminal, "replaying both points");
+  engine::ReplayOptions replay = (*db)->Options();
+  replay.progress = [&](uint64_t done, uint64_t total) { progress.Update(done, total); };
+  auto d = engine::DiffPoints((*db)->store(), *a, *b, replay);
+  progress.Clear();
+  if (!d.ok()) return d.status();
+  if (options.json) {
+    PrintJson(options, *d, io.out);
+  } else {
+    PrintText(options, *d, io.out);
+  }
+  io.out.flush();
+  return absl::OkStatus();
+}
+
+}  // namespace crlog::tools

@@ -1,0 +1,104 @@
+// `crlog keygen --out FILE` and `crlog trust DB SITE KEY`: making a site's
+// signing key, and telling a database to trust a site's public key
+// (docs/architecture.md, "Signing and trust"). The private key never leaves
+// the file keygen writes; only the public key is printed and passed around.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/signing_keys.h"
+#include "engine/sql.h"
+#include "log/hash.h"
+#include "log/signing.h"
+#include "tools/commands.h"
+
+namespace crlog::tools {
+namespace {
+
+absl::Status ErrnoError(int err, const std::string& doing) {
+  return absl::Status(err == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kInternal,
+                      absl::StrCat(doing, ": ", std::strerror(err)));
+}
+
+// Writes `pem` to a new file readable by its owner only.
+absl::Status WriteKeyFile(const std::string& path, const std::string& pem) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "'", path, "' already exists: crlog keygen never overwrites a key (a site that loses its "
+          "key cannot sign as itself again); choose another file"));
+    }
+    return ErrnoError(errno, absl::StrCat("creating '", path, "'"));
+  }
+  size_t done = 0;
+  int err = 0;
+  while (done < pem.size()) {
+    ssize_t n = ::write(fd, pem.data() + done, pem.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) {
+    ::unlink(path.c_str());
+    return ErrnoError(err, absl::StrCat("writing '", path, "'"));
+  }
+  return absl::OkStatus();
+}
+
+struct Db {
+  ~Db() { sqlite3_close_v2(db); }
+  sqlite3* db = nullptr;
+};
+
+}  // namespace
+
+absl::Status RunKeygen(const KeygenOptions& options, const Io& io) {
+  auto key = log::SigningKey::Generate();
+  if (!key.ok()) return key.status();
+  if (absl::Status s = WriteKeyFile(options.out, key->ToPem()); !s.ok()) return s;
+  io.out << log::ToHex(key->public_key()) << "\n";
+  io.out.flush();
+  return absl::OkStatus();
+}
+
+absl::Status RunTrust(const TrustOptions& options, const Io& io) {
+  auto site = log::SiteIdFromHex(options.site);
+  if (!site.ok()) return site.status();
+  auto key = log::PublicKeyFromHex(options.public_key);
+  if (!key.ok()) return key.status();
+
+  Db db;
+  // Never created: trusting a key for a database that is not there is a typo.
+  int rc = sqlite3_open_v2(options.path.c_str(), &db.db, SQLITE_OPEN_READWRITE, nullptr);
+  if (rc != SQLITE_OK) {
+    return absl::NotFoundError(absl::StrCat("cannot open the database '", options.path,
+                                            "': ", db.db ? sqlite3_errmsg(db.db) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(db.db, 5000);
+  if (absl::Status s = engine::Exec(db.db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+  log::TrustedKey trusted{*key, options.signs_from_seq};
+  absl::Status s = engine::TrustKey(db.db, *site, trusted, options.replace);
+  if (s.ok()) s = engine::Exec(db.db, "COMMIT");
+  if (!s.ok()) {
+    engine::Exec(db.db, "ROLLBACK").IgnoreError();
+    return s;
+  }
+  io.out << "trusted: site " << log::ToHex(*site) << " signs with key " << log::ToHex(*key)
+         << " from seq " << options.signs_from_seq << "\n";
+  io.out.flush();
+  return absl::OkStatus();
+}
+
+}  // namespace crlog::tools
