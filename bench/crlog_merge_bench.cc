@@ -80,6 +80,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_db.h"
 #include "bench/bench_util.h"
 #include "bench/sqlite_bench_util.h"
 
@@ -98,104 +99,10 @@ constexpr double kCrsqliteChangesPerSecond = 140'000;
 constexpr double kGoalChangesPerSecond = 1'000'000;  // 7x cr-sqlite
 constexpr double kGoalApplyX = 1.5;                  // vs sqlite3changeset_apply
 
-constexpr char kPragmas[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
-constexpr char kCreate[] =
-    "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c REAL)";
-constexpr char kInsert[] = "INSERT INTO t(id, a, b, c) VALUES (?1, ?2, ?3, ?4)";
 constexpr char kSelectChanges[] =
     "SELECT \"table\", pk, cid, val, col_version, db_version, site_id, cl, seq "
     "FROM crsql_changes";
 constexpr char kInsertChanges[] = "INSERT INTO crsql_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-// What B must hold after any merge; compared with the plain database.
-// One scan: a is 'name-<id>' on every row (RowFor).
-constexpr char kDigest[] =
-    "SELECT count(*) || '/' || total(b) || '/' || total(c) || '/' || total(length(a)) || '/' || "
-    "total(a = 'name-' || id) FROM t";
-
-// A connection, closed with its statements when the object dies.
-class Db {
- public:
-  Db() = default;
-  ~Db() { Close(); }
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
-
-  // Opens `path` with the bench PRAGMAs and t; with `replicated`, loads the
-  // extension first and makes t replicated.
-  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path, bool replicated) {
-    auto d = std::make_unique<Db>();
-    d->path_ = path;
-    if (sqlite3_open(path.c_str(), &d->db_) != SQLITE_OK) return SqliteError(d->db_, "open");
-    if (absl::Status s = d->Exec(kPragmas); !s.ok()) return s;
-    if (replicated) {
-      if (absl::Status s = LoadCrlogExtension(d->db_); !s.ok()) return s;
-    }
-    if (absl::Status s = d->Exec(kCreate); !s.ok()) return s;
-    if (replicated) {
-      if (absl::Status s = d->Exec("SELECT crsql_as_crr('t')"); !s.ok()) return s;
-    }
-    return d;
-  }
-
-  void Close() {
-    if (db_ == nullptr) return;
-    sqlite3_close(db_);  // the extension's log closes with its last connection
-    db_ = nullptr;
-  }
-
-  absl::Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      absl::Status s =
-          absl::InternalError(absl::StrCat("sqlite ", sql, ": ", err != nullptr ? err : "?"));
-      sqlite3_free(err);
-      return s;
-    }
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<sqlite3_stmt*> Prepare(const char* sql) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) {
-      return SqliteError(db_, sql);
-    }
-    return stmt;
-  }
-
-  // The first column of the first row, as text.
-  absl::StatusOr<std::string> QueryText(const char* sql) {
-    absl::StatusOr<sqlite3_stmt*> stmt = Prepare(sql);
-    if (!stmt.ok()) return stmt.status();
-    std::string out;
-    const int rc = sqlite3_step(*stmt);
-    if (rc == SQLITE_ROW) {
-      const unsigned char* t = sqlite3_column_text(*stmt, 0);
-      if (t != nullptr) out = reinterpret_cast<const char*>(t);
-    }
-    sqlite3_finalize(*stmt);
-    if (rc != SQLITE_ROW) return SqliteError(db_, sql);
-    return out;
-  }
-
-  // Checkpoints the WAL away; the bytes of the db file and its -wal.
-  absl::StatusOr<uint64_t> FileBytes() {
-    if (absl::Status s = Exec("PRAGMA wal_checkpoint(TRUNCATE)"); !s.ok()) return s;
-    return StatBytes(path_, false) + StatBytes(path_ + "-wal", false);
-  }
-
-  static uint64_t StatBytes(const std::string& file, bool on_disk) {
-    struct stat st;
-    if (stat(file.c_str(), &st) != 0) return 0;
-    return on_disk ? static_cast<uint64_t>(st.st_blocks) * 512 : static_cast<uint64_t>(st.st_size);
-  }
-
-  sqlite3* db() const { return db_; }
-  const std::string& path() const { return path_; }
-
- private:
-  sqlite3* db_ = nullptr;
-  std::string path_;
-};
 
 // One row of A's crsql_changes, owned, ready to bind.
 struct Change {
@@ -220,38 +127,6 @@ struct Source {
   std::vector<Row> data;
 };
 
-std::string ColumnBytes(sqlite3_stmt* stmt, int col) {
-  const void* p = sqlite3_column_blob(stmt, col);
-  const int n = sqlite3_column_bytes(stmt, col);
-  return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), n);
-}
-
-// Inserts `rows` with kInsert prepared as `stmt`.
-absl::Status StepRows(sqlite3* db, sqlite3_stmt* stmt, const std::vector<Row>& rows) {
-  for (const Row& r : rows) {
-    sqlite3_bind_int64(stmt, 1, r.id);
-    sqlite3_bind_text(stmt, 2, r.a.data(), static_cast<int>(r.a.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, r.b);
-    sqlite3_bind_double(stmt, 4, r.c);
-    if (sqlite3_step(stmt) != SQLITE_DONE) return SqliteError(db, kInsert);
-    sqlite3_reset(stmt);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status InsertRows(Db& d, const std::vector<Row>& rows) {
-  if (absl::Status s = d.Exec("BEGIN"); !s.ok()) return s;
-  absl::StatusOr<sqlite3_stmt*> stmt = d.Prepare(kInsert);
-  if (!stmt.ok()) return stmt.status();
-  absl::Status st = StepRows(d.db(), *stmt, rows);
-  sqlite3_finalize(*stmt);
-  if (!st.ok()) {
-    d.Exec("ROLLBACK").IgnoreError();
-    return st;
-  }
-  return d.Exec("COMMIT");
-}
-
 // Replica A: the rows inserted through the extension in one transaction;
 // then its event bundle and its crsql_changes.
 void MakeReplicaA(Source& src, const TempDir& dir) {
@@ -266,17 +141,7 @@ void MakeReplicaA(Source& src, const TempDir& dir) {
     src.changes = s;
     return;
   }
-  // The event bundle.
-  if (auto stmt = (*a)->Prepare("SELECT crlog_export()"); !stmt.ok()) {
-    src.bundle = stmt.status();
-  } else {
-    if (sqlite3_step(*stmt) == SQLITE_ROW && sqlite3_column_type(*stmt, 0) == SQLITE_BLOB) {
-      src.bundle = ColumnBytes(*stmt, 0);
-    } else {
-      src.bundle = SqliteError((*a)->db(), "SELECT crlog_export() (no blob)");
-    }
-    sqlite3_finalize(*stmt);
-  }
+  src.bundle = ExportBundle(**a);
   // Every change, as a sync loop reads them.
   auto stmt = (*a)->Prepare(kSelectChanges);
   if (!stmt.ok()) {
@@ -454,24 +319,6 @@ std::string BaseNote(double base_s, double rows) {
 }
 
 // --- BM_ApplyEngine ---------------------------------------------------------
-
-// B: SELECT crlog_apply(bundle), autocommit. Returns the time; `events`
-// gets the function's result.
-absl::StatusOr<double> ApplyBundle(Db& b, const std::string& bundle, int64_t* events) {
-  absl::StatusOr<sqlite3_stmt*> stmt = b.Prepare("SELECT crlog_apply(?1)");
-  if (!stmt.ok()) return stmt.status();
-  sqlite3_bind_blob(*stmt, 1, bundle.data(), static_cast<int>(bundle.size()), SQLITE_STATIC);
-  Stopwatch sw;
-  const int rc = sqlite3_step(*stmt);
-  if (rc == SQLITE_ROW) *events = sqlite3_column_int64(*stmt, 0);
-  const int rc2 = sqlite3_reset(*stmt);  // ends the statement: the commit
-  const double s = sw.Seconds();
-  absl::Status st;
-  if (rc != SQLITE_ROW || rc2 != SQLITE_OK) st = SqliteError(b.db(), "SELECT crlog_apply(?1)");
-  sqlite3_finalize(*stmt);
-  if (!st.ok()) return st;
-  return s;
-}
 
 int ConflictAbort(void*, int, sqlite3_changeset_iter*) { return SQLITE_CHANGESET_ABORT; }
 

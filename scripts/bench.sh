@@ -10,7 +10,9 @@
 # crlog_log_bench measures log/ alone; crlog_capture_bench measures capture
 # through the loadable extension (crsqlite.so) against plain SQLite tables;
 # crlog_merge_bench measures merging into an empty replica (crlog_apply beside
-# sqlite3changeset_apply, INSERT INTO crsql_changes beside a plain INSERT).
+# sqlite3changeset_apply, INSERT INTO crsql_changes beside a plain INSERT);
+# crlog_history_bench measures replay (beside the merge of the same events and
+# plain inserts; x_engine_merge) and blame on a 1,000,000-op log (x_select).
 # CRLOG_MERGE_ROWS=10000 runs the merge suite on 10,000 rows only.
 # Scratch logs go to $CRLOG_BENCH_DIR (default: build-bench/scratch), which
 # must be on a real disk for the durable suite to mean anything. Take final
@@ -29,12 +31,12 @@ while [[ $# -gt 0 ]]; do
     --filter) filter="$2"; shift 2 ;;
     --filter=*) filter="${1#--filter=}"; shift ;;
     --) shift; extra+=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
 
-benches=(crlog_log_bench crlog_capture_bench crlog_merge_bench)
+benches=(crlog_log_bench crlog_capture_bench crlog_merge_bench crlog_history_bench)
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCRLOG_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${benches[@]}" >&2

@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   python3 python3-pytest
+  graphviz
 )
 
 # Node.js and npm run the real cr-sqlite (tests/peer/). The machine image
