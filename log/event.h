@@ -116,6 +116,11 @@ struct EncodedEvent {
 // Limits applied when reading untrusted bytes.
 struct DecodeLimits {
   size_t max_event_bytes = format::kDefaultMaxEventBytes;
+  // The bytes are ones the store accepted (the caller checked they hash to
+  // the id they are stored under, or reads them only to show them): skip
+  // the canonical-form and rows checks, which cost more than the read. Still
+  // memory safe: Cap'n Proto bounds-checks and RowsReader checks every read.
+  bool trusted = false;
 };
 
 // Builds the canonical encoding and its hash. Sorts and de-duplicates

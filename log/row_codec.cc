@@ -171,6 +171,32 @@ absl::Status RowsReader::Next(uint32_t columns, RowOp* row) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> RowsReader::Find(uint32_t columns, std::string_view pk, RowOp* row) {
+  while (!in_.empty()) {
+    std::string_view at = in_;
+    uint64_t len;
+    if (!GetVarint(&at, &len) || len > at.size()) return Truncated("a row's primary key");
+    if (std::string_view(at.data(), len) == pk) {
+      if (absl::Status s = Next(columns, row); !s.ok()) return s;
+      return true;
+    }
+    at.remove_prefix(len);
+    uint64_t v, ncells;
+    if (!GetVarint(&at, &v)) return Truncated("a row's causal length");
+    if (with_origins_ && !(GetVarint(&at, &v) && GetVarint(&at, &v))) return Truncated("a row's origin");
+    if (!GetVarint(&at, &ncells)) return Truncated("a row's cell count");
+    if (ncells > at.size() / 3) return Truncated("a row's cells");
+    for (uint64_t i = 0; i < ncells; ++i) {
+      std::string_view value;
+      if (!GetVarint(&at, &v) || !GetVarint(&at, &v)) return Truncated("a cell");
+      if (with_origins_ && !(GetVarint(&at, &v) && GetVarint(&at, &v))) return Truncated("a cell's origin");
+      if (!GetValueBytes(&at, &value)) return Truncated("a cell's value");
+    }
+    in_ = at;
+  }
+  return false;
+}
+
 absl::StatusOr<std::vector<RowOp>> DecodeRows(std::string_view bytes, uint32_t row_count,
                                               uint32_t columns, bool with_origins) {
   RowsReader reader(bytes, with_origins);

@@ -87,6 +87,10 @@ class RowsReader {
   // Reads the next row; `columns` is the number of columns the table lists,
   // so a cell that names a column past it is refused.
   absl::Status Next(uint32_t columns, RowOp* row);
+  // Reads rows until the one whose packed pk is `pk` and decodes it into
+  // `row`; rows before it are stepped over without building their values.
+  // False when no row left has that pk.
+  absl::StatusOr<bool> Find(uint32_t columns, std::string_view pk, RowOp* row);
 
  private:
   std::string_view in_;

@@ -366,6 +366,15 @@ absl::StatusOr<Event> StoredEvent::Decode() const {
   return e;
 }
 
+absl::StatusOr<Event> StoredEvent::DecodeTrusted() const {
+  auto e = DecodeEvent(bytes, DecodeLimits{SIZE_MAX, /*trusted=*/true});
+  if (!e.ok()) {
+    return absl::DataLossError(absl::StrCat("stored event ", ShortHex(hash), " at position ",
+                                            position, " does not decode: ", e.status().message()));
+  }
+  return e;
+}
+
 // ---------------------------------------------------------------------------
 // Opening
 

@@ -140,6 +140,30 @@ TEST(RowCodecTest, ReaderReturnsRowsOneByOneUntilDone) {
   EXPECT_EQ(got, rows);
 }
 
+TEST(RowCodecTest, FindStepsOverOtherRowsAndDecodesTheOneAsked) {
+  for (bool with_origins : {false, true}) {
+    std::vector<RowOp> rows = SampleRows(with_origins);
+    std::string bytes = EncodeRows(rows, with_origins);
+    for (const RowOp& wanted : rows) {
+      RowsReader reader(bytes, with_origins);
+      RowOp row;
+      auto found = reader.Find(kColumns, wanted.pk, &row);
+      ASSERT_TRUE(found.ok()) << found.status();
+      EXPECT_TRUE(*found) << "origins " << with_origins;
+      EXPECT_EQ(row, wanted);
+    }
+    RowsReader reader(bytes, with_origins);
+    RowOp row;
+    auto missing = reader.Find(kColumns, "no such pk", &row);
+    ASSERT_TRUE(missing.ok()) << missing.status();
+    EXPECT_FALSE(*missing);
+    EXPECT_TRUE(reader.done());
+    // A row cut short is an error, never a read past the buffer.
+    RowsReader cut(std::string_view(bytes).substr(0, bytes.size() - 3), with_origins);
+    EXPECT_FALSE(cut.Find(kColumns, "no such pk", &row).ok());
+  }
+}
+
 TEST(RowCodecTest, BeginRowAndAddCellWriteTheSameBytesAsAddRow) {
   std::vector<RowOp> rows = SampleRows(true);
   RowsWriter a(true);
