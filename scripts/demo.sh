@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs the demo: a log written by two sites, printed
 # newest first, then verified; SQLite writes captured by the extension; and
-# two replicas merging through crsql_changes, conflict included.
+# two replicas merging through crsql_changes, conflict included; then the
+# history: blame, old -> new, replay at a point, diff and the event graph.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,3 +84,22 @@ echo "== crlog log --oneline $phone   (the merged changes are one import event)"
 echo
 echo "== crlog verify $phone"
 "$crlog" verify "$phone"
+
+echo
+echo "== history: who wrote each cell of row 1 on the phone, and what it held before"
+"$crlog" blame --history "$phone" todo 1
+echo
+echo "== crlog log --oneline --ops $db   (each op as old -> new)"
+"$crlog" log --oneline --ops "$db"
+site=$(sqlite3 "$db" "SELECT lower(hex(site)) FROM crlog_site")
+echo
+echo "== crlog replay $db --at ${site:0:8}:2   (the laptop's tables after its 2nd event)"
+"$crlog" replay "$db" --at "${site:0:8}:2" --out "$(dirname "$demo")/then.db"
+sqlite3 "$(dirname "$demo")/then.db" "SELECT * FROM todo ORDER BY id"
+echo
+echo "== crlog diff $db ${site:0:8}:2 head"
+"$crlog" diff "$db" "${site:0:8}:2" head
+echo
+echo "== crlog graph $phone   (Graphviz DOT; --out FILE.svg draws it)"
+"$crlog" graph "$phone" | head -n 12
+echo "   ..."
