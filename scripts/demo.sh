@@ -101,5 +101,6 @@ echo "== crlog diff $db ${site:0:8}:2 head"
 "$crlog" diff "$db" "${site:0:8}:2" head
 echo
 echo "== crlog graph $phone   (Graphviz DOT; --out FILE.svg draws it)"
-"$crlog" graph "$phone" | head -n 12
+"$crlog" graph "$phone" --out "$(dirname "$demo")/phone.dot"
+head -n 12 "$(dirname "$demo")/phone.dot"
 echo "   ..."
