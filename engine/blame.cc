@@ -28,15 +28,8 @@
 namespace crlog::engine {
 namespace {
 
-std::string PkText(const std::vector<Value>& pk) {
-  return absl::StrCat("(",
-                      absl::StrJoin(pk, ", ", [](std::string* out, const Value& v) {
-                        absl::StrAppend(out, ValueToString(v));
-                      }),
-                      ")");
-}
-
-// The row op of (table, pk) in `event`, if it has one.
+// The row op of (table, pk) in `event`, if it has one; the table matched as
+// SQLite matches names.
 struct FoundRow {
   const log::TableChanges* changes = nullptr;
   log::RowOp op;
@@ -45,7 +38,7 @@ absl::StatusOr<std::optional<FoundRow>> FindRowOp(const log::Event& event, std::
                                                   std::string_view pk) {
   const bool is_import = event.kind == log::EventKind::kImport;
   for (const log::TableChanges& tc : event.tables) {
-    if (tc.table != table) continue;
+    if (!absl::EqualsIgnoreCase(tc.table, Sv(table))) continue;
     log::RowsReader rows(tc.rows, is_import);
     FoundRow found;
     found.changes = &tc;
@@ -229,7 +222,7 @@ absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::
   auto replicated = ReplicatedTable(db, table);
   if (!replicated.ok()) return replicated.status();
   if (!replicated->has_value()) {
-    auto names = QueryTexts(Stmt::Prepare(db, "SELECT name FROM main.crlog_tables ORDER BY name"));
+    auto names = ReplayedTables(db);
     if (!names.ok()) return names.status();
     return absl::NotFoundError(absl::StrCat(
         "table '", Sv(table), "' is not replicated in this database",
@@ -262,7 +255,7 @@ absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::
   if (!values.ok()) return values.status();
   if (!clock->has_value()) {
     return absl::NotFoundError(absl::StrCat(
-        "table '", name, "' has no row ", PkText(*pk),
+        "table '", name, "' has no row ", ValuesToString(*pk),
         values->has_value() ? " in its history: the row is in the table but no event wrote it (written behind "
                               "crlog's back? run `crlog verify`)"
                             : ": no event in this database's history wrote one"));
@@ -458,11 +451,6 @@ class HistoryObserver : public ReplayObserver {
   State state_;
 };
 
-struct MemoryDb {
-  ~MemoryDb() { sqlite3_close_v2(db); }
-  sqlite3* db = nullptr;
-};
-
 }  // namespace
 
 absl::StatusOr<std::vector<CellVersion>> RowHistory(const log::LogStore& store, const Point& point,
@@ -473,14 +461,13 @@ absl::StatusOr<std::vector<CellVersion>> RowHistory(const log::LogStore& store, 
     return absl::InvalidArgumentError(absl::StrCat("the primary key given for table '", Sv(table),
                                                    "' is malformed: ", pk.status().message()));
   }
-  MemoryDb memory;
-  int rc = sqlite3_open_v2(":memory:", &memory.db, SQLITE_OPEN_READWRITE, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(memory.db, rc, "opening an in-memory database for a row's history");
+  auto memory = OpenDb(":memory:", SQLITE_OPEN_READWRITE, "opening an in-memory database for a row's history");
+  if (!memory.ok()) return memory.status();
   std::vector<CellVersion> out;
   HistoryObserver observer(store, std::string(table), std::string(packed_pk), *std::move(pk), &out);
   options.only_row = std::make_pair(std::string(table), std::string(packed_pk));
   options.observer = &observer;
-  auto stats = ReplayInto(store, point, memory.db, options);
+  auto stats = ReplayInto(store, point, memory->get(), options);
   if (!stats.ok()) return stats.status();
   return out;
 }

@@ -20,16 +20,9 @@
 namespace crlog::engine {
 namespace {
 
-struct Connection {
-  ~Connection() { sqlite3_close_v2(db); }
-  sqlite3* db = nullptr;
-};
-
-absl::Status OpenMemory(const std::string& uri, Connection* c) {
-  int rc = sqlite3_open_v2(uri.c_str(), &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
-                           nullptr);
-  if (rc != SQLITE_OK) return SqliteError(c->db, rc, "opening an in-memory database for a diff");
-  return absl::OkStatus();
+absl::StatusOr<OwnedDb> OpenMemory(const std::string& uri) {
+  return OpenDb(uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                "opening an in-memory database for a diff");
 }
 
 std::vector<std::string> Quoted(const std::vector<std::string>& names, std::string_view prefix = "") {
@@ -168,10 +161,10 @@ absl::StatusOr<PointDiff> DiffPoints(const log::LogStore& store, const Point& a,
   o.only_row.reset();
   o.observer = nullptr;
 
-  Connection main;
-  if (absl::Status s = OpenMemory(":memory:", &main); !s.ok()) return s;
+  auto main = OpenMemory(":memory:");
+  if (!main.ok()) return main.status();
   if (options.progress) o.progress = [&](uint64_t done, uint64_t total) { options.progress(done, 2 * total); };
-  auto stats_a = ReplayInto(store, a, main.db, o);
+  auto stats_a = ReplayInto(store, a, main->get(), o);
   if (!stats_a.ok()) return stats_a.status();
   out.a = *stats_a;
 
@@ -180,24 +173,24 @@ absl::StatusOr<PointDiff> DiffPoints(const log::LogStore& store, const Point& a,
   static std::atomic<uint64_t> counter{0};
   const std::string uri = absl::StrCat("file:crlog-diff-", getpid(), "-", counter.fetch_add(1),
                                        "?mode=memory&cache=shared");
-  Connection other;
-  if (absl::Status s = OpenMemory(uri, &other); !s.ok()) return s;
+  auto other = OpenMemory(uri);
+  if (!other.ok()) return other.status();
   if (options.progress) {
     const uint64_t before = out.a.events;
     o.progress = [&, before](uint64_t done, uint64_t total) { options.progress(before + done, before + total); };
   }
-  auto stats_b = ReplayInto(store, b, other.db, o);
+  auto stats_b = ReplayInto(store, b, other->get(), o);
   if (!stats_b.ok()) return stats_b.status();
   out.b = *stats_b;
 
-  auto attach = Stmt::Prepare(main.db, "ATTACH ?1 AS b");
+  auto attach = Stmt::Prepare(main->get(), "ATTACH ?1 AS b");
   if (!attach.ok()) return attach.status();
   attach->BindText(1, uri);
   if (absl::Status s = attach->Run(); !s.ok()) return s;
 
-  auto names_a = ReplayedTables(main.db);
+  auto names_a = ReplayedTables(main->get());
   if (!names_a.ok()) return names_a.status();
-  auto names_b = QueryTexts(Stmt::Prepare(main.db, "SELECT name FROM b.crlog_tables ORDER BY name"));
+  auto names_b = QueryTexts(Stmt::Prepare(main->get(), "SELECT name FROM b.crlog_tables ORDER BY name"));
   if (!names_b.ok()) return names_b.status();
   for (const std::string& t : *names_a) {
     if (!Contains(*names_b, t)) out.tables_only_in_a.push_back(t);
@@ -207,11 +200,11 @@ absl::StatusOr<PointDiff> DiffPoints(const log::LogStore& store, const Point& a,
       out.tables_only_in_b.push_back(t);
       continue;
     }
-    auto d = DiffTable(main.db, t);
+    auto d = DiffTable(main->get(), t);
     if (!d.ok()) return d.status();
     if (!d->empty()) out.tables.push_back(*std::move(d));
   }
-  if (absl::Status s = Exec(main.db, "DETACH b"); !s.ok()) return s;
+  if (absl::Status s = Exec(main->get(), "DETACH b"); !s.ok()) return s;
   return out;
 }
 

@@ -13,8 +13,6 @@
 
 namespace crlog::engine {
 
-HistoryDb::~HistoryDb() { sqlite3_close_v2(db_); }
-
 absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& db_path) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -29,9 +27,10 @@ absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& db
   }
   std::unique_ptr<HistoryDb> h(new HistoryDb());
   h->path_ = db_path;
-  int rc = sqlite3_open_v2(db_path.c_str(), &h->db_, SQLITE_OPEN_READONLY, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(h->db_, rc, absl::StrCat("opening '", db_path, "' read-only"));
-  auto initialised = meta::Initialised(h->db_);
+  auto db = OpenDb(db_path, SQLITE_OPEN_READONLY, absl::StrCat("opening '", db_path, "' read-only"));
+  if (!db.ok()) return db.status();
+  h->db_ = *std::move(db);
+  auto initialised = meta::Initialised(h->db());
   if (!initialised.ok()) {
     // Most often not a SQLite file at all: that is no damage to crlog's data.
     return absl::FailedPreconditionError(absl::StrCat("cannot read '", db_path, "' as a SQLite database: ",
@@ -41,14 +40,14 @@ absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& db
     return absl::NotFoundError(absl::StrCat("'", db_path, "' is not replicated by crlog (it has no crlog tables); "
                                             "load the extension and call crsql_as_crr on a table first"));
   }
-  auto site = meta::ReadSite(h->db_);
+  auto site = meta::ReadSite(h->db());
   if (!site.ok()) return site.status();
   if (!site->has_value()) {
     return absl::DataLossError(absl::StrCat("crlog_site of '", db_path,
                                             "' is empty: the database's crlog tables are damaged"));
   }
   h->site_ = (*site)->site;
-  auto heads = meta::ReadHeads(h->db_);
+  auto heads = meta::ReadHeads(h->db());
   if (!heads.ok()) return heads.status();
   h->heads_ = *std::move(heads);
 

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "engine/point.h"
 #include "engine/replay.h"
+#include "engine/sql.h"
 #include "log/hash.h"
 #include "log/store.h"
 
@@ -24,11 +25,10 @@ class HistoryDb {
   // FailedPrecondition when its log is missing or belongs to another
   // database.
   static absl::StatusOr<std::unique_ptr<HistoryDb>> Open(const std::string& db_path);
-  ~HistoryDb();
   HistoryDb(const HistoryDb&) = delete;
   HistoryDb& operator=(const HistoryDb&) = delete;
 
-  sqlite3* db() const { return db_; }  // read-only
+  sqlite3* db() const { return db_.get(); }  // read-only
   const log::LogStore& store() const { return *store_; }
   const log::SiteId& site() const { return site_; }
   const std::vector<log::Hash>& heads() const { return heads_; }
@@ -42,7 +42,7 @@ class HistoryDb {
  private:
   HistoryDb() = default;
   std::string path_;
-  sqlite3* db_ = nullptr;
+  OwnedDb db_;
   std::unique_ptr<log::LogStore> store_;
   log::SiteId site_{};
   std::vector<log::Hash> heads_;

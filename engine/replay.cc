@@ -7,6 +7,7 @@
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/alter_columns.h"
@@ -95,31 +96,32 @@ absl::StatusOr<std::vector<log::Hash>> PointEvents(const log::LogStore& store, c
   return hashes;
 }
 
-// `event` cut down to the ops on one row; nullopt when it has none.
+// `event` cut down to the ops on one row; nullopt when it has none. The
+// table is matched as SQLite matches names, without regard to ASCII case.
 absl::StatusOr<std::optional<log::Event>> OnlyRow(const log::Event& event, const std::string& table,
                                                   const std::string& pk) {
   const bool is_import = event.kind == log::EventKind::kImport;
   std::optional<log::Event> out;
   for (const log::TableChanges& tc : event.tables) {
-    if (tc.table != table) continue;
+    if (!absl::EqualsIgnoreCase(tc.table, table)) continue;
+    // A row appears once per table in an event; the rows before it are
+    // stepped over without building their values.
     log::RowsReader reader(tc.rows, is_import);
     log::RowOp op;
-    while (!reader.done()) {
-      if (absl::Status s = reader.Next(static_cast<uint32_t>(tc.columns.size()), &op); !s.ok()) return s;
-      if (op.pk != pk) continue;
-      log::RowsWriter writer(is_import);
-      writer.AddRow(op);
-      if (!out) {
-        out = event;
-        out->tables.clear();
-      }
-      log::TableChanges& cut = out->tables.emplace_back();
-      cut.table = tc.table;
-      cut.columns = tc.columns;
-      cut.row_count = writer.row_count();
-      cut.rows = writer.Release();
-      break;  // a row appears once per table in an event
+    auto found = reader.Find(static_cast<uint32_t>(tc.columns.size()), pk, &op);
+    if (!found.ok()) return found.status();
+    if (!*found) continue;
+    log::RowsWriter writer(is_import);
+    writer.AddRow(op);
+    if (!out) {
+      out = event;
+      out->tables.clear();
     }
+    log::TableChanges& cut = out->tables.emplace_back();
+    cut.table = tc.table;
+    cut.columns = tc.columns;
+    cut.row_count = writer.row_count();
+    cut.rows = writer.Release();
   }
   return out;
 }
@@ -223,6 +225,29 @@ class SchemaFollower {
   std::map<std::string, Known> tables_;
 };
 
+// Folds the stashed cells of `table` whose column it now has (an alter
+// added it), as crsql_commit_alter releases them. They take a db_version of
+// their own, as they do in the alter's transaction, so the clocks never name
+// another event's version (blame reads them). No other fold may be open.
+absl::Status ReleaseStashed(sqlite3* db, const std::string& table, const std::vector<std::string>& columns,
+                            const FoldOptions& fold_options) {
+  auto ready = TakeStashed(db, table, columns);
+  if (!ready.ok()) return ready.status();
+  if (ready->empty()) return absl::OkStatus();
+  auto watermark = meta::ReadWatermark(db);
+  if (!watermark.ok()) return watermark.status();
+  ++watermark->db_version;
+  auto fold = Fold::Begin(db, fold_options);
+  if (!fold.ok()) return fold.status();
+  for (const OwnedChange& c : *ready) {
+    auto merged = (*fold)->MergeChange(c.view(), watermark->db_version);
+    if (!merged.ok()) return merged.status();
+  }
+  if (absl::Status s = (*fold)->Flush(); !s.ok()) return s;
+  fold->reset();
+  return meta::WriteWatermark(db, *watermark);
+}
+
 absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, const Point& point, sqlite3* db,
                                                 const ReplayOptions& options) {
   if (absl::Status s = meta::CreateTables(db); !s.ok()) return s;
@@ -278,30 +303,12 @@ absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, cons
         if (changed) {
           // The fold caches table shapes: start a new one on the new shape.
           fold->reset();
-          fold = Fold::Begin(db, fold_options);
-          if (!fold.ok()) return fold.status();
           const std::string& table = to_fold->schema_change.table;
           if (tables.Has(table)) {
-            auto ready = TakeStashed(db, table, tables.Columns(table));
-            if (!ready.ok()) return ready.status();
-            if (!ready->empty()) {
-              // Released cells take a db_version of their own, as they do
-              // in the alter's transaction, so the clocks never name
-              // another event's version (blame reads them).
-              auto watermark = meta::ReadWatermark(db);
-              if (!watermark.ok()) return watermark.status();
-              ++watermark->db_version;
-              for (const OwnedChange& c : *ready) {
-                auto merged = (*fold)->MergeChange(c.view(), watermark->db_version);
-                if (!merged.ok()) return merged.status();
-              }
-              if (absl::Status s = (*fold)->Flush(); !s.ok()) return s;
-              fold->reset();
-              if (absl::Status s = meta::WriteWatermark(db, *watermark); !s.ok()) return s;
-              fold = Fold::Begin(db, fold_options);
-              if (!fold.ok()) return fold.status();
-            }
+            if (absl::Status s = ReleaseStashed(db, table, tables.Columns(table), fold_options); !s.ok()) return s;
           }
+          fold = Fold::Begin(db, fold_options);
+          if (!fold.ok()) return fold.status();
         }
       } else {
         if (absl::Status s = (*fold)->Apply(hash, *to_fold); !s.ok()) {
@@ -367,14 +374,12 @@ absl::StatusOr<ReplayStats> ReplayToFile(const log::LogStore& store, const Point
   }
   // Built in memory, then written out compact in one go: the output is an
   // ordinary database with no trace of crlog's bookkeeping.
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE, nullptr);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db(raw, &sqlite3_close_v2);
-  if (rc != SQLITE_OK) return SqliteError(raw, rc, "opening an in-memory database for the replay");
-  auto stats = ReplayInto(store, point, db.get(), options);
+  auto db = OpenDb(":memory:", SQLITE_OPEN_READWRITE, "opening an in-memory database for the replay");
+  if (!db.ok()) return db.status();
+  auto stats = ReplayInto(store, point, db->get(), options);
   if (!stats.ok()) return stats.status();
-  if (absl::Status s = DropHistoryTables(db.get()); !s.ok()) return s;
-  auto vacuum = Stmt::Prepare(db.get(), "VACUUM INTO ?1");
+  if (absl::Status s = DropHistoryTables(db->get()); !s.ok()) return s;
+  auto vacuum = Stmt::Prepare(db->get(), "VACUUM INTO ?1");
   if (!vacuum.ok()) return vacuum.status();
   vacuum->BindText(1, out_path);
   if (absl::Status s = vacuum->Run(); !s.ok()) {

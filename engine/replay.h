@@ -47,8 +47,9 @@ class ReplayObserver {
 struct ReplayOptions {
   log::SiteId local_site{};  // the replica whose log this is
   bool merge_equal_values = false;
-  // Fold only this row's ops (table name, packed pk); every other row is
-  // left out, and events without it are not folded (schema changes are).
+  // Fold only this row's ops (table name, matched without regard to ASCII
+  // case as SQLite matches it; packed pk); every other row is left out, and
+  // events without it are not folded (schema changes are).
   // Rows merge independently, so that row ends as a full replay leaves it.
   std::optional<std::pair<std::string, std::string>> only_row;
   ReplayObserver* observer = nullptr;

@@ -45,31 +45,6 @@ std::string RandomBytes(int n) {
   return out;
 }
 
-// A savepoint that rolls back unless released: crlog's own multi-statement
-// writes are all or nothing, inside or outside the caller's transaction.
-class Savepoint {
- public:
-  Savepoint(sqlite3* db, const char* name) : db_(db), name_(name) {
-    status_ = Exec(db_, absl::StrCat("SAVEPOINT ", name_));
-  }
-  ~Savepoint() {
-    if (status_.ok() && !released_) {
-      Exec(db_, absl::StrCat("ROLLBACK TO ", name_, "; RELEASE ", name_)).IgnoreError();
-    }
-  }
-  const absl::Status& status() const { return status_; }
-  absl::Status Release() {
-    released_ = true;
-    return Exec(db_, absl::StrCat("RELEASE ", name_));
-  }
-
- private:
-  sqlite3* db_;
-  const char* name_;
-  absl::Status status_;
-  bool released_ = false;
-};
-
 // Whether `table`'s capture is intact and runs first: its three triggers and
 // capture table exist, and no user trigger on it is newer than crlog's
 // (SQLite runs a table's newest trigger first, and a user trigger's

@@ -62,13 +62,10 @@ absl::StatusOr<log::TrustedKey> RowKey(const Stmt& stmt, int first_column, const
 // Runs `body` in a savepoint: released on success, rolled back on failure.
 template <typename Body>
 absl::Status InSavepoint(sqlite3* db, const char* name, Body body) {
-  if (absl::Status s = Exec(db, absl::StrCat("SAVEPOINT ", name)); !s.ok()) return s;
-  absl::Status s = body();
-  if (!s.ok()) {
-    Exec(db, absl::StrCat("ROLLBACK TO ", name, "; RELEASE ", name)).IgnoreError();
-    return s;
-  }
-  return Exec(db, absl::StrCat("RELEASE ", name));
+  Savepoint sp(db, name);
+  if (!sp.status().ok()) return sp.status();
+  if (absl::Status s = body(); !s.ok()) return s;
+  return sp.Release();
 }
 
 }  // namespace

@@ -25,6 +25,29 @@ absl::Status SqliteError(sqlite3* db, int rc, std::string_view doing) {
   }
 }
 
+absl::StatusOr<OwnedDb> OpenDb(const std::string& path, int flags, std::string_view doing) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  OwnedDb db(raw);  // SQLite hands back a handle to close even on failure
+  if (rc != SQLITE_OK) return SqliteError(raw, rc, doing);
+  return db;
+}
+
+Savepoint::Savepoint(sqlite3* db, const char* name) : db_(db), name_(name) {
+  status_ = Exec(db_, absl::StrCat("SAVEPOINT ", name_));
+}
+
+Savepoint::~Savepoint() {
+  if (status_.ok() && !released_) {
+    Exec(db_, absl::StrCat("ROLLBACK TO ", name_, "; RELEASE ", name_)).IgnoreError();
+  }
+}
+
+absl::Status Savepoint::Release() {
+  released_ = true;
+  return Exec(db_, absl::StrCat("RELEASE ", name_));
+}
+
 absl::StatusOr<Stmt> Stmt::Prepare(sqlite3* db, std::string_view sql) {
   Stmt s;
   s.db_ = db;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -71,6 +72,49 @@ class Stmt {
  private:
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+};
+
+// A connection crlog opened for itself (a scratch in-memory database, a
+// file read on the side), closed on destruction. Movable, not copyable.
+class OwnedDb {
+ public:
+  explicit OwnedDb(sqlite3* db = nullptr) : db_(db) {}
+  ~OwnedDb() { sqlite3_close_v2(db_); }
+  OwnedDb(OwnedDb&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
+  OwnedDb& operator=(OwnedDb&& o) noexcept {
+    std::swap(db_, o.db_);
+    return *this;
+  }
+  OwnedDb(const OwnedDb&) = delete;
+  OwnedDb& operator=(const OwnedDb&) = delete;
+
+  sqlite3* get() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// sqlite3_open_v2(path, flags); a failure is SqliteError naming `doing`.
+absl::StatusOr<OwnedDb> OpenDb(const std::string& path, int flags, std::string_view doing);
+
+// A savepoint that rolls back unless released: crlog's own multi-statement
+// writes are all or nothing, inside or outside the caller's transaction.
+class Savepoint {
+ public:
+  Savepoint(sqlite3* db, const char* name);
+  ~Savepoint();
+  Savepoint(const Savepoint&) = delete;
+  Savepoint& operator=(const Savepoint&) = delete;
+
+  // Whether the savepoint was opened.
+  const absl::Status& status() const { return status_; }
+  absl::Status Release();
+
+ private:
+  sqlite3* db_;
+  const char* name_;
+  absl::Status status_;
+  bool released_ = false;
 };
 
 // Runs a query and returns its first column as text, one string per row.

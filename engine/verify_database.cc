@@ -20,19 +20,8 @@
 namespace crlog::engine {
 namespace {
 
-struct Db {
-  ~Db() { sqlite3_close_v2(db); }
-  sqlite3* db = nullptr;
-};
-
 absl::Status Fault(std::string_view what) {
   return absl::DataLossError(std::string(what));
-}
-
-std::string PkText(const std::vector<Value>& pk) {
-  std::vector<std::string> parts;
-  for (const Value& v : pk) parts.push_back(ValueToString(v));
-  return absl::StrCat("(", absl::StrJoin(parts, ", "), ")");
 }
 
 // Compares live.T with main.T (the fold) and names the first difference.
@@ -41,10 +30,12 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
   std::vector<std::string> pk_cols, all_cols;
   for (int i : info.pk) pk_cols.push_back(schema::QuoteIdentifier(info.columns[i].name));
   for (const auto& c : info.columns) all_cols.push_back(schema::QuoteIdentifier(c.name));
-  // With each value its type: EXCEPT holds 1 and 1.0 equal, crlog does not.
+  // Compared as crlog compares values (and as diff does): EXCEPT holds 1 and
+  // 1.0 equal, so each value comes with its type; and it compares text by
+  // the column's collation, so by BINARY instead ('A' is not 'a' to crlog).
   std::vector<std::string> typed;
   for (const std::string& c : all_cols) {
-    typed.push_back(c);
+    typed.push_back(absl::StrCat(c, " COLLATE BINARY AS ", c));
     typed.push_back(absl::StrCat("typeof(", c, ")"));
   }
   const std::string typed_cols = absl::StrJoin(typed, ", ");
@@ -80,7 +71,7 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
     if (!live.ok()) return live.status();
     auto folded = fetch("main");
     if (!folded.ok()) return folded.status();
-    std::string where_text = absl::StrCat("table '", info.name, "', row ", PkText(pk), ": ");
+    std::string where_text = absl::StrCat("table '", info.name, "', row ", ValuesToString(pk), ": ");
     if (!live->has_value()) {
       return Fault(absl::StrCat(where_text, "the log has it but the database does not (deleted behind crlog's back?)"));
     }
@@ -106,20 +97,19 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
 
 absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const log::VerifyProgress& progress) {
   DatabaseReport report;
-  Db live;
-  int rc = sqlite3_open_v2(db_path.c_str(), &live.db, SQLITE_OPEN_READONLY, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(live.db, rc, absl::StrCat("opening '", db_path, "'"));
-  auto initialised = meta::Initialised(live.db);
+  auto live = OpenDb(db_path, SQLITE_OPEN_READONLY, absl::StrCat("opening '", db_path, "'"));
+  if (!live.ok()) return live.status();
+  auto initialised = meta::Initialised(live->get());
   if (!initialised.ok()) return initialised.status();
   if (!*initialised) {
     return absl::NotFoundError(absl::StrCat("'", db_path, "' is not replicated by crlog (no crlog tables)"));
   }
-  auto site = meta::ReadSite(live.db);
+  auto site = meta::ReadSite(live->get());
   if (!site.ok()) return site.status();
   if (!site->has_value()) return Fault("crlog_site is empty: the database's crlog tables are damaged");
-  auto watermark = meta::ReadWatermark(live.db);
+  auto watermark = meta::ReadWatermark(live->get());
   if (!watermark.ok()) return watermark.status();
-  auto heads = meta::ReadHeads(live.db);
+  auto heads = meta::ReadHeads(live->get());
   if (!heads.ok()) return heads.status();
 
   log::StoreOptions options;
@@ -133,7 +123,7 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
     return Fault(absl::StrCat("the log '", (*store)->path(), "' belongs to another database than '", db_path, "'"));
   }
   // Sites whose key this database trusts must have signed their events.
-  auto trusted = ReadTrustedKeys(live.db);
+  auto trusted = ReadTrustedKeys(live->get());
   if (!trusted.ok()) return trusted.status();
   auto log_report = log::Verify(**store, progress, *trusted);
   if (!log_report.ok()) return log_report.status();
@@ -170,21 +160,20 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
   // The fold of the log, replayed into a fresh in-memory database: the
   // tables as this replica's own schema changes made them, the rows as the
   // fold makes them (engine/replay.h).
-  Db fold_db;
-  rc = sqlite3_open_v2(":memory:", &fold_db.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(fold_db.db, rc, "opening an in-memory database");
+  auto fold_db = OpenDb(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, "opening an in-memory database");
+  if (!fold_db.ok()) return fold_db.status();
   Point point;
   point.text = "head";
   point.heads = *heads;
   point.schema_site = (*site)->site;
   ReplayOptions replay_options;
   replay_options.local_site = (*site)->site;
-  auto replayed = ReplayInto(**store, point, fold_db.db, replay_options);
+  auto replayed = ReplayInto(**store, point, fold_db->get(), replay_options);
   if (!replayed.ok()) return replayed.status();
   report.folded_events = replayed->events;
-  auto live_tables = QueryTexts(Stmt::Prepare(live.db, "SELECT name FROM crlog_tables ORDER BY name"));
+  auto live_tables = ReplayedTables(live->get());
   if (!live_tables.ok()) return live_tables.status();
-  auto folded_tables = ReplayedTables(fold_db.db);
+  auto folded_tables = ReplayedTables(fold_db->get());
   if (!folded_tables.ok()) return folded_tables.status();
   if (*live_tables != *folded_tables) {
     return Fault(absl::StrCat("the database replicates tables (", absl::StrJoin(*live_tables, ", "),
@@ -195,14 +184,14 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
 
   // ATTACH reads the live file through a second handle, read-only.
   std::string uri = absl::StrCat("file:", db_path, "?mode=ro");
-  auto attach = Stmt::Prepare(fold_db.db, "ATTACH ?1 AS live");
+  auto attach = Stmt::Prepare(fold_db->get(), "ATTACH ?1 AS live");
   if (!attach.ok()) return attach.status();
   attach->BindText(1, uri);
   if (absl::Status s = attach->Run(); !s.ok()) return s;
   for (const std::string& name : names) {
-    auto info = schema::ReadTableInfo(live.db, "main", name);
+    auto info = schema::ReadTableInfo(live->get(), "main", name);
     if (!info.ok()) return info.status();
-    auto folded_info = schema::ReadTableInfo(fold_db.db, "main", name);
+    auto folded_info = schema::ReadTableInfo(fold_db->get(), "main", name);
     if (!folded_info.ok()) return folded_info.status();
     std::vector<std::string> live_columns, folded_columns;
     for (const auto& c : info->columns) live_columns.push_back(c.name);
@@ -212,7 +201,7 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
                                 ") but the log's schema changes give (", absl::StrJoin(folded_columns, ", "),
                                 "): it was altered without crsql_begin_alter / crsql_commit_alter"));
     }
-    auto rows = CompareTable(fold_db.db, *info);
+    auto rows = CompareTable(fold_db->get(), *info);
     if (!rows.ok()) return rows.status();
     report.rows += *rows;
     ++report.tables;

@@ -15,15 +15,12 @@
 // the optional fourth argument, a point (engine/point.h), else head.
 #include <sqlite3.h>
 
-#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "engine/blame.h"
-#include "engine/meta_tables.h"
 #include "engine/point.h"
 #include "engine/sql.h"
 #include "extension/connection.h"
@@ -32,20 +29,6 @@
 
 namespace crlog::extension {
 namespace {
-
-// As crlog_events and crlog_ops show times.
-std::string IsoTime(int64_t micros) {
-  time_t secs = static_cast<time_t>(micros / 1000000);
-  int64_t frac = micros % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
-  }
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                         tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
 
 // The visible columns, shared by both functions.
 enum { kColumn, kValue, kEvent, kPosition, kKind, kSite, kTime, kTimeMicros, kArrival, kColVersion, kVisible };
@@ -162,11 +145,6 @@ int Close(sqlite3_vtab_cursor* c) {
   return SQLITE_OK;
 }
 
-std::string ArgText(sqlite3_value* v) {
-  const unsigned char* p = sqlite3_value_text(v);
-  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
-}
-
 // A blob is a packed pk already; any other value is a one-column pk.
 std::string PackedPk(sqlite3_value* v) {
   if (sqlite3_value_type(v) == SQLITE_BLOB) {
@@ -189,7 +167,7 @@ absl::Status Fill(BlameVtab* v, BlameCursor* c, int idx, int argc, sqlite3_value
         fn, " takes a table name and a pk", v->history ? " (then optionally a column and a point)" : "",
         ": SELECT * FROM ", fn, "('todo', 1), or crsql_pack_columns(...) for a pk of several columns"));
   }
-  std::string table = ArgText(args[0]);
+  std::string table = TextArg(args[0]);
   std::string pk = PackedPk(args[1]);
   auto named = [&](const absl::Status& s) {
     return absl::Status(s.code(), absl::StrCat(fn, ": ", s.message()));
@@ -208,16 +186,11 @@ absl::Status Fill(BlameVtab* v, BlameCursor* c, int idx, int argc, sqlite3_value
   }
 
   std::optional<std::string> only_column;
-  if (args[2] != nullptr && sqlite3_value_type(args[2]) != SQLITE_NULL) only_column = ArgText(args[2]);
-  std::string at = args[3] != nullptr && sqlite3_value_type(args[3]) != SQLITE_NULL ? ArgText(args[3]) : "head";
-  auto heads = engine::meta::ReadHeads(conn->db);
-  if (!heads.ok()) return named(heads.status());
-  auto point = engine::ResolvePoint(conn->replica->log(), conn->replica->site(), *heads, at);
+  if (args[2] != nullptr && sqlite3_value_type(args[2]) != SQLITE_NULL) only_column = TextArg(args[2]);
+  std::string at = args[3] != nullptr && sqlite3_value_type(args[3]) != SQLITE_NULL ? TextArg(args[3]) : "head";
+  auto point = ResolvePointHere(conn, at);
   if (!point.ok()) return named(point.status());
-  engine::ReplayOptions options;
-  options.local_site = conn->replica->site();
-  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
-  auto history = engine::RowHistory(conn->replica->log(), *point, table, pk, options);
+  auto history = engine::RowHistory(conn->replica->log(), *point, table, pk, ReplayOptionsFor(conn));
   if (!history.ok()) return named(history.status());
   for (const engine::CellVersion& version : *history) {
     std::string column = version.column.empty() ? kExistence : version.column;

@@ -17,6 +17,8 @@
 #include "absl/status/status.h"
 #include "engine/capture_buffer.h"
 #include "engine/change_merger.h"
+#include "engine/point.h"
+#include "engine/replay.h"
 #include "engine/replica.h"
 
 namespace crlog::extension {
@@ -98,6 +100,16 @@ class WritingScope {
 void ResultError(sqlite3_context* ctx, const absl::Status& status);
 // Sets a virtual table's error message from `status` and returns its code.
 int VtabError(sqlite3_vtab* vtab, const absl::Status& status);
+// A function argument as text ("" for NULL).
+std::string TextArg(sqlite3_value* v);
+// A time as crlog's SQL shows it (crlog_events, crlog_ops, crlog_blame):
+// UTC, ISO-8601, always six fraction digits.
+std::string IsoTime(int64_t micros);
+// What `text` names as a point (engine/point.h) on this connection: "head"
+// is crlog_heads, read in the caller's transaction.
+absl::StatusOr<engine::Point> ResolvePointHere(Connection* conn, std::string_view text);
+// Replay options for this connection's replica and settings.
+engine::ReplayOptions ReplayOptionsFor(Connection* conn);
 // Returns `v` as the result of a function or a virtual table column.
 void ResultValue(sqlite3_context* ctx, const Value& v);
 // The SQLite result code for a status.

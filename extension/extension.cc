@@ -5,11 +5,13 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 #include "absl/container/flat_hash_set.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "extension/connection.h"
 
 namespace crlog::extension {
@@ -47,6 +49,24 @@ void ResultError(sqlite3_context* ctx, const absl::Status& status) {
   sqlite3_result_error(ctx, msg.c_str(), static_cast<int>(msg.size()));
   int code = SqliteCode(status);
   if (code != SQLITE_ERROR) sqlite3_result_error_code(ctx, code);
+}
+
+std::string TextArg(sqlite3_value* v) {
+  const unsigned char* p = sqlite3_value_text(v);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
+}
+
+std::string IsoTime(int64_t micros) {
+  time_t secs = static_cast<time_t>(micros / 1000000);
+  int64_t frac = micros % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    --secs;
+  }
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 void ResultValue(sqlite3_context* ctx, const Value& v) {

@@ -33,11 +33,6 @@ namespace {
 
 Connection* Conn(sqlite3_context* ctx) { return static_cast<Connection*>(sqlite3_user_data(ctx)); }
 
-std::string TextArg(sqlite3_value* v) {
-  const unsigned char* p = sqlite3_value_text(v);
-  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
-}
-
 bool RequireReplica(sqlite3_context* ctx, Connection* conn) {
   if (absl::Status s = conn->Ready(); !s.ok()) {
     ResultError(ctx, s);

@@ -8,13 +8,11 @@
 // equality on "table" or pk filters while scanning.
 #include <sqlite3.h>
 
-#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "extension/connection.h"
 #include "log/event.h"
@@ -22,19 +20,6 @@
 
 namespace crlog::extension {
 namespace {
-
-std::string IsoTime(int64_t micros) {
-  time_t secs = static_cast<time_t>(micros / 1000000);
-  int64_t frac = micros % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
-  }
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
 
 using Cell = std::optional<Value>;  // nullopt: SQL NULL
 using Row = std::vector<Value>;

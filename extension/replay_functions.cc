@@ -27,30 +27,10 @@ namespace {
 
 Connection* Conn(sqlite3_context* ctx) { return static_cast<Connection*>(sqlite3_user_data(ctx)); }
 
-std::string TextArg(sqlite3_value* v) {
-  const unsigned char* p = sqlite3_value_text(v);
-  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
-}
-
 // The error of `fn`, its message prefixed with the call so a failure inside
 // a longer script says which call failed.
 absl::Status Named(const char* fn, const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat(fn, ": ", s.message()));
-}
-
-absl::StatusOr<engine::Point> ResolveHere(Connection* conn, std::string_view text) {
-  // "head" is what this database has committed: crlog_heads, read in the
-  // caller's transaction.
-  auto heads = engine::meta::ReadHeads(conn->db);
-  if (!heads.ok()) return heads.status();
-  return engine::ResolvePoint(conn->replica->log(), conn->replica->site(), *heads, text);
-}
-
-engine::ReplayOptions OptionsFor(Connection* conn) {
-  engine::ReplayOptions options;
-  options.local_site = conn->replica->site();
-  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
-  return options;
 }
 
 // crlog_replay(point, path): the replicated tables as they stood at `point`
@@ -64,18 +44,12 @@ void Replay(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
                                 "crlog_replay takes a point and the path of a new file: "
                                 "SELECT crlog_replay('head', 'copy.db')"));
   }
-  auto point = ResolveHere(conn, TextArg(argv[0]));
+  auto point = ResolvePointHere(conn, TextArg(argv[0]));
   if (!point.ok()) return ResultError(ctx, Named("crlog_replay", point.status()));
-  auto stats = engine::ReplayToFile(conn->replica->log(), *point, TextArg(argv[1]), OptionsFor(conn));
+  auto stats = engine::ReplayToFile(conn->replica->log(), *point, TextArg(argv[1]), ReplayOptionsFor(conn));
   if (!stats.ok()) return ResultError(ctx, Named("crlog_replay", stats.status()));
   sqlite3_result_int64(ctx, static_cast<int64_t>(stats->folded));
 }
-
-// Owns a connection opened here.
-struct ScratchDb {
-  sqlite3* db = nullptr;
-  ~ScratchDb() { sqlite3_close_v2(db); }
-};
 
 // crlog_attach_at(point, schema): the replicated tables at `point`,
 // attached read-only as `schema`; returns the number of events folded.
@@ -102,22 +76,18 @@ void AttachAt(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
                                   "'; DETACH it first or choose another name")));
     }
   }
-  auto point = ResolveHere(conn, TextArg(argv[0]));
+  auto point = ResolvePointHere(conn, TextArg(argv[0]));
   if (!point.ok()) return ResultError(ctx, Named("crlog_attach_at", point.status()));
 
-  ScratchDb scratch;
-  int rc = sqlite3_open_v2(":memory:", &scratch.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (rc != SQLITE_OK) {
-    return ResultError(ctx,
-                       Named("crlog_attach_at", engine::SqliteError(scratch.db, rc, "opening a scratch database")));
-  }
-  auto stats = engine::ReplayInto(conn->replica->log(), *point, scratch.db, OptionsFor(conn));
+  auto scratch = engine::OpenDb(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "opening a scratch database");
+  if (!scratch.ok()) return ResultError(ctx, Named("crlog_attach_at", scratch.status()));
+  auto stats = engine::ReplayInto(conn->replica->log(), *point, scratch->get(), ReplayOptionsFor(conn));
   if (!stats.ok()) return ResultError(ctx, Named("crlog_attach_at", stats.status()));
-  absl::Status s = engine::DropHistoryTables(scratch.db);
-  if (s.ok()) s = engine::Exec(scratch.db, "VACUUM");
+  absl::Status s = engine::DropHistoryTables(scratch->get());
+  if (s.ok()) s = engine::Exec(scratch->get(), "VACUUM");
   if (!s.ok()) return ResultError(ctx, Named("crlog_attach_at", s));
   sqlite3_int64 size = 0;
-  unsigned char* image = sqlite3_serialize(scratch.db, "main", &size, 0);
+  unsigned char* image = sqlite3_serialize(scratch->get(), "main", &size, 0);
   if (image == nullptr) {
     return ResultError(ctx, absl::ResourceExhaustedError(
                                 "crlog_attach_at: out of memory copying the replayed database; "
@@ -131,7 +101,7 @@ void AttachAt(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     sqlite3_free(image);
     return ResultError(ctx, Named("crlog_attach_at", a));
   }
-  rc = sqlite3_deserialize(conn->db, schema.c_str(), image, size, size,
+  int rc = sqlite3_deserialize(conn->db, schema.c_str(), image, size, size,
                            SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY);
   if (rc != SQLITE_OK) {
     // sqlite3_deserialize frees the image on failure too.
@@ -143,6 +113,20 @@ void AttachAt(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 }
 
 }  // namespace
+
+absl::StatusOr<engine::Point> ResolvePointHere(Connection* conn, std::string_view text) {
+  // "head" is what this database has committed.
+  auto heads = engine::meta::ReadHeads(conn->db);
+  if (!heads.ok()) return heads.status();
+  return engine::ResolvePoint(conn->replica->log(), conn->replica->site(), *heads, text);
+}
+
+engine::ReplayOptions ReplayOptionsFor(Connection* conn) {
+  engine::ReplayOptions options;
+  options.local_site = conn->replica->site();
+  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  return options;
+}
 
 int RegisterReplayFunctions(sqlite3* db, Connection* conn) {
   // Both write (a file, or the connection's schema list): DIRECTONLY, never

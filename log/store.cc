@@ -677,9 +677,10 @@ absl::Status LogStore::Discard(absl::Span<const Hash> hashes, Durability durabil
       MDB_val hk = Val(hash.data(), hash.size());
       if (rc == 0) rc = mdb_del(txn, env_->by_hash, &hk, nullptr);
       if (rc == 0) rc = mdb_del(txn, env_->events, &k, nullptr);
-      if (rc == 0) rc = mdb_del(txn, env_->arrivals, &k, nullptr);
-      if (rc == MDB_NOTFOUND) rc = 0;
       if (rc != 0) return LmdbError(rc, *env_, "discarding an event");
+      // Events stored before the log kept arrival times have none.
+      rc = mdb_del(txn, env_->arrivals, &k, nullptr);
+      if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, *env_, "discarding an event");
     }
     return absl::OkStatus();
   });

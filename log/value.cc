@@ -2,6 +2,7 @@
 #include "log/value.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "log/strings.h"
 #include "absl/strings/str_replace.h"
 #include "log/hash.h"
@@ -17,6 +18,14 @@ std::string ValueToString(const Value& v) {
     case ValueType::kNull: return "NULL";
   }
   return "?";
+}
+
+std::string ValuesToString(const std::vector<Value>& values) {
+  return absl::StrCat("(",
+                      absl::StrJoin(values, ", ", [](std::string* out, const Value& v) {
+                        absl::StrAppend(out, ValueToString(v));
+                      }),
+                      ")");
 }
 
 }  // namespace crlog

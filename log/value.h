@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace crlog {
 
@@ -71,6 +72,9 @@ struct Value {
 // A readable rendering for logs, errors and the CLI: 42, 1.5, 'text'
 // (quotes doubled), X'00ff', NULL.
 std::string ValueToString(const Value& v);
+
+// Several values (a row's primary key) as messages name a row: "(1, 'a')".
+std::string ValuesToString(const std::vector<Value>& values);
 
 }  // namespace crlog
 

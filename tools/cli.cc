@@ -3,6 +3,10 @@
 #include "tools/cli.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -306,6 +310,48 @@ absl::StatusOr<int64_t> ParseTime(absl::string_view flag, absl::string_view valu
                                  value, "'"));
 }
 
+// -n N, --limit N, -nN or --limit=N at args[*i]: sets *limit (stepping *i
+// past a separate value) and returns true; false for any other flag.
+absl::StatusOr<bool> TakeLimit(const std::vector<std::string>& args, size_t* i, std::optional<uint64_t>* limit) {
+  absl::string_view arg = args[*i];
+  absl::StatusOr<uint64_t> n;
+  if (arg == "-n" || arg == "--limit") {
+    if (*i + 1 >= args.size()) return UsageError(absl::StrCat(arg, " wants a number"));
+    n = ParseLimit(arg, args[++*i]);
+  } else if (absl::StartsWith(arg, "--limit=") || absl::StartsWith(arg, "-n")) {
+    const bool short_flag = arg[1] == 'n';
+    n = ParseLimit(short_flag ? "-n" : "--limit", arg.substr(short_flag ? 2 : 8));
+  } else {
+    return false;
+  }
+  if (!n.ok()) return n.status();
+  *limit = *n;
+  return true;
+}
+
+// One of `names` (e.g. -o, --out) with its value, at args[*i]: FLAG VALUE,
+// or --FLAG=VALUE for a long one. Sets *value (stepping *i past a separate
+// value) and returns true; false for any other flag. A missing value is a
+// usage error: "FLAG `wants`".
+absl::StatusOr<bool> TakeValue(const std::vector<std::string>& args, size_t* i,
+                               std::initializer_list<absl::string_view> names, absl::string_view wants,
+                               std::string* value) {
+  absl::string_view arg = args[*i];
+  for (absl::string_view name : names) {
+    if (arg == name) {
+      if (*i + 1 >= args.size()) return UsageError(absl::StrCat(arg, " ", wants));
+      *value = args[++*i];
+      return true;
+    }
+    if (absl::StartsWith(name, "--") && absl::StartsWith(arg, name) && arg.size() > name.size() &&
+        arg[name.size()] == '=') {
+      *value = std::string(arg.substr(name.size() + 1));
+      return true;
+    }
+  }
+  return false;
+}
+
 // Whether `arg` is a number (a negative pk value such as -1, not a flag).
 bool IsNumber(absl::string_view arg) {
   double d;
@@ -372,7 +418,10 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
     switch (cmd.command) {
       case Invocation::Command::kLog: {
         LogOptions& o = inv->log;
+        absl::StatusOr<bool> limit = TakeLimit(args, &i, &o.limit);
+        if (!limit.ok()) return limit.status();
         known = true;
+        if (*limit) break;
         if (arg == "--json" || arg == "--oneline") {
           LogOptions::Format f =
               arg == "--json" ? LogOptions::Format::kJson : LogOptions::Format::kOneLine;
@@ -382,17 +431,6 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
           o.format = f;
         } else if (arg == "--ops" || arg == "-p") {
           o.ops = true;
-        } else if (arg == "-n" || arg == "--limit") {
-          if (i + 1 >= args.size()) return UsageError(absl::StrCat(arg, " wants a number"));
-          absl::StatusOr<uint64_t> n = ParseLimit(arg, args[++i]);
-          if (!n.ok()) return n.status();
-          o.limit = *n;
-        } else if (absl::StartsWith(arg, "--limit=") || absl::StartsWith(arg, "-n")) {
-          absl::string_view flag = arg[1] == 'n' ? "-n" : "--limit";
-          absl::string_view value = arg.substr(arg[1] == 'n' ? 2 : 8);
-          absl::StatusOr<uint64_t> n = ParseLimit(flag, value);
-          if (!n.ok()) return n.status();
-          o.limit = *n;
         } else if (arg == "--table" || arg == "--pk" || arg == "--site" || arg == "--since" ||
                    arg == "--until") {
           if (i + 1 >= args.size()) return UsageError(absl::StrCat(arg, " wants a value"));
@@ -418,25 +456,15 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
       }
       case Invocation::Command::kGraph: {
         GraphOptions& o = inv->graph;
-        known = true;
-        if (arg == "-o" || arg == "--out") {
-          if (i + 1 >= args.size()) return UsageError(absl::StrCat(arg, " wants a file name"));
-          o.out = args[++i];
-        } else if (absl::StartsWith(arg, "--out=")) {
-          o.out = std::string(arg.substr(6));
-        } else if (arg == "-n" || arg == "--limit") {
-          if (i + 1 >= args.size()) return UsageError(absl::StrCat(arg, " wants a number"));
-          absl::StatusOr<uint64_t> n = ParseLimit(arg, args[++i]);
-          if (!n.ok()) return n.status();
-          o.limit = *n;
-        } else if (absl::StartsWith(arg, "--limit=") || absl::StartsWith(arg, "-n")) {
-          absl::string_view flag = arg[1] == 'n' ? "-n" : "--limit";
-          absl::StatusOr<uint64_t> n = ParseLimit(flag, arg.substr(arg[1] == 'n' ? 2 : 8));
-          if (!n.ok()) return n.status();
-          o.limit = *n;
-        } else {
-          known = false;
+        std::string out;
+        absl::StatusOr<bool> taken = TakeValue(args, &i, {"-o", "--out"}, "wants a file name", &out);
+        if (taken.ok() && *taken) {
+          o.out = std::move(out);
+        } else if (taken.ok()) {
+          taken = TakeLimit(args, &i, &o.limit);
         }
+        if (!taken.ok()) return taken.status();
+        known = *taken;
         if (o.out && o.out->empty()) return UsageError("--out wants a file name");
         break;
       }
@@ -452,20 +480,13 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
         break;
       case Invocation::Command::kReplay: {
         ReplayCommandOptions& o = inv->replay;
-        known = true;
-        if (arg == "--at" || arg == "--out" || arg == "-o") {
-          if (i + 1 >= args.size()) {
-            return UsageError(absl::StrCat(arg, arg == "--at" ? " wants a POINT" : " wants a file name"));
-          }
-          (arg == "--at" ? o.at : o.out) = args[++i];
-        } else if (absl::StartsWith(arg, "--at=")) {
-          o.at = std::string(arg.substr(5));
-        } else if (absl::StartsWith(arg, "--out=")) {
-          o.out = std::string(arg.substr(6));
-        } else if (arg == "--force" || arg == "-f") {
+        absl::StatusOr<bool> taken = TakeValue(args, &i, {"--at"}, "wants a POINT", &o.at);
+        if (taken.ok() && !*taken) taken = TakeValue(args, &i, {"-o", "--out"}, "wants a file name", &o.out);
+        if (!taken.ok()) return taken.status();
+        known = *taken;
+        if (!known && (arg == "--force" || arg == "-f")) {
           o.force = true;
-        } else {
-          known = false;
+          known = true;
         }
         break;
       }
@@ -473,17 +494,12 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
         known = arg == "--json";
         if (known) inv->diff.json = true;
         break;
-      case Invocation::Command::kKeygen:
-        known = true;
-        if (arg == "--out" || arg == "-o") {
-          if (i + 1 >= args.size()) return UsageError(absl::StrCat(arg, " wants a file name"));
-          inv->keygen.out = args[++i];
-        } else if (absl::StartsWith(arg, "--out=")) {
-          inv->keygen.out = std::string(arg.substr(6));
-        } else {
-          known = false;
-        }
+      case Invocation::Command::kKeygen: {
+        absl::StatusOr<bool> taken = TakeValue(args, &i, {"-o", "--out"}, "wants a file name", &inv->keygen.out);
+        if (!taken.ok()) return taken.status();
+        known = *taken;
         break;
+      }
       case Invocation::Command::kTrust:
         known = true;
         if (arg == "--replace") {

@@ -57,11 +57,6 @@ absl::Status WriteKeyFile(const std::string& path, const std::string& pem) {
   return absl::OkStatus();
 }
 
-struct Db {
-  ~Db() { sqlite3_close_v2(db); }
-  sqlite3* db = nullptr;
-};
-
 }  // namespace
 
 absl::Status RunKeygen(const KeygenOptions& options, const Io& io) {
@@ -79,20 +74,18 @@ absl::Status RunTrust(const TrustOptions& options, const Io& io) {
   auto key = log::PublicKeyFromHex(options.public_key);
   if (!key.ok()) return key.status();
 
-  Db db;
   // Never created: trusting a key for a database that is not there is a typo.
-  int rc = sqlite3_open_v2(options.path.c_str(), &db.db, SQLITE_OPEN_READWRITE, nullptr);
-  if (rc != SQLITE_OK) {
-    return absl::NotFoundError(absl::StrCat("cannot open the database '", options.path,
-                                            "': ", db.db ? sqlite3_errmsg(db.db) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(db.db, 5000);
-  if (absl::Status s = engine::Exec(db.db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+  auto opened = engine::OpenDb(options.path, SQLITE_OPEN_READWRITE,
+                               absl::StrCat("cannot open the database '", options.path, "'"));
+  if (!opened.ok()) return absl::NotFoundError(opened.status().message());
+  sqlite3* const db = opened->get();
+  sqlite3_busy_timeout(db, 5000);
+  if (absl::Status s = engine::Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
   log::TrustedKey trusted{*key, options.signs_from_seq};
-  absl::Status s = engine::TrustKey(db.db, *site, trusted, options.replace);
-  if (s.ok()) s = engine::Exec(db.db, "COMMIT");
+  absl::Status s = engine::TrustKey(db, *site, trusted, options.replace);
+  if (s.ok()) s = engine::Exec(db, "COMMIT");
   if (!s.ok()) {
-    engine::Exec(db.db, "ROLLBACK").IgnoreError();
+    engine::Exec(db, "ROLLBACK").IgnoreError();
     return s;
   }
   io.out << "trusted: site " << log::ToHex(*site) << " signs with key " << log::ToHex(*key)

@@ -225,11 +225,6 @@ class OpsObserver : public engine::ReplayObserver {
   std::vector<RowState> before_;
 };
 
-struct MemoryDb {
-  ~MemoryDb() { sqlite3_close_v2(db); }
-  sqlite3* db = nullptr;
-};
-
 std::string RowName(const OpChange& c) { return absl::StrCat(c.table, " ", PkTuple(c.pk)); }
 
 }  // namespace
@@ -240,15 +235,14 @@ absl::StatusOr<std::map<log::Hash, std::vector<OpChange>>> ReplayOpChanges(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   auto head = db.Resolve("head");
   if (!head.ok()) return head.status();
-  MemoryDb memory;
-  int rc = sqlite3_open_v2(":memory:", &memory.db, SQLITE_OPEN_READWRITE, nullptr);
-  if (rc != SQLITE_OK) return engine::SqliteError(memory.db, rc, "opening an in-memory database for the replay");
-  OpsObserver observer(memory.db, events);
+  auto memory = engine::OpenDb(":memory:", SQLITE_OPEN_READWRITE, "opening an in-memory database for the replay");
+  if (!memory.ok()) return memory.status();
+  OpsObserver observer(memory->get(), events);
   engine::ReplayOptions options = db.Options();
   options.only_row = only_row;
   options.observer = &observer;
   options.progress = progress;
-  auto stats = engine::ReplayInto(db.store(), *head, memory.db, options);
+  auto stats = engine::ReplayInto(db.store(), *head, memory->get(), options);
   if (!stats.ok()) return stats.status();
   return std::move(observer.changes);
 }

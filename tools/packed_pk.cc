@@ -41,12 +41,7 @@ std::string PkToString(std::string_view packed) {
 std::string PkTuple(std::string_view packed) {
   std::optional<std::vector<Value>> values = UnpackPk(packed);
   if (!values) return absl::StrCat("X'", log::ToHex(packed), "'");
-  return absl::StrCat("(",
-                      absl::StrJoin(*values, ", ",
-                                    [](std::string* out, const Value& v) {
-                                      absl::StrAppend(out, ValueToString(v));
-                                    }),
-                      ")");
+  return ValuesToString(*values);
 }
 
 Value PlainValue(std::string_view text) {

@@ -64,17 +64,15 @@ struct TableRows {
 
 // The tables in the written file and their row counts.
 absl::StatusOr<std::vector<TableRows>> ReadBack(const std::string& path) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db(raw, &sqlite3_close_v2);
-  if (rc != SQLITE_OK) return engine::SqliteError(raw, rc, absl::StrCat("reading back '", path, "'"));
+  auto db = engine::OpenDb(path, SQLITE_OPEN_READONLY, absl::StrCat("reading back '", path, "'"));
+  if (!db.ok()) return db.status();
   auto names = engine::QueryTexts(engine::Stmt::Prepare(
-      db.get(), "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+      db->get(), "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
                 "ORDER BY name"));
   if (!names.ok()) return names.status();
   std::vector<TableRows> out;
   for (const std::string& name : *names) {
-    auto count = engine::Stmt::Prepare(db.get(), absl::StrCat("SELECT count(*) FROM ", schema::QuoteIdentifier(name)));
+    auto count = engine::Stmt::Prepare(db->get(), absl::StrCat("SELECT count(*) FROM ", schema::QuoteIdentifier(name)));
     if (!count.ok()) return count.status();
     auto row = count->Step();
     if (!row.ok()) return row.status();

@@ -276,6 +276,14 @@ TEST_F(SqlHistoryTest, CellHistoryJoinsWithATableOfKeys) {
             (std::vector<std::vector<std::string>>{{"1", "'x'"}, {"1", "'y'"}}));
 }
 
+TEST_F(SqlHistoryTest, CellHistoryMatchesTheTableNameAsSqliteDoes) {
+  // 'T' names table t, as it does in SQL and in crlog_blame.
+  EXPECT_EQ(Rows("SELECT \"column\", value FROM crlog_cell_history('T', 2)"),
+            (std::vector<std::vector<std::string>>{{"'-1'", "1"}, {"'a'", "'gone'"}, {"'b'", "20"}, {"'-1'", "0"}}));
+  EXPECT_EQ(Rows("SELECT value FROM crlog_blame('T', 1) WHERE \"column\" = 'a'"),
+            (std::vector<std::vector<std::string>>{{"'y'"}}));
+}
+
 TEST_F(SqlHistoryTest, CellHistoryErrorsNameTheCause) {
   std::string err = Error("SELECT * FROM crlog_cell_history('t', 1, NULL, 'tomorrow-ish')");
   EXPECT_NE(err.find("'tomorrow-ish' is not a point"), std::string::npos) << err;

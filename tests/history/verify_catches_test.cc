@@ -183,6 +183,23 @@ TEST_F(VerifyCatchesTest, AValueWhoseTypeChangedWithoutCrlogIsNamed) {
   EXPECT_NE(msg.find("table 't', row (1): column 'n'"), std::string::npos) << msg;
 }
 
+TEST_F(VerifyCatchesTest, ACaseChangeInANocaseColumnIsNamed) {
+  // 'Apple' and 'apple' are equal to the column's collation; they are
+  // different values to a replica.
+  {
+    Db db(path_);
+    ASSERT_TRUE(db.loaded()) << db.load_error();
+    db.Exec("CREATE TABLE fruit(id INTEGER PRIMARY KEY NOT NULL, name TEXT COLLATE NOCASE);"
+            "SELECT crsql_as_crr('fruit'); INSERT INTO fruit VALUES (1, 'Apple');");
+  }
+  ASSERT_TRUE(engine::VerifyDatabase(path_).ok()) << engine::VerifyDatabase(path_).status();
+  EditBehindTheEnginesBack("UPDATE fruit SET name = 'apple' WHERE id = 1");
+  std::string msg = ExpectDataLoss();
+  EXPECT_NE(msg.find("table 'fruit', row (1): column 'name' is 'apple' in the database but 'Apple'"),
+            std::string::npos)
+      << msg;
+}
+
 // Replay shows only what the ids name: a tampered event stops it.
 TEST_F(VerifyCatchesTest, ReplayRefusesATamperedEvent) {
   std::vector<LoggedEvent> events = Events();
