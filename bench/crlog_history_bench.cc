@@ -50,11 +50,26 @@
 //   recorded per row), scan_ms, x_log_scan (history time / scan time),
 //   x_select (history time / one point SELECT).
 //
+// BM_BlameRowInHugeEvent: engine::BlameRow of random rows of a log where one
+//   transaction inserted 500,000 rows, more than one event may hold (the
+//   extension's crlog-max-event-bytes, 8 MiB by default), so capture split
+//   it into an event group whose members all share one db_version. Blame
+//   then has to look through every member for the row (each blame is a
+//   fresh call: nothing is cached from one to the next). Built once per
+//   process; each iteration blames kHugeBlamesPerIteration random rows and,
+//   in the same connection, SELECTs the same rows (alternating which goes
+//   first). Every blame is checked: three cells, each written by site A in
+//   a member of the group. Counters: ns_per_blame, blame_ms, select_ns,
+//   x_select, goal_ms (10), within_goal, rows, group_members,
+//   member_mib (the largest member's bytes), members_hit (distinct members
+//   the blamed rows were found in), setup_s.
+//
 // The random rows come from a fixed seed (CRLOG_BENCH_SEED overrides it),
 // shown as the label. Setup (about half a minute) is not timed.
 // CRLOG_HISTORY_ROWS=N replays N rows instead of 100,000.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -78,6 +93,7 @@
 #include "engine/point.h"
 #include "engine/replay.h"
 #include "log/event.h"
+#include "log/hash.h"
 #include "log/store.h"
 
 #ifndef CRLOG_EXTENSION
@@ -92,6 +108,8 @@ constexpr double kGoalBlameMs = 10.0;   // one blame
 constexpr int kBlamesPerIteration = 200;
 constexpr int64_t kBlameRows = 250'000;
 constexpr int64_t kBlameBatch = 1'000;  // rows per transaction
+constexpr int64_t kHugeRows = 500'000;  // rows of the one huge transaction
+constexpr int kHugeBlamesPerIteration = 20;
 
 uint64_t Seed() {
   uint64_t seed = 20260501;
@@ -564,6 +582,161 @@ void BM_RowHistory(benchmark::State& state) {
   state.counters["log_ops"] = static_cast<double>(bl.count.ops);
 }
 
+// --- BM_BlameRowInHugeEvent ------------------------------------------------
+
+struct HugeEventLog : Fixture {
+  absl::Status status = absl::UnknownError("not made");
+  std::unique_ptr<TempDir> dir;
+  std::unique_ptr<engine::HistoryDb> history;  // closes before `dir` goes
+  std::vector<log::Hash> members;              // the group, in member order
+  uint64_t largest_member_bytes = 0;
+  double setup_s = 0;
+};
+
+absl::Status MakeHugeEventLog(HugeEventLog& hl) {
+  Stopwatch sw;
+  hl.dir = std::make_unique<TempDir>("history-huge-event");
+  const std::string path = hl.dir->Sub("a.db");
+  {
+    auto a = Db::Open(path, /*replicated=*/true);
+    if (!a.ok()) return a.status();
+    std::vector<Row> rows;
+    rows.reserve(static_cast<size_t>(kHugeRows));
+    for (int64_t id = 1; id <= kHugeRows; ++id) rows.push_back(RowFor(id));
+    if (absl::Status s = InsertRows(**a, rows); !s.ok()) return s;
+  }  // the extension lets go of the log
+  auto history = engine::HistoryDb::Open(path);
+  if (!history.ok()) return history.status();
+  hl.history = *std::move(history);
+  absl::Status fault;
+  absl::Status walk = hl.history->store().ForEach([&](const log::StoredEvent& stored) {
+    absl::StatusOr<log::Event> event = stored.Decode();
+    if (!event.ok()) {
+      fault = event.status();
+      return false;
+    }
+    if (event->group.grouped()) {
+      hl.members.push_back(stored.hash);
+      hl.largest_member_bytes = std::max<uint64_t>(hl.largest_member_bytes, stored.bytes.size());
+    }
+    return true;
+  });
+  if (!fault.ok()) return fault;
+  if (!walk.ok()) return walk;
+  if (hl.members.size() < 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "inserting ", kHugeRows, " rows in one transaction made ", hl.members.size(),
+        " grouped events, not a group of several: crlog-max-event-bytes is larger than this bench assumes"));
+  }
+  hl.setup_s = sw.Seconds();
+  return absl::OkStatus();
+}
+
+const HugeEventLog& TheHugeEventLog() {
+  static HugeEventLog* made = nullptr;
+  if (made == nullptr) {
+    auto hl = std::make_unique<HugeEventLog>();
+    hl->status = MakeHugeEventLog(*hl);
+    made = hl.get();
+    Fixtures().push_back(std::move(hl));
+  }
+  return *made;
+}
+
+// What blame must say of row `id` of the huge transaction; `member` gets
+// the index of the group member that wrote it.
+absl::Status CheckHugeBlame(const engine::RowBlame& blame, int64_t id, const HugeEventLog& hl, size_t* member) {
+  if (!blame.exists || blame.cells.size() != 3) {
+    return absl::InternalError(absl::StrCat("blame of row ", id, ": exists=", blame.exists, ", ",
+                                            blame.cells.size(), " cells; expected a live row of 3"));
+  }
+  for (const engine::CellBlame& c : blame.cells) {
+    if (!c.written_by) return absl::InternalError(absl::StrCat("blame of row ", id, ": no writer for ", c.column));
+    if (c.written_by->site != hl.history->site()) {
+      return absl::InternalError(absl::StrCat("blame of row ", id, ": column ", c.column,
+                                              " written by another site than A, the only writer"));
+    }
+    auto it = std::find(hl.members.begin(), hl.members.end(), c.written_by->event);
+    if (it == hl.members.end()) {
+      return absl::InternalError(absl::StrCat("blame of row ", id, ": column ", c.column, " written by event ",
+                                              log::ShortHex(c.written_by->event),
+                                              ", not a member of the huge transaction's group"));
+    }
+    *member = static_cast<size_t>(it - hl.members.begin());
+  }
+  return absl::OkStatus();
+}
+
+void BM_BlameRowInHugeEvent(benchmark::State& state) {
+  const HugeEventLog& hl = TheHugeEventLog();
+  if (!OkOrSkip(state, hl.status, "making the 500,000-row transaction")) return;
+  sqlite3* db = hl.history->db();
+  sqlite3_stmt* select = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT a, b, c FROM t WHERE id = ?1", -1, &select, nullptr) != SQLITE_OK) {
+    OkOrSkip(state, SqliteError(db, "prepare SELECT"), "select");
+    return;
+  }
+  const uint64_t seed = Seed() + 2;
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> pick(1, kHugeRows);
+  double blame_s = 0, select_s = 0;
+  int64_t blames = 0, sink = 0, iterations = 0;
+  std::vector<bool> hit(hl.members.size(), false);
+  std::vector<int64_t> ids(kHugeBlamesPerIteration);
+  std::vector<std::string> pks(kHugeBlamesPerIteration);
+  std::vector<absl::StatusOr<engine::RowBlame>> results;
+  for (auto _ : state) {
+    for (int i = 0; i < kHugeBlamesPerIteration; ++i) {
+      ids[i] = pick(rng);
+      pks[i] = PackIntPk(ids[i]);
+    }
+    results.clear();
+    double this_blame = 0, this_select = 0;
+    absl::Status st;
+    for (int turn = 0; turn < 2 && st.ok(); ++turn) {
+      if ((turn == 0) == (iterations % 2 == 0)) {
+        Stopwatch sw;
+        for (int i = 0; i < kHugeBlamesPerIteration; ++i) {
+          results.push_back(engine::BlameRow(db, hl.history->store(), "t", pks[i]));
+        }
+        this_blame = sw.Seconds();
+      } else {
+        Stopwatch sw;
+        for (int i = 0; i < kHugeBlamesPerIteration && st.ok(); ++i) st = SelectRow(db, select, ids[i], &sink);
+        this_select = sw.Seconds();
+      }
+    }
+    if (!OkOrSkip(state, st, "SELECT")) break;
+    for (int i = 0; i < kHugeBlamesPerIteration && st.ok(); ++i) {
+      size_t member = 0;
+      st = results[i].ok() ? CheckHugeBlame(*results[i], ids[i], hl, &member) : results[i].status();
+      if (st.ok()) hit[member] = true;
+    }
+    if (!OkOrSkip(state, st, "BlameRow")) break;
+    blame_s += this_blame;
+    select_s += this_select;
+    blames += kHugeBlamesPerIteration;
+    ++iterations;
+    state.SetIterationTime(this_blame / kHugeBlamesPerIteration);
+  }
+  sqlite3_finalize(select);
+  benchmark::DoNotOptimize(sink);
+  if (blames == 0 || blame_s <= 0 || select_s <= 0) return;
+  const double n = static_cast<double>(blames);
+  state.SetLabel(absl::StrCat("seed=", seed));
+  state.counters["ns_per_blame"] = blame_s * 1e9 / n;
+  state.counters["blame_ms"] = blame_s * 1e3 / n;
+  state.counters["select_ns"] = select_s * 1e9 / n;
+  state.counters["x_select"] = blame_s / select_s;
+  state.counters["goal_ms"] = kGoalBlameMs;
+  state.counters["within_goal"] = blame_s * 1e3 / n < kGoalBlameMs ? 1 : 0;
+  state.counters["rows"] = static_cast<double>(kHugeRows);
+  state.counters["group_members"] = static_cast<double>(hl.members.size());
+  state.counters["member_mib"] = static_cast<double>(hl.largest_member_bytes) / (1024.0 * 1024.0);
+  state.counters["members_hit"] = static_cast<double>(std::count(hit.begin(), hit.end(), true));
+  state.counters["setup_s"] = hl.setup_s;
+}
+
 // --- registration -----------------------------------------------------------
 
 int RegisterAll() {
@@ -587,6 +760,10 @@ int RegisterAll() {
       ->Iterations(5)
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_BlameRowInHugeEvent", BM_BlameRowInHugeEvent)
+      ->Iterations(10)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
   return 0;
 }
 const int kRegistered = RegisterAll();

@@ -53,9 +53,8 @@ bool Matches(const LogOptions& options, const log::Event& event, const std::opti
       if (!packed_pk) return true;
       log::RowsReader rows(t.rows, event.kind == log::EventKind::kImport);
       log::RowOp op;
-      while (!rows.done() && rows.Next(static_cast<uint32_t>(t.columns.size()), &op).ok()) {
-        if (op.pk == *packed_pk) return true;
-      }
+      auto found = rows.Find(static_cast<uint32_t>(t.columns.size()), *packed_pk, &op);
+      if (found.ok() && *found) return true;
     }
     return false;
   }
