@@ -72,64 +72,86 @@ absl::StatusOr<Provenance> MakeProvenance(const log::LogStore& store, const log:
   return p;
 }
 
-// The events materialised at each db_version of one database, decoded once.
+// The events materialised at each db_version of one database, and the
+// blamed row's op in each, read once per blame and only when asked: a row
+// of a transaction of a million ops sits in one member of its group, and
+// the members after it need not be read at all.
 class EventsByVersion {
  public:
   struct Loaded {
+    log::Hash hash{};
+    bool read = false;
+    bool in_log = false;
     log::StoredEvent stored;
     log::Event event;
+    std::optional<FoundRow> row;  // the blamed row's op in this event
   };
 
-  static absl::StatusOr<EventsByVersion> Make(sqlite3* db, const log::LogStore& store) {
+  static absl::StatusOr<EventsByVersion> Make(sqlite3* db, const log::LogStore& store, std::string table,
+                                              std::string pk) {
     auto stmt = Stmt::Prepare(db, "SELECT hash FROM main.crlog_versions WHERE db_version = ?1 ORDER BY part");
     if (!stmt.ok()) return stmt.status();
-    return EventsByVersion(store, *std::move(stmt));
+    return EventsByVersion(store, *std::move(stmt), std::move(table), std::move(pk));
   }
 
-  // The events recorded at `db_version` that the log holds, in part order.
-  absl::StatusOr<const std::vector<const Loaded*>*> At(uint64_t db_version) {
+  // The events recorded at `db_version`, in part order, not yet read.
+  absl::StatusOr<const std::vector<Loaded*>*> At(uint64_t db_version) {
     auto it = by_version_.find(db_version);
     if (it != by_version_.end()) return &it->second;
-    std::vector<log::Hash> hashes;
+    std::vector<Loaded*> loaded;
     versions_.BindInt(1, static_cast<int64_t>(db_version));
     while (true) {
       auto row = versions_.Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      if (versions_.ColumnBlob(0).size() == 32) hashes.push_back(log::ToArray<32>(versions_.ColumnBlob(0)));
+      if (versions_.ColumnBlob(0).size() != 32) continue;
+      const log::Hash h = log::ToArray<32>(versions_.ColumnBlob(0));
+      auto& slot = by_hash_[h];
+      if (slot == nullptr) {
+        slot = std::make_unique<Loaded>();
+        slot->hash = h;
+      }
+      loaded.push_back(slot.get());
     }
     versions_.Reset();
-    std::vector<const Loaded*> loaded;
-    for (const log::Hash& h : hashes) {
-      auto it2 = by_hash_.find(h);
-      if (it2 == by_hash_.end()) {
-        auto stored = store_.Get(h);
-        // A version naming an event the log lacks explains nothing; verify
-        // is what reports it.
-        if (absl::IsNotFound(stored.status())) continue;
-        if (!stored.ok()) return stored.status();
-        // Blame shows; verify proves. Skipping the append-time checks keeps
-        // blame fast on events of a million ops.
-        auto event = stored->DecodeTrusted();
-        if (!event.ok()) {
-          return absl::DataLossError(absl::StrCat("event ", log::ToHex(h), " at position ", stored->position,
-                                                  " does not decode: ", event.status().message(),
-                                                  "; run `crlog verify`"));
-        }
-        auto l = std::make_unique<Loaded>(Loaded{*std::move(stored), *std::move(event)});
-        it2 = by_hash_.emplace(h, std::move(l)).first;
-      }
-      loaded.push_back(it2->second.get());
-    }
     return &by_version_.emplace(db_version, std::move(loaded)).first->second;
   }
 
+  // Reads and decodes `l` on first use; afterwards `l->row` is the blamed
+  // row's op, if the event has one (an event the log lacks has none: verify
+  // is what reports that).
+  absl::Status Read(Loaded* l) {
+    if (l->read) return absl::OkStatus();
+    auto stored = store_.Get(l->hash);
+    if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
+    l->read = true;
+    if (!stored.ok()) return absl::OkStatus();
+    // Blame shows; verify proves. Skipping the append-time checks keeps
+    // blame fast on events of a million ops.
+    auto event = stored->DecodeTrusted();
+    if (!event.ok()) {
+      return absl::DataLossError(absl::StrCat("event ", log::ToHex(l->hash), " at position ", stored->position,
+                                              " does not decode: ", event.status().message(),
+                                              "; run `crlog verify`"));
+    }
+    l->in_log = true;
+    l->stored = *std::move(stored);
+    l->event = *std::move(event);
+    auto found = FindRowOp(l->event, table_, pk_);
+    if (!found.ok()) return found.status();
+    l->row = *std::move(found);
+    return absl::OkStatus();
+  }
+
  private:
-  EventsByVersion(const log::LogStore& store, Stmt versions) : store_(store), versions_(std::move(versions)) {}
+  EventsByVersion(const log::LogStore& store, Stmt versions, std::string table, std::string pk)
+      : store_(store), versions_(std::move(versions)), table_(std::move(table)), pk_(std::move(pk)) {}
   const log::LogStore& store_;
   Stmt versions_;
+  std::string table_, pk_;
+  // Loaded is pointed to (FoundRow points into its event), so it never moves.
   std::map<log::Hash, std::unique_ptr<Loaded>> by_hash_;
-  std::map<uint64_t, std::vector<const Loaded*>> by_version_;
+  std::map<uint64_t, std::vector<Loaded*>> by_version_;
 };
 
 // Site ids by clock ordinal (0 is the local site).
@@ -268,7 +290,7 @@ absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::
   if (!site.ok()) return site.status();
   if (!site->has_value()) return absl::DataLossError("crlog_site is empty: the database's crlog tables are damaged");
   SiteOrdinals sites(db, (*site)->site);
-  auto events = EventsByVersion::Make(db, store);
+  auto events = EventsByVersion::Make(db, store, name, std::string(packed_pk));
   if (!events.ok()) return events.status();
 
   if (rc.has_sentinel) {
@@ -276,12 +298,11 @@ absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::
     if (!writer.ok()) return writer.status();
     auto candidates = events->At(rc.sentinel.db_version);
     if (!candidates.ok()) return candidates.status();
-    for (const EventsByVersion::Loaded* l : **candidates) {
+    for (EventsByVersion::Loaded* l : **candidates) {
       if (!writer->has_value()) break;
-      auto found = FindRowOp(l->event, name, packed_pk);
-      if (!found.ok()) return found.status();
-      if (!found->has_value() || (*found)->op.causal_length != rc.cl) continue;
-      if (WriterOf(l->event, (*found)->op.origin) != **writer) continue;
+      if (absl::Status s = events->Read(l); !s.ok()) return s;
+      if (!l->row.has_value() || l->row->op.causal_length != rc.cl) continue;
+      if (WriterOf(l->event, l->row->op.origin) != **writer) continue;
       auto p = MakeProvenance(store, l->stored, l->event, **writer, rc.cl);
       if (!p.ok()) return p.status();
       out.existence = *p;
@@ -304,14 +325,13 @@ absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::
       // site, with the value the table holds. The value may differ by the
       // column's affinity, and a column renamed since has another name, so
       // weaker matches are kept in case no better one turns up.
-      const EventsByVersion::Loaded* best = nullptr;
+      EventsByVersion::Loaded* best = nullptr;
       int best_score = 0;
-      for (const EventsByVersion::Loaded* l : **candidates) {
+      for (EventsByVersion::Loaded* l : **candidates) {
         if (!writer->has_value()) break;
-        auto found = FindRowOp(l->event, name, packed_pk);
-        if (!found.ok()) return found.status();
-        if (!found->has_value()) continue;
-        const FoundRow& fr = **found;
+        if (absl::Status s = events->Read(l); !s.ok()) return s;
+        if (!l->row.has_value()) continue;
+        const FoundRow& fr = *l->row;
         for (const log::CellOp& op : fr.op.cells) {
           if (op.version != cc->col_version || WriterOf(l->event, op.origin) != **writer) continue;
           const bool same_name = fr.changes->columns[op.column] == cell.column;
