@@ -95,7 +95,8 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
 
 }  // namespace
 
-absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const log::VerifyProgress& progress) {
+absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const log::VerifyProgress& progress,
+                                              const log::VerifyProgress& fold_progress) {
   DatabaseReport report;
   auto live = OpenDb(db_path, SQLITE_OPEN_READONLY, absl::StrCat("opening '", db_path, "'"));
   if (!live.ok()) return live.status();
@@ -168,6 +169,7 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
   point.schema_site = (*site)->site;
   ReplayOptions replay_options;
   replay_options.local_site = (*site)->site;
+  replay_options.progress = fold_progress;
   auto replayed = ReplayInto(**store, point, fold_db->get(), replay_options);
   if (!replayed.ok()) return replayed.status();
   report.folded_events = replayed->events;

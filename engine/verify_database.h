@@ -23,8 +23,11 @@ struct DatabaseReport {
 // Opens the database and its log read-only. DataLoss names the first fault:
 // the log's, a missing watermark event, a log that is ahead of or behind the
 // database, or the first table, row and column that differ from the fold.
+// `progress` follows the log's checks, `fold_progress` the replay that
+// follows them (most of the time on a large log).
 absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path,
-                                              const log::VerifyProgress& progress = {});
+                                              const log::VerifyProgress& progress = {},
+                                              const log::VerifyProgress& fold_progress = {});
 
 }  // namespace crlog::engine
 

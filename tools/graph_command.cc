@@ -475,7 +475,18 @@ absl::Status RunGraph(const GraphOptions& options, const Io& io) {
   }
   const std::string& out = *options.out;
   const bool svg = absl::EndsWithIgnoreCase(out, ".svg");
+  // dot takes minutes on a big graph and reports no progress of its own:
+  // say what is happening rather than leave a silent terminal.
+  const bool announce = svg && io.err_is_terminal && graph->nodes.size() >= 10000;
+  if (announce) {
+    io.err << "rendering " << graph->nodes.size() << " events with Graphviz dot (this can take minutes)...";
+    io.err.flush();
+  }
   absl::Status written = svg ? RenderSvg(dot, out) : WriteFile(out, dot);
+  if (announce) {
+    io.err << "\r\x1b[K";
+    io.err.flush();
+  }
   if (!written.ok()) return written;
   io.out << "wrote " << out << ": " << Plural(graph->nodes.size(), "event", "events")
          << (svg ? " (SVG, by Graphviz)" : " (DOT)") << "\n";

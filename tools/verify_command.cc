@@ -39,10 +39,16 @@ void PrintSignatures(const log::VerifyReport& report, const Io& io) {
 absl::Status VerifyDatabaseFile(const VerifyOptions& options, const Io& io) {
   absl::StatusOr<engine::DatabaseReport> report;
   {
-    ProgressLine progress(io.err, io.err_is_terminal, "verifying");
-    report = engine::VerifyDatabase(options.path, [&progress](uint64_t done, uint64_t total) {
-      progress.Update(done, total);
-    });
+    // Two passes, two lines: the log's checks, then the replay they are
+    // compared with (the longer one).
+    ProgressLine checking(io.err, io.err_is_terminal, "verifying the log");
+    ProgressLine folding(io.err, io.err_is_terminal, "replaying the log");
+    report = engine::VerifyDatabase(
+        options.path, [&checking](uint64_t done, uint64_t total) { checking.Update(done, total); },
+        [&](uint64_t done, uint64_t total) {
+          checking.Clear();
+          folding.Update(done, total);
+        });
   }
   if (!report.ok()) {
     if (report.status().code() == absl::StatusCode::kDataLoss) {
