@@ -485,7 +485,7 @@ absl::StatusOr<std::vector<CellVersion>> RowHistory(const log::LogStore& store, 
   if (!memory.ok()) return memory.status();
   std::vector<CellVersion> out;
   HistoryObserver observer(store, std::string(table), std::string(packed_pk), *std::move(pk), &out);
-  options.only_row = std::make_pair(std::string(table), std::string(packed_pk));
+  options.only_rows.emplace(table, packed_pk);
   options.observer = &observer;
   auto stats = ReplayInto(store, point, memory->get(), options);
   if (!stats.ok()) return stats.status();

@@ -4,7 +4,7 @@
 // BlameRow answers from the database's clock (engine/row_clock.h) and
 // crlog_versions, so it costs a few lookups and the decoding of the events
 // named, not a walk of the log. RowHistory replays the row alone
-// (ReplayOptions::only_row) and records every value each cell held here, in
+// (ReplayOptions::only_rows) and records every value each cell held here, in
 // arrival order: the same fold, so it agrees with `crlog replay` by
 // construction.
 #ifndef CRLOG_ENGINE_BLAME_H_
@@ -73,7 +73,7 @@ struct CellVersion {
 };
 
 // Every value each cell of the row held, in the order this replica took
-// them in, up to `point` (ReplayOptions give the site; only_row is set
+// them in, up to `point` (ReplayOptions give the site; only_rows is set
 // here). Entries of one column are in order; entries are grouped by event
 // in arrival order, existence first within an event.
 absl::StatusOr<std::vector<CellVersion>> RowHistory(const log::LogStore& store, const Point& point,

@@ -158,7 +158,7 @@ absl::StatusOr<PointDiff> DiffPoints(const log::LogStore& store, const Point& a,
                                      const ReplayOptions& options) {
   PointDiff out;
   ReplayOptions o = options;
-  o.only_row.reset();
+  o.only_rows.reset();
   o.observer = nullptr;
 
   auto main = OpenMemory(":memory:");

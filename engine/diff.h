@@ -63,7 +63,7 @@ struct PointDiff {
   bool empty() const { return tables_only_in_a.empty() && tables_only_in_b.empty() && tables.empty(); }
 };
 
-// Replays `a` and `b` with `options` (only_row and observer are not used;
+// Replays `a` and `b` with `options` (only_rows and observer are not used;
 // progress counts the events of both) and compares every table.
 absl::StatusOr<PointDiff> DiffPoints(const log::LogStore& store, const Point& a, const Point& b,
                                      const ReplayOptions& options);

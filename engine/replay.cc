@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/alter_columns.h"
@@ -96,26 +97,41 @@ absl::StatusOr<std::vector<log::Hash>> PointEvents(const log::LogStore& store, c
   return hashes;
 }
 
-// `event` cut down to the ops on one row; nullopt when it has none. The
-// table is matched as SQLite matches names, without regard to ASCII case.
-absl::StatusOr<std::optional<log::Event>> OnlyRow(const log::Event& event, const std::string& table,
-                                                  const std::string& pk) {
+// `event` cut down to the ops on the rows of `rows`; nullopt when it has none.
+absl::StatusOr<std::optional<log::Event>> OnlyRows(const log::Event& event, const RowFilter& rows) {
   const bool is_import = event.kind == log::EventKind::kImport;
   std::optional<log::Event> out;
   for (const log::TableChanges& tc : event.tables) {
-    if (!absl::EqualsIgnoreCase(tc.table, table)) continue;
-    // A row appears once per table in an event; the rows before it are
-    // stepped over without building their values.
+    const absl::flat_hash_set<std::string>* pks = rows.PksOf(tc.table);
+    if (pks == nullptr) continue;
+    const auto columns = static_cast<uint32_t>(tc.columns.size());
     log::RowsReader reader(tc.rows, is_import);
-    log::RowOp op;
-    auto found = reader.Find(static_cast<uint32_t>(tc.columns.size()), pk, &op);
-    if (!found.ok()) return found.status();
-    if (!*found) continue;
     log::RowsWriter writer(is_import);
-    writer.AddRow(op);
+    log::RowOp op;
+    if (pks->size() == 1) {
+      // A row appears once per table in an event; the rows before it are
+      // stepped over without building their values.
+      auto found = reader.Find(columns, *pks->begin(), &op);
+      if (!found.ok()) return found.status();
+      if (*found) writer.AddRow(op);
+    } else {
+      while (!reader.done()) {
+        if (absl::Status s = reader.Next(columns, &op); !s.ok()) return s;
+        if (pks->contains(op.pk)) writer.AddRow(op);
+      }
+    }
+    if (writer.row_count() == 0) continue;
     if (!out) {
-      out = event;
-      out->tables.clear();
+      out.emplace();
+      out->kind = event.kind;
+      out->site = event.site;
+      out->seq = event.seq;
+      out->lamport = event.lamport;
+      out->time_micros = event.time_micros;
+      out->parents = event.parents;
+      out->group = event.group;
+      out->origins = event.origins;
+      out->signature = event.signature;
     }
     log::TableChanges& cut = out->tables.emplace_back();
     cut.table = tc.table;
@@ -287,8 +303,8 @@ absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, cons
       if (event->site != point.schema_site) to_fold = nullptr;
     } else if (event->tables.empty()) {
       to_fold = nullptr;
-    } else if (options.only_row) {
-      auto only = OnlyRow(*event, options.only_row->first, options.only_row->second);
+    } else if (options.only_rows) {
+      auto only = OnlyRows(*event, *options.only_rows);
       if (!only.ok()) return only.status();
       cut = *std::move(only);
       to_fold = cut ? &*cut : nullptr;
@@ -332,6 +348,15 @@ absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, cons
 }
 
 }  // namespace
+
+void RowFilter::Add(std::string_view table, std::string_view pk) {
+  if (pks_by_table_[absl::AsciiStrToLower(Sv(table))].emplace(pk).second) ++size_;
+}
+
+const absl::flat_hash_set<std::string>* RowFilter::PksOf(std::string_view table) const {
+  auto it = pks_by_table_.find(absl::AsciiStrToLower(Sv(table)));
+  return it == pks_by_table_.end() ? nullptr : &it->second;
+}
 
 absl::StatusOr<ReplayStats> ReplayInto(const log::LogStore& store, const Point& point, sqlite3* db,
                                        const ReplayOptions& options) {

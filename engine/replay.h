@@ -19,7 +19,10 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "engine/point.h"
 #include "log/event.h"
@@ -44,14 +47,29 @@ class ReplayObserver {
   }
 };
 
+// Rows a replay is limited to: packed pks by table, the table matched
+// without regard to ASCII case, as SQLite matches names.
+class RowFilter {
+ public:
+  RowFilter() = default;
+  RowFilter(std::string_view table, std::string_view pk) { Add(table, pk); }
+  void Add(std::string_view table, std::string_view pk);
+  // The pks kept of `table`, or null when none are.
+  const absl::flat_hash_set<std::string>* PksOf(std::string_view table) const;
+  size_t size() const { return size_; }
+
+ private:
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> pks_by_table_;  // lowercased names
+  size_t size_ = 0;
+};
+
 struct ReplayOptions {
   log::SiteId local_site{};  // the replica whose log this is
   bool merge_equal_values = false;
-  // Fold only this row's ops (table name, matched without regard to ASCII
-  // case as SQLite matches it; packed pk); every other row is left out, and
-  // events without it are not folded (schema changes are).
-  // Rows merge independently, so that row ends as a full replay leaves it.
-  std::optional<std::pair<std::string, std::string>> only_row;
+  // Fold only these rows' ops; every other row is left out, and events
+  // without them are not folded (schema changes are). Rows merge
+  // independently, so these rows end as a full replay leaves them.
+  std::optional<RowFilter> only_rows;
   ReplayObserver* observer = nullptr;
   // Called now and then with (events done, events in the point).
   std::function<void(uint64_t, uint64_t)> progress;
@@ -59,7 +77,7 @@ struct ReplayOptions {
 
 struct ReplayStats {
   uint64_t events = 0;  // events in the point
-  uint64_t folded = 0;  // events folded (with only_row: those touching it)
+  uint64_t folded = 0;  // events folded (with only_rows: those touching them)
   uint64_t ops = 0;     // row ops folded
   uint64_t tables = 0;  // replicated tables at the point
 };

@@ -131,9 +131,23 @@ std::optional<std::string> DatabaseFor(const std::string& path) {
 // of the database's history, then the output.
 absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options,
                            const std::optional<std::string>& packed_pk, const Io& io) {
+  // Old values of a row depend on that row's ops alone, so the replay needs
+  // only the rows the shown events touch; past this many, a whole replay
+  // costs less than filtering every event against them.
+  constexpr size_t kMaxFilteredRows = 100000;
   std::vector<log::Hash> shown;
-  absl::Status fault = Walk(store, options, packed_pk, [&](const log::StoredEvent& stored, const log::Event&) {
+  std::optional<engine::RowFilter> rows(std::in_place);
+  absl::Status fault = Walk(store, options, packed_pk, [&](const log::StoredEvent& stored, const log::Event& event) {
     shown.push_back(stored.hash);
+    for (const log::TableChanges& tc : event.tables) {
+      if (!rows) break;
+      log::RowsReader reader(tc.rows, event.kind == log::EventKind::kImport);
+      log::RowOp op;
+      while (rows && !reader.done() && reader.Next(static_cast<uint32_t>(tc.columns.size()), &op).ok()) {
+        rows->Add(tc.table, op.pk);
+        if (rows->size() > kMaxFilteredRows) rows.reset();
+      }
+    }
     return true;
   });
 
@@ -141,10 +155,9 @@ absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options
   if (std::optional<std::string> db_path = DatabaseFor(options.path); db_path && !shown.empty()) {
     absl::StatusOr<std::unique_ptr<engine::HistoryDb>> db = engine::HistoryDb::Open(*db_path);
     if (db.ok()) {
-      std::optional<std::pair<std::string, std::string>> only_row;
-      if (options.table && packed_pk) only_row = std::make_pair(*options.table, *packed_pk);
+      if (options.table && packed_pk) rows.emplace(*options.table, *packed_pk);
       ProgressLine progress(io.err, io.err_is_terminal, "replaying for old values");
-      auto replayed = ReplayOpChanges(**db, std::set<log::Hash>(shown.begin(), shown.end()), only_row,
+      auto replayed = ReplayOpChanges(**db, std::set<log::Hash>(shown.begin(), shown.end()), rows,
                                       [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
       progress.Clear();
       if (!replayed.ok()) return replayed.status();

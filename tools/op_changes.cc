@@ -231,7 +231,7 @@ std::string RowName(const OpChange& c) { return absl::StrCat(c.table, " ", PkTup
 
 absl::StatusOr<std::map<log::Hash, std::vector<OpChange>>> ReplayOpChanges(
     const engine::HistoryDb& db, const std::set<log::Hash>& events,
-    const std::optional<std::pair<std::string, std::string>>& only_row,
+    const std::optional<engine::RowFilter>& only_rows,
     const std::function<void(uint64_t, uint64_t)>& progress) {
   auto head = db.Resolve("head");
   if (!head.ok()) return head.status();
@@ -239,7 +239,7 @@ absl::StatusOr<std::map<log::Hash, std::vector<OpChange>>> ReplayOpChanges(
   if (!memory.ok()) return memory.status();
   OpsObserver observer(memory->get(), events);
   engine::ReplayOptions options = db.Options();
-  options.only_row = only_row;
+  options.only_rows = only_rows;
   options.observer = &observer;
   options.progress = progress;
   auto stats = engine::ReplayInto(db.store(), *head, memory->get(), options);

@@ -53,11 +53,12 @@ struct OpChange {
 };
 
 // Replays the database's history at head and records the changes of every
-// event in `events`, by id. `only_row` (table, packed pk) replays that row
-// alone and records its ops only.
+// event in `events`, by id. `only_rows` replays those rows alone (the rows
+// the shown events touch are enough: a row's old values depend on its own
+// ops only) and records their ops only.
 absl::StatusOr<std::map<log::Hash, std::vector<OpChange>>> ReplayOpChanges(
     const engine::HistoryDb& db, const std::set<log::Hash>& events,
-    const std::optional<std::pair<std::string, std::string>>& only_row,
+    const std::optional<engine::RowFilter>& only_rows,
     const std::function<void(uint64_t, uint64_t)>& progress);
 
 // The event's ops as written, with no database to say what they replaced.

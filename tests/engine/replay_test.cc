@@ -140,9 +140,27 @@ TEST_F(ReplayTest, OneRowAloneEndsAsTheFullReplayLeavesIt) {
          "DELETE FROM t WHERE id = 2", "INSERT INTO t VALUES (2, 'd')", "UPDATE t SET a = 'e' WHERE id = 1"});
   Opened h = OpenHistory();
   ReplayOptions only;
-  only.only_row = std::make_pair(std::string("t"), schema::PackColumns({Value::Integer(2)}));
+  only.only_rows.emplace("t", schema::PackColumns({Value::Integer(2)}));
   EXPECT_EQ(Replayed(h, "head", "SELECT * FROM t ORDER BY id", only), "2|d;");
   EXPECT_EQ(Replayed(h, "head", "SELECT * FROM t WHERE id = 2"), "2|d;");
+}
+
+TEST_F(ReplayTest, SomeRowsAloneEndAsTheFullReplayLeavesThem) {
+  Write({"CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT)", "SELECT crsql_as_crr('t')",
+         "CREATE TABLE u(k TEXT PRIMARY KEY NOT NULL, v INTEGER)", "SELECT crsql_as_crr('u')",
+         "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'); INSERT INTO u VALUES ('x', 1), ('y', 2)",
+         "UPDATE t SET a = a || '!'; UPDATE u SET v = v * 10", "DELETE FROM t WHERE id = 3",
+         "INSERT INTO t VALUES (3, 'back')"});
+  Opened h = OpenHistory();
+  ReplayOptions some;
+  some.only_rows.emplace();
+  some.only_rows->Add("T", schema::PackColumns({Value::Integer(1)}));  // names match as in SQLite
+  some.only_rows->Add("t", schema::PackColumns({Value::Integer(3)}));
+  some.only_rows->Add("u", schema::PackColumns({Value::Text("y")}));
+  EXPECT_EQ(some.only_rows->size(), 3u);
+  EXPECT_EQ(Replayed(h, "head", "SELECT * FROM t ORDER BY id", some), "1|a!;3|back;");
+  EXPECT_EQ(Replayed(h, "head", "SELECT * FROM u ORDER BY k", some), "y|20;");
+  EXPECT_EQ(Replayed(h, "head", "SELECT * FROM t WHERE id IN (1, 3) ORDER BY id"), "1|a!;3|back;");
 }
 
 TEST_F(ReplayTest, ATimePointIsWhatHadArrivedByThen) {
