@@ -452,66 +452,103 @@ absl::Status CheckBlame(const engine::RowBlame& blame, int64_t id, const log::Si
   return absl::OkStatus();
 }
 
+// Blames random rows of `t` beside a point SELECT of the same rows, taking
+// turns at going first, and keeps the totals: the timing both blame
+// benchmarks share.
+class BlameBesideSelect {
+ public:
+  BlameBesideSelect(sqlite3* db, const log::LogStore& store, int64_t max_id, uint64_t seed, int per_iteration)
+      : db_(db), store_(store), rng_(seed), pick_(1, max_id), ids_(per_iteration), pks_(per_iteration) {}
+  ~BlameBesideSelect() { sqlite3_finalize(select_); }
+  BlameBesideSelect(const BlameBesideSelect&) = delete;
+  BlameBesideSelect& operator=(const BlameBesideSelect&) = delete;
+
+  absl::Status Prepare() {
+    if (sqlite3_prepare_v2(db_, "SELECT a, b, c FROM t WHERE id = ?1", -1, &select_, nullptr) != SQLITE_OK) {
+      return SqliteError(db_, "prepare SELECT");
+    }
+    return absl::OkStatus();
+  }
+
+  // One iteration: picks the rows, then times the blames and the SELECTs.
+  absl::Status Run() {
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      ids_[i] = pick_(rng_);
+      pks_[i] = PackIntPk(ids_[i]);
+    }
+    results_.clear();
+    absl::Status st;
+    for (int turn = 0; turn < 2 && st.ok(); ++turn) {
+      if ((turn == 0) == (iterations_ % 2 == 0)) {
+        Stopwatch sw;
+        for (const std::string& pk : pks_) results_.push_back(engine::BlameRow(db_, store_, "t", pk));
+        this_blame_ = sw.Seconds();
+      } else {
+        Stopwatch sw;
+        for (size_t i = 0; i < ids_.size() && st.ok(); ++i) st = SelectRow(db_, select_, ids_[i], &sink_);
+        this_select_ = sw.Seconds();
+      }
+    }
+    return st;
+  }
+  const std::vector<absl::StatusOr<engine::RowBlame>>& results() const { return results_; }
+  const std::vector<int64_t>& ids() const { return ids_; }
+
+  // Adds the iteration, once its blames were checked, and gives its time
+  // per blame.
+  double Count() {
+    blame_s_ += this_blame_;
+    select_s_ += this_select_;
+    blames_ += static_cast<int64_t>(ids_.size());
+    ++iterations_;
+    return this_blame_ / static_cast<double>(ids_.size());
+  }
+
+  // The counters both benchmarks report; false when nothing was measured.
+  bool Report(benchmark::State& state, uint64_t seed) const {
+    benchmark::DoNotOptimize(sink_);
+    if (blames_ == 0 || blame_s_ <= 0 || select_s_ <= 0) return false;
+    const double n = static_cast<double>(blames_);
+    state.SetLabel(absl::StrCat("seed=", seed));
+    state.counters["ns_per_blame"] = blame_s_ * 1e9 / n;
+    state.counters["blame_ms"] = blame_s_ * 1e3 / n;
+    state.counters["select_ns"] = select_s_ * 1e9 / n;
+    state.counters["x_select"] = blame_s_ / select_s_;
+    state.counters["goal_ms"] = kGoalBlameMs;
+    state.counters["within_goal"] = blame_s_ * 1e3 / n < kGoalBlameMs ? 1 : 0;
+    return true;
+  }
+
+ private:
+  sqlite3* db_;
+  const log::LogStore& store_;
+  sqlite3_stmt* select_ = nullptr;
+  std::mt19937_64 rng_;
+  std::uniform_int_distribution<int64_t> pick_;
+  std::vector<int64_t> ids_;
+  std::vector<std::string> pks_;
+  std::vector<absl::StatusOr<engine::RowBlame>> results_;
+  double this_blame_ = 0, this_select_ = 0, blame_s_ = 0, select_s_ = 0;
+  int64_t blames_ = 0, iterations_ = 0, sink_ = 0;
+};
+
 void BM_BlameRow(benchmark::State& state) {
   const BlameLog& bl = TheBlameLog();
   if (!OkOrSkip(state, bl.status, "making the 1,000,000-op log")) return;
-  sqlite3* db = bl.history->db();
-  sqlite3_stmt* select = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT a, b, c FROM t WHERE id = ?1", -1, &select, nullptr) != SQLITE_OK) {
-    OkOrSkip(state, SqliteError(db, "prepare SELECT"), "select");
-    return;
-  }
   const uint64_t seed = Seed();
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int64_t> pick(1, kBlameRows);
-  double blame_s = 0, select_s = 0;
-  int64_t blames = 0, sink = 0, iterations = 0;
-  std::vector<int64_t> ids(kBlamesPerIteration);
-  std::vector<std::string> pks(kBlamesPerIteration);
-  std::vector<absl::StatusOr<engine::RowBlame>> results;
+  BlameBesideSelect timer(bl.history->db(), bl.history->store(), kBlameRows, seed, kBlamesPerIteration);
+  if (!OkOrSkip(state, timer.Prepare(), "select")) return;
   for (auto _ : state) {
-    for (int i = 0; i < kBlamesPerIteration; ++i) {
-      ids[i] = pick(rng);
-      pks[i] = PackIntPk(ids[i]);
-    }
-    results.clear();
-    double this_blame = 0, this_select = 0;
+    if (!OkOrSkip(state, timer.Run(), "SELECT")) break;
     absl::Status st;
-    for (int turn = 0; turn < 2 && st.ok(); ++turn) {
-      if ((turn == 0) == (iterations % 2 == 0)) {
-        Stopwatch sw;
-        for (int i = 0; i < kBlamesPerIteration; ++i) {
-          results.push_back(engine::BlameRow(db, bl.history->store(), "t", pks[i]));
-        }
-        this_blame = sw.Seconds();
-      } else {
-        Stopwatch sw;
-        for (int i = 0; i < kBlamesPerIteration && st.ok(); ++i) st = SelectRow(db, select, ids[i], &sink);
-        this_select = sw.Seconds();
-      }
-    }
-    if (!OkOrSkip(state, st, "SELECT")) break;
-    for (int i = 0; i < kBlamesPerIteration && st.ok(); ++i) {
-      st = results[i].ok() ? CheckBlame(*results[i], ids[i], bl.history->site()) : results[i].status();
+    for (size_t i = 0; i < timer.ids().size() && st.ok(); ++i) {
+      const auto& r = timer.results()[i];
+      st = r.ok() ? CheckBlame(*r, timer.ids()[i], bl.history->site()) : r.status();
     }
     if (!OkOrSkip(state, st, "BlameRow")) break;
-    blame_s += this_blame;
-    select_s += this_select;
-    blames += kBlamesPerIteration;
-    ++iterations;
-    state.SetIterationTime(this_blame / kBlamesPerIteration);
+    state.SetIterationTime(timer.Count());
   }
-  sqlite3_finalize(select);
-  benchmark::DoNotOptimize(sink);
-  if (blames == 0 || blame_s <= 0 || select_s <= 0) return;
-  const double n = static_cast<double>(blames);
-  state.SetLabel(absl::StrCat("seed=", seed));
-  state.counters["ns_per_blame"] = blame_s * 1e9 / n;
-  state.counters["blame_ms"] = blame_s * 1e3 / n;
-  state.counters["select_ns"] = select_s * 1e9 / n;
-  state.counters["x_select"] = blame_s / select_s;
-  state.counters["goal_ms"] = kGoalBlameMs;
-  state.counters["within_goal"] = blame_s * 1e3 / n < kGoalBlameMs ? 1 : 0;
+  if (!timer.Report(state, seed)) return;
   state.counters["log_ops"] = static_cast<double>(bl.count.ops);
   state.counters["log_events"] = static_cast<double>(bl.count.events);
   state.counters["setup_s"] = bl.setup_s;
@@ -670,66 +707,23 @@ absl::Status CheckHugeBlame(const engine::RowBlame& blame, int64_t id, const Hug
 void BM_BlameRowInHugeEvent(benchmark::State& state) {
   const HugeEventLog& hl = TheHugeEventLog();
   if (!OkOrSkip(state, hl.status, "making the 500,000-row transaction")) return;
-  sqlite3* db = hl.history->db();
-  sqlite3_stmt* select = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT a, b, c FROM t WHERE id = ?1", -1, &select, nullptr) != SQLITE_OK) {
-    OkOrSkip(state, SqliteError(db, "prepare SELECT"), "select");
-    return;
-  }
   const uint64_t seed = Seed() + 2;
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int64_t> pick(1, kHugeRows);
-  double blame_s = 0, select_s = 0;
-  int64_t blames = 0, sink = 0, iterations = 0;
+  BlameBesideSelect timer(hl.history->db(), hl.history->store(), kHugeRows, seed, kHugeBlamesPerIteration);
+  if (!OkOrSkip(state, timer.Prepare(), "select")) return;
   std::vector<bool> hit(hl.members.size(), false);
-  std::vector<int64_t> ids(kHugeBlamesPerIteration);
-  std::vector<std::string> pks(kHugeBlamesPerIteration);
-  std::vector<absl::StatusOr<engine::RowBlame>> results;
   for (auto _ : state) {
-    for (int i = 0; i < kHugeBlamesPerIteration; ++i) {
-      ids[i] = pick(rng);
-      pks[i] = PackIntPk(ids[i]);
-    }
-    results.clear();
-    double this_blame = 0, this_select = 0;
+    if (!OkOrSkip(state, timer.Run(), "SELECT")) break;
     absl::Status st;
-    for (int turn = 0; turn < 2 && st.ok(); ++turn) {
-      if ((turn == 0) == (iterations % 2 == 0)) {
-        Stopwatch sw;
-        for (int i = 0; i < kHugeBlamesPerIteration; ++i) {
-          results.push_back(engine::BlameRow(db, hl.history->store(), "t", pks[i]));
-        }
-        this_blame = sw.Seconds();
-      } else {
-        Stopwatch sw;
-        for (int i = 0; i < kHugeBlamesPerIteration && st.ok(); ++i) st = SelectRow(db, select, ids[i], &sink);
-        this_select = sw.Seconds();
-      }
-    }
-    if (!OkOrSkip(state, st, "SELECT")) break;
-    for (int i = 0; i < kHugeBlamesPerIteration && st.ok(); ++i) {
+    for (size_t i = 0; i < timer.ids().size() && st.ok(); ++i) {
+      const auto& r = timer.results()[i];
       size_t member = 0;
-      st = results[i].ok() ? CheckHugeBlame(*results[i], ids[i], hl, &member) : results[i].status();
+      st = r.ok() ? CheckHugeBlame(*r, timer.ids()[i], hl, &member) : r.status();
       if (st.ok()) hit[member] = true;
     }
     if (!OkOrSkip(state, st, "BlameRow")) break;
-    blame_s += this_blame;
-    select_s += this_select;
-    blames += kHugeBlamesPerIteration;
-    ++iterations;
-    state.SetIterationTime(this_blame / kHugeBlamesPerIteration);
+    state.SetIterationTime(timer.Count());
   }
-  sqlite3_finalize(select);
-  benchmark::DoNotOptimize(sink);
-  if (blames == 0 || blame_s <= 0 || select_s <= 0) return;
-  const double n = static_cast<double>(blames);
-  state.SetLabel(absl::StrCat("seed=", seed));
-  state.counters["ns_per_blame"] = blame_s * 1e9 / n;
-  state.counters["blame_ms"] = blame_s * 1e3 / n;
-  state.counters["select_ns"] = select_s * 1e9 / n;
-  state.counters["x_select"] = blame_s / select_s;
-  state.counters["goal_ms"] = kGoalBlameMs;
-  state.counters["within_goal"] = blame_s * 1e3 / n < kGoalBlameMs ? 1 : 0;
+  if (!timer.Report(state, seed)) return;
   state.counters["rows"] = static_cast<double>(kHugeRows);
   state.counters["group_members"] = static_cast<double>(hl.members.size());
   state.counters["member_mib"] = static_cast<double>(hl.largest_member_bytes) / (1024.0 * 1024.0);
