@@ -4,9 +4,11 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "engine/row_clock.h"
 #include "engine/sql.h"
 #include "log/hash.h"
+#include "schema/sql_quote.h"
 
 namespace crlog::engine {
 
@@ -33,6 +35,67 @@ bool IsIdentity(const std::vector<int>& map, size_t after_count) {
     if (map[i] != static_cast<int>(i)) return false;
   }
   return true;
+}
+
+std::vector<int> SameNamed(std::vector<int> map, const std::vector<std::string>& before,
+                           const std::vector<std::string>& after) {
+  for (size_t i = 0; i < map.size(); ++i) {
+    if (map[i] >= 0 && after[map[i]] != before[i]) map[i] = -1;
+  }
+  return map;
+}
+
+absl::StatusOr<AlterProjection> ProjectAlter(sqlite3* db, const std::string& table,
+                                             const std::vector<std::string>& old_pk,
+                                             const std::vector<std::string>& old_columns,
+                                             const std::vector<std::string>& new_pk,
+                                             const std::vector<std::string>& new_columns,
+                                             const std::string& prefix) {
+  AlterProjection p;
+  p.pk_changed = old_pk != new_pk;
+  auto defaults = Stmt::Prepare(db, "SELECT name, dflt_value FROM pragma_table_xinfo(?1, 'main')");
+  if (!defaults.ok()) return defaults.status();
+  defaults->BindText(1, table);
+  std::vector<std::pair<std::string, std::optional<std::string>>> dflt;
+  while (true) {
+    auto row = defaults->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    std::optional<std::string> d;
+    if (!defaults->ColumnIsNull(1)) d = std::string(defaults->ColumnText(1));
+    dflt.emplace_back(std::string(defaults->ColumnText(0)), std::move(d));
+  }
+  auto default_of = [&](const std::string& name) -> std::optional<std::string> {
+    for (const auto& [n, d] : dflt) {
+      if (n == name) return d;
+    }
+    return std::nullopt;
+  };
+  auto old_has = [&](const std::string& name) {
+    return std::find(old_pk.begin(), old_pk.end(), name) != old_pk.end() ||
+           std::find(old_columns.begin(), old_columns.end(), name) != old_columns.end();
+  };
+  auto column = [&](const std::string& name) { return absl::StrCat(prefix, schema::QuoteIdentifier(name)); };
+  for (const std::string& c : new_pk) {
+    p.pk.push_back(old_has(c) ? std::optional<std::string>(column(c)) : std::nullopt);
+    p.pk_defaults.push_back(default_of(c));
+  }
+  const std::vector<int> map = MapColumns(old_columns, new_columns);
+  for (size_t j = 0; j < new_columns.size(); ++j) {
+    const std::string& c = new_columns[j];
+    std::optional<std::string> from;
+    if (old_has(c)) {
+      from = column(c);
+    } else {
+      for (size_t i = 0; i < map.size(); ++i) {
+        if (map[i] == static_cast<int>(j)) from = column(old_columns[i]);
+      }
+    }
+    p.columns.push_back(std::move(from));
+    p.carried.push_back(std::find(old_columns.begin(), old_columns.end(), c) != old_columns.end());
+    p.defaults.push_back(default_of(c));
+  }
+  return p;
 }
 
 absl::Status RemapClocks(sqlite3* db, int64_t table_id, const std::vector<int>& map) {

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,40 @@ std::vector<int> MapColumns(const std::vector<std::string>& before, const std::v
 // Whether `map` changes nothing (same count, every column in place).
 bool IsIdentity(const std::vector<int>& map, size_t after_count);
 
+// `map` with only the columns that kept their name: a renamed column's
+// clocks are not carried, because cr-sqlite restamps a renamed column (its
+// cells come back as the alter's derived cells, column version 1).
+std::vector<int> SameNamed(std::vector<int> map, const std::vector<std::string>& before,
+                           const std::vector<std::string>& after);
+
 // Rewrites every clock of table `table_id` in crlog_clock through `map`.
 absl::Status RemapClocks(sqlite3* db, int64_t table_id, const std::vector<int>& map);
+
+// How each column of an altered table follows from a row as it was before
+// the alter, as SQL over the old row's columns (`prefix` + quoted old name):
+// a column of the same name (pk or not), a renamed one (MapColumns), or the
+// new column's default. Shared by crsql_commit_alter, which compares this
+// expected table with what the alter left to find the writes made inside the
+// alter bracket, and by replay, which rebuilds the table with it.
+struct AlterProjection {
+  bool pk_changed = false;  // the pk's column names (in order) differ
+  // Per new pk column, then per new non-pk column: the expression, or
+  // nullopt for a new column (its default).
+  std::vector<std::optional<std::string>> pk;
+  std::vector<std::optional<std::string>> columns;
+  // Per new non-pk column: it existed before under this name and outside
+  // the pk, so its clocks are carried (otherwise its cells are derived).
+  std::vector<bool> carried;
+  // Per new non-pk column: its DEFAULT expression, or nullopt for none.
+  std::vector<std::optional<std::string>> defaults;
+  std::vector<std::optional<std::string>> pk_defaults;
+};
+absl::StatusOr<AlterProjection> ProjectAlter(sqlite3* db, const std::string& table,
+                                             const std::vector<std::string>& old_pk,
+                                             const std::vector<std::string>& old_columns,
+                                             const std::vector<std::string>& new_pk,
+                                             const std::vector<std::string>& new_columns,
+                                             const std::string& prefix);
 
 // Removes from crlog_stash, and returns, the stashed changes of `table`
 // whose column is now one of `columns`.

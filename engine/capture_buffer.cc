@@ -1,7 +1,7 @@
 // The capture buffer's encoding, private to this file:
 //   kind byte, varint pk length, pk,
 //   update: varint new-pk length (0: unchanged), new pk,
-//   insert/update: varint cell count, per cell varint column + value
+//   insert/update/derived: varint cell count, per cell varint column + value
 // Values use the row encoding's value format (log/varint.h).
 #include "engine/capture_buffer.h"
 
@@ -117,6 +117,20 @@ void CaptureBuffer::AddMerged(std::string_view pk) {
   PutPk(&ops_, pk);
 }
 
+void CaptureBuffer::AddDerived(std::string_view pk, sqlite3_value** values, sqlite3_value** derive) {
+  size_t n = table_->columns.size();
+  uint32_t count = 0;
+  for (size_t i = 0; i < n; ++i) count += sqlite3_value_type(derive[i]) != SQLITE_NULL;
+  ops_.push_back(static_cast<char>(OpKind::kDerived));
+  PutPk(&ops_, pk);
+  log::PutVarint(&ops_, count);
+  for (size_t i = 0; i < n; ++i) {
+    if (sqlite3_value_type(derive[i]) == SQLITE_NULL) continue;
+    log::PutVarint(&ops_, i);
+    PutSqliteValue(&ops_, values[i]);
+  }
+}
+
 void CaptureBuffer::Savepoint(int level) {
   Release(level);
   marks_.emplace_back(level, ops_.size());
@@ -157,7 +171,7 @@ absl::Status CaptureBuffer::ForEach(
     op.cells.clear();
     if (!GetView(&in, &op.pk)) return corrupt();
     if (op.kind == OpKind::kUpdate && !GetView(&in, &op.new_pk)) return corrupt();
-    if (op.kind == OpKind::kInsert || op.kind == OpKind::kUpdate) {
+    if (op.kind == OpKind::kInsert || op.kind == OpKind::kUpdate || op.kind == OpKind::kDerived) {
       uint64_t n;
       if (!log::GetVarint(&in, &n)) return corrupt();
       op.cells.resize(n);

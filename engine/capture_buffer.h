@@ -33,13 +33,20 @@ enum class OpKind : uint8_t {
   // transaction: commit settles those against the table (the merge decided
   // without seeing them).
   kMerged = 5,
+  // crsql_commit_alter: cells the migration itself derived (a renamed
+  // column's values, every cell of a row whose primary key the alter
+  // re-keyed). Commit stamps them as cr-sqlite does: column version 1 at the
+  // database's current db_version, so a peer that synced before and runs the
+  // same migration is sent nothing again.
+  kDerived = 6,
 };
 
 struct CapturedOp {
   OpKind kind = OpKind::kInsert;
   std::string_view pk;      // insert: the new pk; update/delete: the old pk
   std::string_view new_pk;  // update that changed the pk; empty otherwise
-  // insert: all cells; update: the changed ones (all if the pk changed).
+  // insert: all cells; update: the changed ones (all if the pk changed);
+  // derived: the derived ones.
   // Values stay in the value encoding (log/varint.h), viewed in the buffer.
   std::vector<std::pair<uint32_t, std::string_view>> cells;
 };
@@ -61,6 +68,9 @@ class CaptureBuffer {
   void AddDelete(std::string_view pk);
   void AddSchemaMark();
   void AddMerged(std::string_view pk);
+  // The cells of `pk` whose `derive[i]` is not NULL, with `values` as in
+  // AddInsert.
+  void AddDerived(std::string_view pk, sqlite3_value** values, sqlite3_value** derive);
 
   // Savepoint levels as SQLite numbers them for xSavepoint / xRelease /
   // xRollbackTo.

@@ -49,10 +49,21 @@ struct RowWork {
   bool merged = false;  // INSERT INTO crsql_changes wrote it after a local write
   bool changed = false;
   bool sentinel_written = false;
+  // A local write (insert, update, delete) touched the row; rows touched
+  // only by kDerived ops consume no new db_version.
+  bool local = false;
+  // Columns whose written value the migration derived (kDerived) and no
+  // local write replaced since, and whether the row's current life began
+  // with a derived op: these keep the database's current db_version.
+  std::vector<uint32_t> derived;
+  bool sentinel_derived = false;
   // Cells written by this transaction, sorted by column: their final values,
   // still in the value encoding.
   std::vector<std::pair<uint32_t, std::string_view>> written;
 
+  bool IsDerived(uint32_t column) const {
+    return std::find(derived.begin(), derived.end(), column) != derived.end();
+  }
   void Write(uint32_t column, std::string_view value) {
     auto it = std::lower_bound(written.begin(), written.end(), column,
                                [](const auto& cell, uint32_t c) { return cell.first < c; });
@@ -174,6 +185,8 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
     w->clock.cl += 1;
     w->clock.cells.clear();
     w->written.clear();
+    w->derived.clear();
+    w->sentinel_derived = false;
     if (all_pk || w->clock.has_sentinel) w->sentinel_written = true;
     w->changed = true;
   };
@@ -182,6 +195,7 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
       CellClock& c = w->clock.Upsert(column);
       c.col_version += 1;
       w->Write(column, value);
+      w->derived.erase(std::remove(w->derived.begin(), w->derived.end(), column), w->derived.end());
     }
     w->changed = true;
   };
@@ -190,9 +204,19 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
     if (w->clock.alive()) w->clock.cl += 1;
     w->clock.cells.clear();
     w->written.clear();
+    w->derived.clear();
+    w->sentinel_derived = false;
     w->sentinel_written = true;
     w->changed = true;
   };
+  if (op.kind != OpKind::kSchemaMark && op.kind != OpKind::kMerged && op.kind != OpKind::kDerived) {
+    for (std::string_view pk : {op.pk, op.new_pk}) {
+      if (pk.empty()) continue;
+      auto w = row_for(pk);
+      if (!w.ok()) return w.status();
+      (*w)->local = true;
+    }
+  }
 
   switch (op.kind) {
     case OpKind::kSchemaMark: tw.schema_mark = true; return absl::OkStatus();
@@ -233,6 +257,26 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
       auto w = row_for(op.pk);
       if (!w.ok()) return w.status();
       end_life(*w);
+      return absl::OkStatus();
+    }
+    case OpKind::kDerived: {
+      // A derived cell is the migration's, not a write: version 1, as on a
+      // peer that runs the same migration. A cell that already has a clock
+      // keeps it.
+      auto w = row_for(op.pk);
+      if (!w.ok()) return w.status();
+      if (!(*w)->clock.alive()) {
+        start_life(*w);
+        (*w)->sentinel_derived = (*w)->sentinel_written;
+      }
+      for (const auto& [column, value] : op.cells) {
+        CellClock& c = (*w)->clock.Upsert(column);
+        if (c.col_version != 0) continue;
+        c.col_version = 1;
+        (*w)->Write(column, value);
+        (*w)->derived.push_back(column);
+      }
+      (*w)->changed = true;
       return absl::OkStatus();
     }
   }
@@ -333,9 +377,14 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   }
   auto dropped = DropDroppedTables(db);
   if (!dropped.ok()) return dropped.status();
-  bool any_rows = false, any_schema = !dropped->empty();
+  bool any_rows = false, any_local = false, any_derived = false, any_schema = !dropped->empty();
   for (auto& [name, tw] : tables) {
-    for (const RowWork& row : tw.rows) any_rows |= row.changed;
+    for (const RowWork& row : tw.rows) {
+      if (!row.changed) continue;
+      any_rows = true;
+      any_local |= row.local;
+      any_derived |= !row.derived.empty() || row.sentinel_derived;
+    }
     any_schema |= tw.schema_mark;
   }
   if (!any_rows && !any_schema && !import.has_value()) return std::nullopt;
@@ -346,8 +395,12 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   // table replicated leaves crsql_db_version() as it was. Local writes of a
   // transaction that also merged share the merge's version.
   if (import.has_value()) min_db_version = std::max(min_db_version, import->db_version);
+  // Cells an alter derived keep the current db_version (a database that has
+  // none yet gives them the new one: `db_version > 0` would miss version 0).
+  const bool needs_version = any_local || (any_derived && watermark->db_version == 0);
   const uint64_t db_version =
-      any_rows ? std::max(watermark->db_version + 1, min_db_version) : watermark->db_version;
+      needs_version ? std::max(watermark->db_version + 1, min_db_version) : watermark->db_version;
+  const uint64_t derived_version = watermark->db_version == 0 ? db_version : watermark->db_version;
   const int64_t now = NowMicros();
 
   // 2. Events: one schema change per newly replicated table, then the rows,
@@ -394,12 +447,12 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
       RowClock& clock = row->clock;
       if (row->sentinel_written) {
         clock.has_sentinel = true;
-        clock.sentinel = CellClock{0, clock.cl, db_version, 0, cell_seq++};
+        clock.sentinel = CellClock{0, clock.cl, row->sentinel_derived ? derived_version : db_version, 0, cell_seq++};
       }
       rows.BeginRow(row->pk, clock.cl, static_cast<uint32_t>(row->written.size()));
       for (const auto& [column, value] : row->written) {
         CellClock* c = clock.Find(column);
-        c->db_version = db_version;
+        c->db_version = row->IsDerived(column) ? derived_version : db_version;
         c->site = 0;
         c->seq = cell_seq++;
         rows.AddEncodedCell(column, c->col_version, value);
@@ -414,7 +467,21 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   if (chunks.back().empty()) chunks.pop_back();
   for (auto& chunk : chunks) next_event(log::EventKind::kChange).tables = std::move(chunk);
 
-  return StageLocalEvents(db, std::move(events), first_data, *watermark, db_version, std::move(import));
+  const size_t data_events = events.size() - first_data;
+  auto staged = StageLocalEvents(db, std::move(events), first_data, *watermark, db_version, std::move(import));
+  if (!staged.ok() || !any_derived || derived_version == db_version || data_events == 0) return staged;
+  // crsql_changes finds a version's cells through the events recorded at it:
+  // the derived cells' version names this transaction's data events too.
+  absl::Status s = absl::OkStatus();
+  for (size_t i = staged->events.size() - data_events; s.ok() && i < staged->events.size(); ++i) {
+    s = meta::AppendVersion(db, derived_version, staged->events[i]);
+  }
+  if (s.ok()) s = meta::RecordVersionSites(db, derived_version, {site_}, site_);
+  if (!s.ok()) {
+    log_->Discard(staged->events, log::Durability::kNoSync).IgnoreError();
+    return s;
+  }
+  return staged;
 }
 
 absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db) {
@@ -534,15 +601,15 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
   }
   absl::Status s = meta::WriteWatermark(db, watermark);
   if (s.ok()) s = meta::AdvanceHeads(db, events.empty() ? std::vector<log::Hash>{} : parents, encoded.back().hash);
-  // crsql_changes reads rows by db_version: only data events are recorded.
+  // crsql_changes reads rows by db_version: only data events are recorded,
+  // after any already recorded at that version (an alter's derived cells can
+  // share the version of the transaction before it).
   for (size_t i = first_data; s.ok() && i < events.size(); ++i) {
-    s = meta::RecordVersion(db, db_version, static_cast<uint32_t>(i - first_data),
-                            encoded[first_native + i].hash);
+    s = meta::AppendVersion(db, db_version, encoded[first_native + i].hash);
   }
   if (s.ok() && data_count > 0) s = meta::RecordVersionSites(db, db_version, {site_}, site_);
   if (s.ok() && import.has_value()) {
-    uint32_t part = import->db_version == db_version ? static_cast<uint32_t>(data_count) : 0;
-    s = meta::RecordVersion(db, import->db_version, part, encoded.front().hash);
+    s = meta::AppendVersion(db, import->db_version, encoded.front().hash);
     if (s.ok()) s = meta::RecordVersionSites(db, import->db_version, import->event.origins, site_);
   }
   if (!s.ok()) {

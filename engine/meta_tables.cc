@@ -136,6 +136,16 @@ absl::Status RecordVersion(sqlite3* db, uint64_t db_version, uint32_t part, cons
   return stmt->Run();
 }
 
+absl::Status AppendVersion(sqlite3* db, uint64_t db_version, const log::Hash& event) {
+  auto stmt = Stmt::Prepare(
+      db, "INSERT INTO main.crlog_versions(db_version, part, hash) SELECT ?1, coalesce(max(part) + 1, 0), ?2 "
+          "FROM main.crlog_versions WHERE db_version = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindInt(1, static_cast<int64_t>(db_version));
+  stmt->BindBlob(2, log::AsBytes(event));
+  return stmt->Run();
+}
+
 absl::Status RecordVersionSites(sqlite3* db, uint64_t db_version, absl::Span<const log::SiteId> sites,
                                 const log::SiteId& local_site) {
   auto stmt = Stmt::Prepare(

@@ -59,6 +59,8 @@ absl::StatusOr<std::vector<log::Hash>> ReadHeads(sqlite3* db);
 absl::Status AdvanceHeads(sqlite3* db, absl::Span<const log::Hash> parents, const log::Hash& event);
 
 absl::Status RecordVersion(sqlite3* db, uint64_t db_version, uint32_t part, const log::Hash& event);
+// Records `event` at db_version after the events recorded there already.
+absl::Status AppendVersion(sqlite3* db, uint64_t db_version, const log::Hash& event);
 // Records that changes written by `sites` were materialised at db_version,
 // so crsql_changes can serve `WHERE site_id = ?` (and IS NOT) by index.
 // Sites other than `local_site` must be in crlog_sites already.

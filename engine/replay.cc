@@ -196,33 +196,47 @@ class SchemaFollower {
       return absl::OkStatus();
     }
     // Rebuilt under the new definition, values carried as crsql_commit_alter
-    // carries clocks: by name, renames paired in order.
-    const std::vector<int> map = MapColumns(known.body.columns, body.columns);
+    // expects them (engine/alter_columns.h): by name, renames paired in
+    // order, new columns at their default. A new pk gives every row a new
+    // identity, so the old clocks go; the alter's own event then brings
+    // the re-keyed rows (its derived cells), as it did live.
     const std::string old_name = "crlog_replay_previous";
     const std::string qold = schema::QuoteIdentifier(old_name);
+    if (absl::Status s = Exec(db_, absl::StrCat("ALTER TABLE main.", q, " RENAME TO ", qold, ";\n", body.sql, ";"));
+        !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("replaying an alter of table '", body.table, "': ", s.message()));
+    }
+    auto proj = ProjectAlter(db_, body.table, known.body.pk_columns, known.body.columns, body.pk_columns,
+                             body.columns, "");
+    if (!proj.ok()) return proj.status();
     std::vector<std::string> to, from;
-    for (const std::string& c : body.pk_columns) {
-      if (std::find(known.body.pk_columns.begin(), known.body.pk_columns.end(), c) == known.body.pk_columns.end()) {
-        return absl::FailedPreconditionError(absl::StrCat("replaying the schema of table '", body.table,
-                                                          "': its primary key changed, which crlog cannot replay"));
-      }
-      to.push_back(schema::QuoteIdentifier(c));
-      from.push_back(schema::QuoteIdentifier(c));
+    for (size_t i = 0; i < body.pk_columns.size(); ++i) {
+      if (!proj->pk[i]) continue;
+      to.push_back(schema::QuoteIdentifier(body.pk_columns[i]));
+      from.push_back(*proj->pk[i]);
     }
-    for (size_t i = 0; i < map.size(); ++i) {
-      if (map[i] < 0) continue;
-      to.push_back(schema::QuoteIdentifier(body.columns[map[i]]));
-      from.push_back(schema::QuoteIdentifier(known.body.columns[i]));
+    for (size_t j = 0; j < body.columns.size(); ++j) {
+      if (!proj->columns[j]) continue;
+      to.push_back(schema::QuoteIdentifier(body.columns[j]));
+      from.push_back(*proj->columns[j]);
     }
-    std::string sql = absl::StrCat("ALTER TABLE main.", q, " RENAME TO ", qold, ";\n", body.sql, ";\n",
-                                   "INSERT INTO main.", q, " (", absl::StrJoin(to, ", "), ") SELECT ",
+    std::string sql = absl::StrCat("INSERT OR IGNORE INTO main.", q, " (", absl::StrJoin(to, ", "), ") SELECT ",
                                    absl::StrJoin(from, ", "), " FROM main.", qold, ";\n",
                                    "DROP TABLE main.", qold, ";");
     if (absl::Status s = Exec(db_, sql); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("replaying an alter of table '", body.table, "': ", s.message()));
     }
-    if (!IsIdentity(map, body.columns.size())) {
-      if (absl::Status s = RemapClocks(db_, known.id, map); !s.ok()) return s;
+    if (proj->pk_changed) {
+      auto forget = Stmt::Prepare(db_, "DELETE FROM main.crlog_clock WHERE tbl = ?1");
+      if (!forget.ok()) return forget.status();
+      forget->BindInt(1, known.id);
+      if (absl::Status s = forget->Run(); !s.ok()) return s;
+    } else {
+      const std::vector<int> map =
+          SameNamed(MapColumns(known.body.columns, body.columns), known.body.columns, body.columns);
+      if (!IsIdentity(map, body.columns.size())) {
+        if (absl::Status s = RemapClocks(db_, known.id, map); !s.ok()) return s;
+      }
     }
     known.body = body;
     *changed = true;

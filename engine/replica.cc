@@ -617,6 +617,20 @@ constexpr char kColumnSeparator = '\x1f';
 
 }  // namespace
 
+// The rows as they were when the alter began, kept in crlog_alter_<id> (one
+// column per old column, no declared type, so values are kept exactly) until
+// crsql_commit_alter compares them with what the alter left.
+std::string AlterSnapshotName(int64_t table_id) { return absl::StrCat("crlog_alter_", table_id); }
+
+// The snapshot's pk columns: the table's pk when the alter began (none when
+// there is no snapshot).
+absl::StatusOr<std::vector<std::string>> SnapshotPk(sqlite3* db, int64_t table_id) {
+  auto stmt = Stmt::Prepare(db, "SELECT name FROM pragma_table_info(?1, 'main') WHERE pk > 0 ORDER BY pk");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, AlterSnapshotName(table_id));
+  return QueryTexts(std::move(stmt));
+}
+
 absl::Status Replica::BeginAlter(sqlite3* db, std::string_view table) {
   auto desc = Table(db, table);
   if (!desc.ok()) return desc.status();
@@ -627,14 +641,138 @@ absl::Status Replica::BeginAlter(sqlite3* db, std::string_view table) {
   remember->BindText(1, (*desc)->name);
   remember->BindText(2, absl::StrJoin((*desc)->columns, std::string(1, kColumnSeparator)));
   if (absl::Status s = remember->Run(); !s.ok()) return s;
+  std::vector<std::string> all, pk;
+  for (const std::string& c : (*desc)->pk_columns) pk.push_back(schema::QuoteIdentifier(c));
+  all = pk;
+  for (const std::string& c : (*desc)->columns) all.push_back(schema::QuoteIdentifier(c));
+  const std::string snapshot = schema::QuoteIdentifier(AlterSnapshotName((*desc)->id));
   const std::string trigger = absl::StrCat("crlog_", (*desc)->name);
   std::string sql = absl::StrCat(
       "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_insert"), ";\n",
       "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_update"), ";\n",
       "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_delete"), ";\n",
-      "DROP TABLE IF EXISTS main.", schema::QuoteIdentifier(CaptureTableName((*desc)->name)), ";\n");
+      "DROP TABLE IF EXISTS main.", schema::QuoteIdentifier(CaptureTableName((*desc)->name)), ";\n",
+      "DROP TABLE IF EXISTS main.", snapshot, ";\n",
+      "CREATE TABLE main.", snapshot, "(", absl::StrJoin(all, ", "), ", PRIMARY KEY (", absl::StrJoin(pk, ", "),
+      "));\n",
+      "INSERT INTO main.", snapshot, " SELECT ", absl::StrJoin(all, ", "), " FROM main.",
+      schema::QuoteIdentifier((*desc)->name), ";\n");
   if (absl::Status s = Exec(db, sql); !s.ok()) return s;
   return sp.Release();
+}
+
+// The writes made between crsql_begin_alter and crsql_commit_alter were not
+// captured (the triggers were gone). They are found by comparing the table
+// with what the migration alone would have made of the snapshot (the
+// expected rows), and handed to capture as ordinary local writes: rows
+// gone, rows added, cells that differ. Cells the migration itself derived
+// (a renamed column, every cell of a re-keyed row) are handed over as
+// derived cells, which keep the current db_version as in cr-sqlite.
+absl::Status CaptureAlterWrites(sqlite3* db, const TableDesc& desc, const std::vector<std::string>& old_columns) {
+  const std::string snapshot = schema::QuoteIdentifier(AlterSnapshotName(desc.id));
+  auto old_pk = SnapshotPk(db, desc.id);
+  if (!old_pk.ok()) return old_pk.status();
+  if (old_pk->empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "crsql_commit_alter('", desc.name, "'): the rows from before the alter (table ",
+        AlterSnapshotName(desc.id), ") are missing; call crsql_begin_alter again, after undoing the alter"));
+  }
+  auto proj = ProjectAlter(db, desc.name, *old_pk, old_columns, desc.pk_columns, desc.columns, "s.");
+  if (!proj.ok()) return proj.status();
+  const std::string q = schema::QuoteIdentifier(desc.name);
+  const std::string capture = schema::QuoteIdentifier(CaptureTableName(desc.name));
+  const size_t np = desc.pk_columns.size(), nc = desc.columns.size();
+  auto or_default = [](const std::optional<std::string>& expr, const std::optional<std::string>& dflt) {
+    return expr ? *expr : dflt ? absl::StrCat("(", *dflt, ")") : std::string("NULL");
+  };
+  // The expected rows, keyed by the new pk.
+  std::vector<std::string> keys, vals, select, join;
+  for (size_t i = 0; i < np; ++i) {
+    keys.push_back(absl::StrCat("k", i));
+    select.push_back(or_default(proj->pk[i], proj->pk_defaults[i]));
+    join.push_back(absl::StrCat("t.", schema::QuoteIdentifier(desc.pk_columns[i]), " = e.k", i));
+  }
+  for (size_t j = 0; j < nc; ++j) {
+    vals.push_back(absl::StrCat("v", j));
+    select.push_back(or_default(proj->columns[j], proj->defaults[j]));
+  }
+  std::vector<std::string> ecols = keys;
+  ecols.insert(ecols.end(), vals.begin(), vals.end());
+  std::string sql = absl::StrCat(
+      "DROP TABLE IF EXISTS temp.crlog_alter_expected;\n",
+      "CREATE TEMP TABLE crlog_alter_expected(", absl::StrJoin(ecols, ", "), ", PRIMARY KEY (",
+      absl::StrJoin(keys, ", "), "));\n",
+      "INSERT OR IGNORE INTO temp.crlog_alter_expected SELECT ", absl::StrJoin(select, ", "), " FROM main.",
+      snapshot, " AS s;\n");
+  if (absl::Status s = Exec(db, sql); !s.ok()) return s;
+
+  auto names = [](const char* prefix, size_t n) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n; ++i) out.push_back(absl::StrCat(prefix, i));
+    return out;
+  };
+  auto list = [](std::initializer_list<std::vector<std::string>> parts) {
+    std::vector<std::string> all;
+    for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+    return absl::StrJoin(all, ", ");
+  };
+  auto prefixed = [](const char* prefix, const std::vector<std::string>& xs) {
+    std::vector<std::string> out;
+    for (const auto& x : xs) out.push_back(absl::StrCat(prefix, x));
+    return out;
+  };
+  std::vector<std::string> t_pk, t_cols;
+  for (const std::string& c : desc.pk_columns) t_pk.push_back(absl::StrCat("t.", schema::QuoteIdentifier(c)));
+  for (const std::string& c : desc.columns) t_cols.push_back(absl::StrCat("t.", schema::QuoteIdentifier(c)));
+  const std::string on = absl::StrJoin(join, " AND ");
+  const std::vector<std::string> e_keys = prefixed("e.", keys), e_vals = prefixed("e.", vals);
+
+  // 1. Derived cells: every cell of a re-keyed row; otherwise the cells of
+  // columns whose clocks were not carried (renamed, or new without a
+  // default), unless they hold the column's default (cr-sqlite skips those).
+  std::vector<std::string> mask;
+  bool any_derived = proj->pk_changed;
+  for (size_t j = 0; j < nc; ++j) {
+    if (proj->pk_changed) {
+      mask.push_back("1");
+    } else if (proj->carried[j]) {
+      mask.push_back("NULL");
+    } else {
+      any_derived = true;
+      mask.push_back(proj->defaults[j]
+                         ? absl::StrCat("CASE WHEN e.v", j, " IS NOT (", *proj->defaults[j], ") THEN 1 END")
+                         : std::string("1"));
+    }
+  }
+  sql.clear();
+  if (any_derived) {
+    std::string where;
+    if (!proj->pk_changed) {
+      std::vector<std::string> any;
+      for (const std::string& m : mask) any.push_back(absl::StrCat("(", m, ") IS NOT NULL"));
+      where = absl::StrCat(" WHERE ", absl::StrJoin(any, " OR "));
+    }
+    absl::StrAppend(&sql, "INSERT INTO main.", capture, "(", list({{"op"}, names("n", np), names("c", nc), names("p", nc)}),
+                    ") SELECT ", list({{"6"}, e_keys, e_vals, mask}), " FROM temp.crlog_alter_expected AS e", where,
+                    ";\n");
+  }
+  // 2. Rows deleted inside the bracket.
+  absl::StrAppend(&sql, "INSERT INTO main.", capture, "(", list({{"op"}, names("o", np)}), ") SELECT ",
+                  list({{"3"}, e_keys}), " FROM temp.crlog_alter_expected AS e WHERE NOT EXISTS (SELECT 1 FROM main.",
+                  q, " AS t WHERE ", on, ");\n");
+  // 3. Rows inserted inside the bracket.
+  absl::StrAppend(&sql, "INSERT INTO main.", capture, "(", list({{"op"}, names("n", np), names("c", nc)}), ") SELECT ",
+                  list({{"1"}, t_pk, t_cols}), " FROM main.", q,
+                  " AS t WHERE NOT EXISTS (SELECT 1 FROM temp.crlog_alter_expected AS e WHERE ", on, ");\n");
+  // 4. Cells updated inside the bracket (capture keeps only changed cells).
+  if (nc > 0) {
+    absl::StrAppend(&sql, "INSERT INTO main.", capture, "(",
+                    list({{"op"}, names("o", np), names("n", np), names("c", nc), names("p", nc)}), ") SELECT ",
+                    list({{"2"}, t_pk, t_pk, t_cols, e_vals}), " FROM main.", q,
+                    " AS t JOIN temp.crlog_alter_expected AS e ON ", on, ";\n");
+  }
+  absl::StrAppend(&sql, "DROP TABLE temp.crlog_alter_expected;\nDROP TABLE main.", snapshot, ";\n");
+  return Exec(db, sql);
 }
 
 absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::string_view table) {
@@ -663,9 +801,20 @@ absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::
 
   Savepoint sp(db, "crlog_commit_alter");
   if (!sp.status().ok()) return sp.status();
-  const std::vector<int> map = MapColumns(before, after);
-  if (!IsIdentity(map, after.size())) {
-    if (absl::Status s = RemapClocks(db, (*desc)->id, map); !s.ok()) return s;
+  auto snapshot_pk = SnapshotPk(db, (*desc)->id);
+  if (!snapshot_pk.ok()) return snapshot_pk.status();
+  if (!snapshot_pk->empty() && *snapshot_pk != (*desc)->pk_columns) {
+    // New pk columns give every row a new identity: the old clocks name
+    // rows that are gone (as in cr-sqlite, which rebuilds its clocks).
+    auto forget_clocks = Stmt::Prepare(db, "DELETE FROM main.crlog_clock WHERE tbl = ?1");
+    if (!forget_clocks.ok()) return forget_clocks.status();
+    forget_clocks->BindInt(1, (*desc)->id);
+    if (absl::Status s = forget_clocks->Run(); !s.ok()) return s;
+  } else {
+    const std::vector<int> map = SameNamed(MapColumns(before, after), before, after);
+    if (!IsIdentity(map, after.size())) {
+      if (absl::Status s = RemapClocks(db, (*desc)->id, map); !s.ok()) return s;
+    }
   }
   auto forget = Stmt::Prepare(db, "DELETE FROM main.crlog_alter WHERE tbl = ?1");
   if (!forget.ok()) return forget.status();
@@ -681,6 +830,7 @@ absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::
       !s.ok()) {
     return s;
   }
+  if (absl::Status s = CaptureAlterWrites(db, **desc, before); !s.ok()) return s;
 
   // Changes that arrived for columns this table lacked.
   auto ready = TakeStashed(db, (*desc)->name, (*desc)->columns);

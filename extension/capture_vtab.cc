@@ -193,6 +193,9 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
     case 4:
       v->buffer->AddSchemaMark();
       break;
+    case 6:  // crsql_commit_alter's derived cells: the old-value slots say which
+      v->buffer->AddDerived(schema::PackSqliteValues(p, new_pk), new_cols, old_cols);
+      break;
     default:
       return VtabError(vtab, absl::InvalidArgumentError("unknown crlog_capture op"));
   }

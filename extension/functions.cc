@@ -228,7 +228,7 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     return ResultError(ctx, s);
   }
   if (absl::Status r = engine::Exec(conn->db, "RELEASE crsql_commit_alter"); !r.ok()) return ResultError(ctx, r);
-  sqlite3_result_text(ctx, "OK", -1, SQLITE_STATIC);
+  sqlite3_result_null(ctx);  // what cr-sqlite returns
 }
 
 // crlog_export(): every published event of this replica's log, in arrival

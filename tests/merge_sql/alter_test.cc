@@ -1,6 +1,12 @@
 // crsql_begin_alter / crsql_commit_alter: adding, dropping and renaming a
 // column keep the table replicated, its clocks attached to the right
 // columns, its history readable, and the change itself an event.
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/merge_sql/merge_sql_util.h"
@@ -29,19 +35,121 @@ TEST_F(MergeSqlTest, AddColumnIsASchemaEventAndKeepsCapturing) {
   EXPECT_EQ(a->Int("SELECT count(*) FROM crlog_ops WHERE \"table\" = 't' AND cid = 'a'"), 1);
 }
 
-TEST_F(MergeSqlTest, RenameColumnKeepsItsVersions) {
+TEST_F(MergeSqlTest, RenamedColumnIsRestampedAtTheCurrentVersionAsCrSqliteDoes) {
   OPEN_REPLICA(a, "a.db");
   MakeCrr(*a, kT, "t");
   a->Exec("INSERT INTO t VALUES (1, 'x', 1)");
   a->Exec("UPDATE t SET b = 2 WHERE id = 1");
+  const int64_t before = DbVersion(*a);
   ASSERT_EQ(a->Try("SELECT crsql_alter_begin('t'); ALTER TABLE t RENAME COLUMN b TO bee; "
                    "SELECT crsql_alter_commit('t');"),
             "");
   auto bee = SelectChanges(*a, "WHERE cid = 'bee'");
   ASSERT_EQ(bee.size(), 1u);
-  EXPECT_EQ(bee[0].col_version, 2) << "the renamed column keeps its clock";
+  EXPECT_EQ(bee[0].col_version, 1) << "cr-sqlite restamps a renamed column";
+  EXPECT_EQ(bee[0].db_version, before) << "at the current db_version: a peer that synced is sent nothing again";
+  EXPECT_EQ(bee[0].site, SiteOf(*a));
+  EXPECT_EQ(DbVersion(*a), before) << "an alter with no writes in its bracket consumes no db_version";
   a->Exec("UPDATE t SET bee = 3 WHERE id = 1");
-  EXPECT_EQ(SelectChanges(*a, "WHERE cid = 'bee'")[0].col_version, 3);
+  EXPECT_EQ(SelectChanges(*a, "WHERE cid = 'bee'")[0].col_version, 2);
+  EXPECT_EQ(VerifyInProcess(File("a.db")), "") << "the log replays the rename to the same table";
+}
+
+// Syncs `from` into a peer that synced before the alter (`before`, which
+// runs `migration` itself) and into a fresh peer made with `fresh_schema`,
+// and checks both hold exactly `from`'s table.
+void ExpectPeersConverge(Db& from, Db& before, SyncCursor* before_cursor, Db& fresh, std::string_view migration,
+                         std::string_view fresh_schema) {
+  ASSERT_EQ(before.Try(migration), "");
+  ASSERT_EQ(SyncOnce(from, before, before_cursor), "");
+  MakeCrr(fresh, fresh_schema, "t");
+  SyncCursor fresh_cursor;
+  ASSERT_EQ(SyncOnce(from, fresh, &fresh_cursor), "");
+  EXPECT_EQ(TableLines(before, "t"), TableLines(from, "t")) << "a peer that synced before the alter";
+  EXPECT_EQ(TableLines(fresh, "t"), TableLines(from, "t")) << "a fresh peer";
+}
+
+TEST_F(MergeSqlTest, WritesInsideTheAlterBracketReachPeers) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(b, "b.db");
+  OPEN_REPLICA(c, "c.db");
+  MakeCrr(*a, kT, "t");
+  MakeCrr(*b, kT, "t");
+  a->Exec("INSERT INTO t VALUES (1, 'foo', 1), (2, 'baz', 2), (3, 'gone', 3)");
+  SyncCursor ab;
+  ASSERT_EQ(SyncOnce(*a, *b, &ab), "");
+  const int64_t synced = ab.last;
+  const std::string migration = "SELECT crsql_begin_alter('t'); ALTER TABLE t ADD COLUMN c INTEGER DEFAULT 0; ";
+  ASSERT_EQ(a->Try(migration + "UPDATE t SET c = 44 WHERE id = 1; UPDATE t SET a = 'bar' WHERE id = 2; "
+                               "DELETE FROM t WHERE id = 3; INSERT INTO t VALUES (4, 'new', 4, 5); "
+                               "SELECT crsql_commit_alter('t');"),
+            "");
+  EXPECT_EQ(TableLines(*a, "t"), (std::vector<std::string>{"1|'foo'|1|44", "2|'bar'|2|0", "4|'new'|4|5"}));
+  // What a peer that synced before is sent: every write of the bracket, at a
+  // new db_version.
+  auto sent = SelectChanges(*a, "WHERE db_version > ?", {Value::Integer(synced)});
+  std::vector<std::string> lines;
+  for (const Change& ch : sent) lines.push_back(absl::StrCat(Hex(ch.pk), " ", ch.cid, " v", ch.col_version, " cl", ch.cl));
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"010901 c v1 cl1", "010902 a v2 cl1", "010903 -1 v2 cl2",
+                                             "010904 a v1 cl1", "010904 b v1 cl1", "010904 c v1 cl1"}));
+  ExpectPeersConverge(*a, *b, &ab, *c, migration + "SELECT crsql_commit_alter('t');",
+                      "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b, c INTEGER DEFAULT 0)");
+  EXPECT_EQ(a->Try("SELECT crsql_begin_alter('t')"), "");
+  EXPECT_EQ(a->One("SELECT crsql_commit_alter('t')").type, ValueType::kNull) << "cr-sqlite returns NULL";
+}
+
+TEST_F(MergeSqlTest, PrimaryKeyChangesReKeyEveryRowAndKeepBracketWrites) {
+  struct Case {
+    const char* name;
+    const char* before;
+    const char* after;
+    const char* copy;  // the columns the 12-step copies
+  } cases[] = {
+      {"an existing column joins the pk", "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, k INTEGER NOT NULL DEFAULT 0, b)",
+       "CREATE TABLE t2(id INTEGER NOT NULL, k INTEGER NOT NULL DEFAULT 0, b, PRIMARY KEY (id, k))", "id, k, b"},
+      {"a column leaves the pk", "CREATE TABLE t(id INTEGER NOT NULL, k INTEGER NOT NULL DEFAULT 0, b, PRIMARY KEY (id, k))",
+       "CREATE TABLE t2(id INTEGER PRIMARY KEY NOT NULL, k INTEGER NOT NULL DEFAULT 0, b)", "id, k, b"},
+      {"a new column joins the pk", "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, k INTEGER NOT NULL DEFAULT 0, b)",
+       "CREATE TABLE t2(id INTEGER NOT NULL, k INTEGER NOT NULL DEFAULT 0, b, n INTEGER NOT NULL DEFAULT 7, "
+       "PRIMARY KEY (id, n))",
+       "id, k, b"},
+  };
+  int round = 0;
+  for (const Case& tc : cases) {
+    SCOPED_TRACE(tc.name);
+    ++round;
+    OPEN_REPLICA(a, absl::StrCat("a", round, ".db"));
+    OPEN_REPLICA(b, absl::StrCat("b", round, ".db"));
+    OPEN_REPLICA(c, absl::StrCat("c", round, ".db"));
+    MakeCrr(*a, tc.before, "t");
+    MakeCrr(*b, tc.before, "t");
+    a->Exec("INSERT INTO t(id, k, b) VALUES (1, 10, 'one'), (2, 20, 'two'), (3, 30, 'three')");
+    SyncCursor ab;
+    ASSERT_EQ(SyncOnce(*a, *b, &ab), "");
+    const std::string migration =
+        absl::StrCat("SELECT crsql_begin_alter('t'); ", tc.after, "; INSERT INTO t2(", tc.copy, ") SELECT ", tc.copy,
+                     " FROM t; DROP TABLE t; ALTER TABLE t2 RENAME TO t; ");
+    ASSERT_EQ(a->Try(migration + "UPDATE t SET b = 'TWO' WHERE id = 2; DELETE FROM t WHERE id = 3; "
+                                 "INSERT INTO t(id, k, b) VALUES (4, 40, 'four'); SELECT crsql_commit_alter('t');"),
+              "");
+    // Every entry names a row that exists, and every row has entries.
+    std::set<std::string> listed, rows;
+    for (const Change& ch : SelectChanges(*a)) {
+      if (ch.cl % 2 == 1) listed.insert(ch.pk);
+    }
+    std::vector<std::string> names;
+    for (const auto& r : a->Values("SELECT name FROM pragma_table_info('t') WHERE pk > 0 ORDER BY pk")) {
+      names.push_back(r[0].bytes);
+    }
+    for (const auto& r : a->Values(absl::StrCat("SELECT crsql_pack_columns(", absl::StrJoin(names, ", "), ") FROM t"))) {
+      rows.insert(r[0].bytes);
+    }
+    EXPECT_EQ(listed, rows) << "crsql_changes lists the current rows, under their new keys";
+    ExpectPeersConverge(*a, *b, &ab, *c, migration + "SELECT crsql_commit_alter('t');",
+                        absl::StrReplaceAll(tc.after, {{"t2(", "t("}}));
+    EXPECT_EQ(VerifyInProcess(File(absl::StrCat("a", round, ".db"))), "") << "the log still replays to the table";
+  }
 }
 
 TEST_F(MergeSqlTest, DropColumnKeepsTheRestSyncing) {

@@ -174,4 +174,14 @@ void MakeCrr(Db& db, std::string_view create_sql, std::string_view table) {
   if (!err.empty()) ADD_FAILURE() << "crsql_as_crr('" << table << "'): " << err;
 }
 
+std::string VerifyInProcess(const std::string& db_path) {
+  const std::string command = std::string(CRLOG_BINARY) + " verify '" + db_path + "' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+  return pclose(pipe) == 0 ? "" : out;
+}
+
 }  // namespace crlog::merge_sql_test

@@ -89,6 +89,10 @@ std::vector<std::string> ChangeLines(Db& db, bool mask_sentinel_site = false);
 // Every row of `table`, each rendered "v1|v2|...", sorted.
 std::vector<std::string> TableLines(Db& db, std::string_view table);
 
+// Runs `crlog verify` on `db_path` in its own process: "" when the log and
+// the tables agree, else what it printed.
+std::string VerifyInProcess(const std::string& db_path);
+
 // Creates `create_sql`'s table and makes `table` replicated.
 void MakeCrr(Db& db, std::string_view create_sql, std::string_view table);
 
