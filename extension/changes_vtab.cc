@@ -8,8 +8,9 @@
 // row's clock (crlog_clock) says that write is still the cell's latest. So
 // `WHERE db_version > ?` reads only what changed after it, through the
 // crlog_versions index, never a full scan.
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -35,6 +36,9 @@ enum Col { kTable, kPk, kCid, kVal, kColVersion, kDbVersion, kSiteId, kCl, kSeq 
 
 // idxNum bits: which constraints xFilter receives, in this order.
 constexpr int kVersionGt = 1, kVersionGe = 2, kVersionEq = 4, kSiteNot = 8, kSiteIs = 16;
+// The site constraint is `!=` or `=` (not IS NOT / IS): against NULL it is
+// never true.
+constexpr int kSiteCompare = 32;
 
 struct ChangeRow {
   std::string table;
@@ -98,6 +102,7 @@ int BestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
       } else if (pass == 1 && c.iColumn == kSiteId && !(idx & (kSiteNot | kSiteIs))) {
         if (c.op == SQLITE_INDEX_CONSTRAINT_NE || c.op == SQLITE_INDEX_CONSTRAINT_ISNOT) use(i, kSiteNot);
         else if (c.op == SQLITE_INDEX_CONSTRAINT_EQ || c.op == SQLITE_INDEX_CONSTRAINT_IS) use(i, kSiteIs);
+        if (c.op == SQLITE_INDEX_CONSTRAINT_NE || c.op == SQLITE_INDEX_CONSTRAINT_EQ) idx |= kSiteCompare;
       }
     }
   }
@@ -148,7 +153,7 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
     if (sqlite3_value_type(v) == SQLITE_NULL) {
       // site_id IS NULL / = NULL matches nothing (every change names its
       // site); IS NOT NULL matches everything; != NULL matches nothing.
-      if (!site_not) return absl::OkStatus();
+      if (!site_not || (idx & kSiteCompare)) return absl::OkStatus();
     } else {
       site_filter = std::string(static_cast<const char*>(sqlite3_value_blob(v)), sqlite3_value_bytes(v));
       if (*site_filter == log::AsBytes(conn->replica->site())) {
@@ -359,6 +364,44 @@ struct ParsedChange : engine::OwnedChange {
   uint64_t db_version = 0;  // the sender's
 };
 
+// Versions and seqs stay far below INT64_MAX so that they can still grow:
+// one at INT64_MAX would make the next db_version negative.
+constexpr uint64_t kMaxChangeNumber = uint64_t{1} << 62;
+
+// A version, cl or seq of an incoming change. JavaScript clients send every
+// number as a float64 (REAL 3.0) and some leave seq out (NULL, read as 0), so
+// those are taken; cr-sqlite also truncates 3.5 to 3 and reads a NULL
+// version as 0, which would invent a value the sender never had, so crlog
+// refuses those (docs/sql.md, differences).
+absl::StatusOr<uint64_t> ChangeNumber(sqlite3_value* v, bool null_is_zero) {
+  const auto range = [](auto x) {
+    return absl::InvalidArgumentError(absl::StrCat(x, ", beyond ", kMaxChangeNumber, ", which leaves no room to grow"));
+  };
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: {
+      int64_t x = sqlite3_value_int64(v);
+      if (x < 0) return absl::InvalidArgumentError(absl::StrCat(x, "; it must not be negative"));
+      if (static_cast<uint64_t>(x) > kMaxChangeNumber) return range(x);
+      return static_cast<uint64_t>(x);
+    }
+    case SQLITE_FLOAT: {
+      double x = sqlite3_value_double(v);
+      if (!(x >= 0)) return absl::InvalidArgumentError(absl::StrCat(x, "; it must not be negative"));
+      if (x > static_cast<double>(kMaxChangeNumber)) return range(x);
+      if (x != std::floor(x)) {
+        return absl::InvalidArgumentError(absl::StrCat("REAL ", x, ", which is not a whole number"));
+      }
+      return static_cast<uint64_t>(x);
+    }
+    case SQLITE_NULL:
+      if (null_is_zero) return 0;
+      return absl::InvalidArgumentError("NULL; it must be an INTEGER (or a whole REAL)");
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(sqlite3_value_type(v) == SQLITE_TEXT ? "TEXT" : "a BLOB",
+                                                     "; it must be an INTEGER (or a whole REAL)"));
+  }
+}
+
 absl::StatusOr<ParsedChange> Parse(sqlite3_value** v) {
   ParsedChange c;
   if (sqlite3_value_type(v[kTable]) != SQLITE_TEXT) {
@@ -387,12 +430,14 @@ absl::StatusOr<ParsedChange> Parse(sqlite3_value** v) {
                  {kCl, "cl", &c.cl, 1},
                  {kSeq, "seq", &c.seq, 0}};
   for (const auto& n : numbers) {
-    if (sqlite3_value_type(v[n.col]) != SQLITE_INTEGER || sqlite3_value_int64(v[n.col]) < static_cast<int64_t>(n.min)) {
-      return bad(absl::StrCat("(column '", c.cid, "') has ", n.name, " ",
-                              sqlite3_value_type(v[n.col]) == SQLITE_NULL ? "NULL" : "of the wrong type or range",
-                              "; it must be an INTEGER >= ", n.min));
+    auto number = ChangeNumber(v[n.col], n.col == kSeq);
+    if (!number.ok()) {
+      return bad(absl::StrCat("(column '", c.cid, "') has ", n.name, " ", number.status().message()));
     }
-    *n.out = static_cast<uint64_t>(sqlite3_value_int64(v[n.col]));
+    if (*number < n.min) {
+      return bad(absl::StrCat("(column '", c.cid, "') has ", n.name, " ", *number, "; it must be at least ", n.min));
+    }
+    *n.out = *number;
   }
   if (sqlite3_value_type(v[kSiteId]) != SQLITE_BLOB || sqlite3_value_bytes(v[kSiteId]) != 16) {
     return bad(absl::StrCat("(column '", c.cid, "') has a site_id that is not a 16-byte BLOB"));
@@ -497,7 +542,7 @@ sqlite3_module kChangesModule = {
 int RegisterChangesModule(sqlite3* db, Connection* conn) {
   // Eponymous-only (xCreate is null): `crsql_changes` exists on every
   // connection that loaded crlog, with nothing stored in the schema.
-  return sqlite3_create_module_v2(db, "crsql_changes", &kChangesModule, conn, nullptr);
+  return sqlite3_create_module_v2(db, "crsql_changes", ScopedModule<&kChangesModule>(conn->api_slot), conn, nullptr);
 }
 
 }  // namespace crlog::extension
