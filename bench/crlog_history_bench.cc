@@ -92,6 +92,7 @@
 #include "engine/history_db.h"
 #include "engine/point.h"
 #include "engine/replay.h"
+#include "engine/sql.h"
 #include "log/event.h"
 #include "log/hash.h"
 #include "log/store.h"
@@ -242,7 +243,7 @@ absl::StatusOr<double> ReplayTurn(const ReplaySource& src, const TempDir& dir, u
 absl::StatusOr<double> FoldOnlyTurn(const ReplaySource& src) {
   sqlite3* raw = nullptr;
   if (sqlite3_open(":memory:", &raw) != SQLITE_OK) return SqliteError(raw, "open :memory:");
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db(raw, &sqlite3_close_v2);
+  ::crlog::engine::OwnedDb db(raw);
   Stopwatch sw;
   auto stats = engine::ReplayInto(src.history->store(), *src.head, db.get(), src.history->Options());
   const double s = sw.Seconds();

@@ -4,7 +4,7 @@
 #ifndef CRLOG_ENGINE_ALTER_COLUMNS_H_
 #define CRLOG_ENGINE_ALTER_COLUMNS_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdint>
 #include <optional>

@@ -10,7 +10,7 @@
 #ifndef CRLOG_ENGINE_BLAME_H_
 #define CRLOG_ENGINE_BLAME_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdint>
 #include <optional>

@@ -6,7 +6,7 @@
 #ifndef CRLOG_ENGINE_CAPTURE_BUFFER_H_
 #define CRLOG_ENGINE_CAPTURE_BUFFER_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdint>
 #include <functional>

@@ -3,7 +3,7 @@
 // the differences table by table.
 #include "engine/diff.h"
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 #include <unistd.h>
 
 #include <algorithm>

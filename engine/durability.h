@@ -9,7 +9,7 @@
 #ifndef CRLOG_ENGINE_DURABILITY_H_
 #define CRLOG_ENGINE_DURABILITY_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include "absl/status/statusor.h"
 #include "log/store.h"

@@ -11,7 +11,7 @@
 #ifndef CRLOG_ENGINE_FOLD_H_
 #define CRLOG_ENGINE_FOLD_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdint>
 #include <memory>

@@ -4,7 +4,7 @@
 #ifndef CRLOG_ENGINE_HISTORY_DB_H_
 #define CRLOG_ENGINE_HISTORY_DB_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <memory>
 #include <string>

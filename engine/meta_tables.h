@@ -21,7 +21,7 @@
 #ifndef CRLOG_ENGINE_META_TABLES_H_
 #define CRLOG_ENGINE_META_TABLES_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdint>
 #include <optional>

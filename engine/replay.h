@@ -13,7 +13,7 @@
 #ifndef CRLOG_ENGINE_REPLAY_H_
 #define CRLOG_ENGINE_REPLAY_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdint>
 #include <functional>

@@ -12,7 +12,7 @@
 #ifndef CRLOG_ENGINE_REPLICA_H_
 #define CRLOG_ENGINE_REPLICA_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdint>
 #include <memory>

@@ -16,7 +16,7 @@
 #ifndef CRLOG_ENGINE_SIGNING_KEYS_H_
 #define CRLOG_ENGINE_SIGNING_KEYS_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <memory>
 #include <optional>

@@ -2,7 +2,7 @@
 // in-memory database with the same replicated tables and compare.
 #include "engine/verify_database.h"
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"

@@ -13,7 +13,7 @@
 // crlog_blame is engine::BlameRow (the clock, a few lookups);
 // crlog_cell_history is engine::RowHistory (a replay of the one row) up to
 // the optional fourth argument, a point (engine/point.h), else head.
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <optional>
 #include <string>
@@ -253,8 +253,8 @@ sqlite3_module kCellHistoryModule = MakeModule(ConnectHistory);
 }  // namespace
 
 int RegisterBlameModules(sqlite3* db, Connection* conn) {
-  int rc = sqlite3_create_module_v2(db, "crlog_blame", &kBlameModule, conn, nullptr);
-  if (rc == SQLITE_OK) rc = sqlite3_create_module_v2(db, "crlog_cell_history", &kCellHistoryModule, conn, nullptr);
+  int rc = sqlite3_create_module_v2(db, "crlog_blame", ScopedModule<&kBlameModule>(conn->api_slot), conn, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_create_module_v2(db, "crlog_cell_history", ScopedModule<&kCellHistoryModule>(conn->api_slot), conn, nullptr);
   return rc;
 }
 

@@ -12,7 +12,7 @@
 // crlog fails with "no such module" instead of writing unnoticed (rule 5).
 //
 // Methods appear in the order SQLite calls them.
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstring>
 #include <memory>
@@ -277,7 +277,7 @@ sqlite3_module kCaptureModule = {
 }  // namespace
 
 int RegisterCaptureModule(sqlite3* db, Connection* conn) {
-  return sqlite3_create_module_v2(db, "crlog_capture", &kCaptureModule, conn, nullptr);
+  return sqlite3_create_module_v2(db, "crlog_capture", ScopedModule<&kCaptureModule>(conn->api_slot), conn, nullptr);
 }
 
 }  // namespace crlog::extension

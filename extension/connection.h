@@ -5,7 +5,7 @@
 #ifndef CRLOG_EXTENSION_CONNECTION_H_
 #define CRLOG_EXTENSION_CONNECTION_H_
 
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdint>
 #include <map>
@@ -20,11 +20,15 @@
 #include "engine/point.h"
 #include "engine/replay.h"
 #include "engine/replica.h"
+#include "extension/entry.h"
 
 namespace crlog::extension {
 
 struct Connection {
   sqlite3* db = nullptr;
+  // Which SQLite owns the connection (schema/sqlite_api.h): every entry
+  // point runs with its routines.
+  int api_slot = 0;
   std::shared_ptr<engine::Replica> replica;  // null when attaching failed
   absl::Status attach_error;                 // why, for every function that needs the replica
 

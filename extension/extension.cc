@@ -2,7 +2,7 @@
 // (the name cr-sqlite uses, so programs that load cr-sqlite load crlog
 // unchanged). Attaches the connection to its replica, then registers the SQL
 // functions and virtual tables.
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstring>
 #include <ctime>
@@ -112,7 +112,7 @@ void DestroyConnection(void* p) {
 // Remote or recovery work must never be captured, and a transaction's
 // floor for db_version ends with it, whether or not capture was involved.
 int OnCommit(void* p) {
-  static_cast<Connection*>(p)->db_version_floor = 0;
+  static_cast<Connection*>(p)->db_version_floor = 0;  // no SQLite call: no ApiScope needed
   return 0;
 }
 void OnRollback(void* p) { static_cast<Connection*>(p)->db_version_floor = 0; }
@@ -124,6 +124,7 @@ void OnRollback(void* p) { static_cast<Connection*>(p)->db_version_floor = 0; }
 // loading crlog replaces this hook in turn).
 int OnWalCommit(void* p, sqlite3* db, const char* schema, int pages) {
   auto* conn = static_cast<Connection*>(p);
+  crlog::sqlite::ApiScope scope(conn->api_slot);
   if (conn->wal_autocheckpoint <= 0 || pages < conn->wal_autocheckpoint) return SQLITE_OK;
   if (conn->replica) conn->replica->log().Sync().IgnoreError();
   sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -145,23 +146,31 @@ int ReadAutocheckpoint(sqlite3* db) {
 
 }  // namespace crlog::extension
 
-extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_routines* /*api*/) {
+extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_routines* api) {
   using namespace crlog::extension;
+  // Nothing may call SQLite before its routines are known.
+  auto slot = crlog::sqlite::Register(api);
+  if (!slot.ok()) {
+    if (api != nullptr && err != nullptr) {
+      *err = api->mprintf("crlog: %s", std::string(slot.status().message()).c_str());
+    }
+    return SQLITE_ERROR;
+  }
+  crlog::sqlite::ApiScope scope(*slot);
   {
     std::lock_guard<std::mutex> lock(loaded_mu);
     if (!Loaded().insert(db).second) return SQLITE_OK;  // already loaded here
   }
   auto* conn = new Connection();
   conn->db = db;
+  conn->api_slot = *slot;
   conn->attach_error = absl::FailedPreconditionError("crlog is still loading");
   // Register first: attaching runs recovery, which may drop leftover capture
   // tables and so needs the module. The first registration owns `conn`:
   // SQLite destroys it with the connection.
-  int rc = sqlite3_create_function_v2(db, "crsql_finalize", 0, SQLITE_UTF8, conn,
-                                      [](sqlite3_context* ctx, int, sqlite3_value**) {
-                                        sqlite3_result_null(ctx);
-                                      },
-                                      nullptr, nullptr, DestroyConnection);
+  int rc = CreateFunction(
+      db, conn, "crsql_finalize", 0, SQLITE_UTF8,
+      [](sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); }, DestroyConnection);
   if (rc == SQLITE_OK) rc = RegisterFunctions(db, conn);
   if (rc == SQLITE_OK) rc = RegisterCaptureModule(db, conn);
   if (rc == SQLITE_OK) rc = RegisterChangesModule(db, conn);

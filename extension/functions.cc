@@ -1,7 +1,7 @@
 // The SQL functions of cr-sqlite's surface (crsql-compat.md, "Functions an
 // app calls"). Each turns an absl::Status into a SQLite error whose message
 // names the table or argument at fault.
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <cstdlib>
 #include <string>
@@ -31,7 +31,6 @@
 namespace crlog::extension {
 namespace {
 
-Connection* Conn(sqlite3_context* ctx) { return static_cast<Connection*>(sqlite3_user_data(ctx)); }
 
 bool RequireReplica(sqlite3_context* ctx, Connection* conn) {
   if (absl::Status s = conn->Ready(); !s.ok()) {
@@ -394,7 +393,7 @@ int RegisterFunctions(sqlite3* db, Connection* conn) {
       {"crlog_public_key", 0, innocuous, PublicKey},
   };
   for (const Fn& f : fns) {
-    int rc = sqlite3_create_function_v2(db, f.name, f.argc, f.flags, conn, f.fn, nullptr, nullptr, nullptr);
+    int rc = CreateFunction(db, conn, f.name, f.argc, f.flags, f.fn);
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;

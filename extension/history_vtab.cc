@@ -6,7 +6,7 @@
 //
 // Both are eponymous and read-only. They scan the log in arrival order; an
 // equality on "table" or pk filters while scanning.
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <optional>
 #include <string>
@@ -216,8 +216,8 @@ sqlite3_module kOpsModule = MakeModule(ConnectOps);
 }  // namespace
 
 int RegisterHistoryModules(sqlite3* db, Connection* conn) {
-  int rc = sqlite3_create_module_v2(db, "crlog_events", &kEventsModule, conn, nullptr);
-  if (rc == SQLITE_OK) rc = sqlite3_create_module_v2(db, "crlog_ops", &kOpsModule, conn, nullptr);
+  int rc = sqlite3_create_module_v2(db, "crlog_events", ScopedModule<&kEventsModule>(conn->api_slot), conn, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_create_module_v2(db, "crlog_ops", ScopedModule<&kOpsModule>(conn->api_slot), conn, nullptr);
   return rc;
 }
 

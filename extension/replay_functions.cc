@@ -9,7 +9,7 @@
 // read-only whatever the connection's flags (a `file:...?mode=ro` URI would
 // depend on URI filenames being enabled), and DETACH or closing the
 // connection frees it, so nothing is left on disk to clean up.
-#include <sqlite3.h>
+#include "schema/sqlite_api.h"
 
 #include <string>
 
@@ -25,7 +25,6 @@
 namespace crlog::extension {
 namespace {
 
-Connection* Conn(sqlite3_context* ctx) { return static_cast<Connection*>(sqlite3_user_data(ctx)); }
 
 // The error of `fn`, its message prefixed with the call so a failure inside
 // a longer script says which call failed.
@@ -132,9 +131,9 @@ int RegisterReplayFunctions(sqlite3* db, Connection* conn) {
   // Both write (a file, or the connection's schema list): DIRECTONLY, never
   // from a trigger or view.
   const int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
-  int rc = sqlite3_create_function_v2(db, "crlog_replay", 2, flags, conn, Replay, nullptr, nullptr, nullptr);
+  int rc = CreateFunction(db, conn, "crlog_replay", 2, flags, Replay);
   if (rc == SQLITE_OK) {
-    rc = sqlite3_create_function_v2(db, "crlog_attach_at", 2, flags, conn, AttachAt, nullptr, nullptr, nullptr);
+    rc = CreateFunction(db, conn, "crlog_attach_at", 2, flags, AttachAt);
   }
   return rc;
 }

@@ -37,6 +37,15 @@ absl::Status PrepareTransaction(Connection* conn) {
                                      "crsql_changes was refused (",
                                      conn->poisoned.message(), "); nothing of it is kept"));
   }
+  // Phase one writes crlog's tables through SQL; the application's
+  // last_insert_rowid() must still name the row it inserted, as on a plain
+  // table (better-sqlite3's lastInsertRowid reads it after COMMIT).
+  const sqlite3_int64 last_rowid = sqlite3_last_insert_rowid(conn->db);
+  struct RestoreRowid {
+    sqlite3* db;
+    sqlite3_int64 rowid;
+    ~RestoreRowid() { sqlite3_set_last_insert_rowid(db, rowid); }
+  } restore{conn->db, last_rowid};
   std::optional<engine::ImportCommit> import;
   if (conn->merger) {
     WritingScope writing(conn);

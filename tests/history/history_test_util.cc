@@ -88,7 +88,7 @@ std::string DiffSnapshots(const Snapshot& got, const Snapshot& want) {
 absl::StatusOr<ReplicaLog> OpenReplicaLog(const std::string& db_path) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db(raw, &sqlite3_close_v2);
+  ::crlog::engine::OwnedDb db(raw);
   if (rc != SQLITE_OK) return engine::SqliteError(raw, rc, absl::StrCat("opening ", db_path));
   ReplicaLog out;
   auto site = engine::meta::ReadSite(db.get());
@@ -111,7 +111,7 @@ absl::StatusOr<Snapshot> ReplaySnapshot(const log::LogStore& store, const engine
                                         const log::SiteId& local_site) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE, nullptr);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db(raw, &sqlite3_close_v2);
+  ::crlog::engine::OwnedDb db(raw);
   if (rc != SQLITE_OK) return engine::SqliteError(raw, rc, "opening :memory:");
   engine::ReplayOptions options;
   options.local_site = local_site;
