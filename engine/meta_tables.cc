@@ -6,6 +6,11 @@
 namespace crlog::engine::meta {
 
 absl::Status CreateTables(sqlite3* db) {
+  if (absl::Status s = CreateCrlogTables(db); !s.ok()) return s;
+  return CreateCrsqlTables(db);
+}
+
+absl::Status CreateCrlogTables(sqlite3* db) {
   return Exec(db, R"sql(
 CREATE TABLE IF NOT EXISTS crlog_site(
   id INTEGER PRIMARY KEY CHECK (id = 0), site BLOB NOT NULL, owner BLOB NOT NULL);
@@ -37,6 +42,24 @@ CREATE TABLE IF NOT EXISTS crlog_keys(
   added_micros INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO crlog_watermark(id, seq, hash, db_version) VALUES (0, 0, NULL, 0);
 )sql");
+}
+
+absl::Status CreateCrsqlTables(sqlite3* db) {
+  // Exactly as cr-sqlite 0.16 creates them: sync servers read and write them.
+  return Exec(db, R"sql(
+CREATE TABLE IF NOT EXISTS "crsql_master" ("key" TEXT PRIMARY KEY, "value" ANY);
+CREATE TABLE IF NOT EXISTS crsql_tracked_peers ("site_id" BLOB NOT NULL, "version" INTEGER NOT NULL, "seq" INTEGER DEFAULT 0, "tag" INTEGER, "event" INTEGER, PRIMARY KEY ("site_id", "tag", "event")) STRICT;
+INSERT OR IGNORE INTO crsql_master("key", "value") VALUES ('crsqlite_version', 150000);
+)sql");
+}
+
+absl::StatusOr<bool> HasCrsqlTables(sqlite3* db) {
+  auto stmt = Stmt::Prepare(db, "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND "
+                                "name IN ('crsql_master', 'crsql_tracked_peers')");
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return stmt->ColumnInt(0) == 2;
 }
 
 absl::StatusOr<bool> Initialised(sqlite3* db) {

@@ -18,6 +18,7 @@
 //                    applied when an alter adds them
 //   crlog_keys       the public key trusted for each signing site
 //                    (engine/signing_keys.h)
+//   crsql_master, crsql_tracked_peers  cr-sqlite's, with its layout (below)
 #ifndef CRLOG_ENGINE_META_TABLES_H_
 #define CRLOG_ENGINE_META_TABLES_H_
 
@@ -34,8 +35,20 @@
 
 namespace crlog::engine::meta {
 
-// Creates the tables if they are missing. Requires a write transaction.
+// Creates the tables if they are missing (cr-sqlite's two included).
+// Requires a write transaction.
 absl::Status CreateTables(sqlite3* db);
+// crlog's own tables only (a replay's scratch database, which ends as an
+// ordinary file without them).
+absl::Status CreateCrlogTables(sqlite3* db);
+// cr-sqlite's tables that programs and sync servers use directly, with its
+// layout: crsql_master (key/value: 'crsqlite_version', 'config.<name>' for
+// crsql_config_set, and whatever a server stores, such as vlcn's
+// 'schema_name') and crsql_tracked_peers (the versions a program has seen
+// from each peer; crlog only keeps it). Databases crlog initialised before
+// they existed get them at the next load that can write.
+absl::Status CreateCrsqlTables(sqlite3* db);
+absl::StatusOr<bool> HasCrsqlTables(sqlite3* db);
 // Whether this database has been initialised by crlog (crlog_site exists).
 absl::StatusOr<bool> Initialised(sqlite3* db);
 

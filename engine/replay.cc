@@ -280,7 +280,7 @@ absl::Status ReleaseStashed(sqlite3* db, const std::string& table, const std::ve
 
 absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, const Point& point, sqlite3* db,
                                                 const ReplayOptions& options) {
-  if (absl::Status s = meta::CreateTables(db); !s.ok()) return s;
+  if (absl::Status s = meta::CreateCrlogTables(db); !s.ok()) return s;
   auto hashes = PointEvents(store, point, options.local_site);
   if (!hashes.ok()) return hashes.status();
   ReplayStats stats;

@@ -31,6 +31,11 @@
 #include "schema/table_info.h"
 
 namespace crlog::engine {
+
+// Adds cr-sqlite's tables to a database initialised before crlog had them,
+// when this connection can write without waiting (else a later load does).
+absl::Status AddCrsqlTables(sqlite3* db);
+
 namespace {
 
 std::mutex registry_mu;
@@ -158,6 +163,7 @@ absl::StatusOr<std::shared_ptr<Replica>> Replica::Create(sqlite3* db, const std:
           "': put this database's own log beside it (a copied database needs its log copied too)"));
     }
     r->site_ = site->site;
+    if (absl::Status s = AddCrsqlTables(db); !s.ok()) return s;
   } else {
     // A new replica. A log that already holds events is someone else's.
     if (owner->has_value()) {
@@ -188,6 +194,19 @@ absl::StatusOr<std::shared_ptr<Replica>> Replica::Create(sqlite3* db, const std:
   absl::Status s = r->Recover(db);
   if (!s.ok() && !absl::IsUnavailable(s)) return s;
   return r;
+}
+
+absl::Status AddCrsqlTables(sqlite3* db) {
+  auto has = meta::HasCrsqlTables(db);
+  if (!has.ok()) return has.status();
+  if (*has || sqlite3_db_readonly(db, "main") != 0 || sqlite3_get_autocommit(db) == 0) return absl::OkStatus();
+  Savepoint sp(db, "crlog_crsql_tables");
+  if (!sp.status().ok()) return absl::OkStatus();  // busy: the next load adds them
+  if (absl::Status s = meta::CreateCrsqlTables(db); !s.ok()) {
+    return absl::IsUnavailable(s) ? absl::OkStatus() : s;
+  }
+  absl::Status released = sp.Release();
+  return absl::IsUnavailable(released) ? absl::OkStatus() : released;
 }
 
 absl::Status Replica::ResolvePending(sqlite3* db) {

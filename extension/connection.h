@@ -68,6 +68,11 @@ struct Connection {
   void EndTransaction();
 };
 
+// crsql_config_set's work: checks and applies one setting to `conn`.
+absl::Status ApplySetting(Connection* conn, const std::string& name, const std::string& value);
+// Applies the settings crsql_config_set kept in crsql_master (on load).
+absl::Status LoadSettings(Connection* conn);
+
 // The transaction's commit, shared by every crlog virtual table written in
 // it (extension/transaction.cc). Phase one: the first xSync builds and stages
 // the transaction's events (merged changes and captured writes) and writes
@@ -126,6 +131,7 @@ int RegisterChangesModule(sqlite3* db, Connection* conn);
 int RegisterHistoryModules(sqlite3* db, Connection* conn);
 int RegisterReplayFunctions(sqlite3* db, Connection* conn);
 int RegisterBlameModules(sqlite3* db, Connection* conn);
+int RegisterAutomigrate(sqlite3* db, Connection* conn);
 
 }  // namespace crlog::extension
 

@@ -177,6 +177,7 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
   if (rc == SQLITE_OK) rc = RegisterHistoryModules(db, conn);
   if (rc == SQLITE_OK) rc = RegisterReplayFunctions(db, conn);
   if (rc == SQLITE_OK) rc = RegisterBlameModules(db, conn);
+  if (rc == SQLITE_OK) rc = RegisterAutomigrate(db, conn);
   if (rc != SQLITE_OK) {
     *err = sqlite3_mprintf("crlog: registering functions failed: %s", sqlite3_errmsg(db));
     std::lock_guard<std::mutex> lock(loaded_mu);
@@ -187,6 +188,12 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
   auto replica = crlog::engine::Replica::Attach(db, &conn->replica);
   if (replica.ok()) {
     conn->replica = *std::move(replica);
+    if (absl::Status s = LoadSettings(conn); !s.ok()) {
+      conn->replica.reset();
+      conn->attach_error = s;
+      *err = sqlite3_mprintf("crlog: %s", std::string(s.message()).c_str());
+      return SQLITE_ERROR;
+    }
     if (sqlite3_get_autocommit(db) && !sqlite3_db_readonly(db, "main")) {
       conn->replica->DropLeftoverCaptureTables(db).IgnoreError();  // tidying only
       conn->replica->EnsureTriggersFirst(db).IgnoreError();  // retried at the next load

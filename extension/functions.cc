@@ -120,36 +120,81 @@ void SyncBit(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_int64(ctx, conn->sync_bit);
 }
 
+}  // namespace
+
+absl::Status ApplySetting(Connection* conn, const std::string& name, const std::string& value) {
+  if (name == "merge-equal-values" || name == "crlog-strict-columns") {
+    int64_t flag;
+    if (!absl::SimpleAtoi(value, &flag) || (flag != 0 && flag != 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " takes 0 or 1"));
+    }
+    if (conn->merger) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("set ", name, " before or after a transaction that merges changes, not inside it"));
+    }
+  } else if (name == "crlog-max-event-bytes") {
+    uint64_t n = 0;
+    if (!absl::SimpleAtoi(value, &n) || n < 64) {
+      return absl::InvalidArgumentError("crlog-max-event-bytes takes a number of bytes, at least 64");
+    }
+    if (absl::Status s = conn->Ready(); !s.ok()) return s;
+    conn->replica->set_max_event_bytes(n);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown setting '", name, "': crlog knows merge-equal-values, crlog-strict-columns and crlog-max-event-bytes"));
+  }
+  conn->config[name] = value;
+  return absl::OkStatus();
+}
+
+absl::Status LoadSettings(Connection* conn) {
+  auto has = engine::meta::HasCrsqlTables(conn->db);
+  if (!has.ok() || !*has) return has.status();
+  auto stmt = engine::Stmt::Prepare(
+      conn->db, "SELECT substr(\"key\", 8), \"value\" FROM main.crsql_master WHERE \"key\" LIKE 'config.%'");
+  if (!stmt.ok()) return stmt.status();
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const std::string name(stmt->ColumnText(0));
+    if (absl::Status s = ApplySetting(conn, name, std::string(stmt->ColumnText(1))); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("crsql_master holds the setting 'config.", name, "': ", s.message(),
+                                                 "; correct or delete that row without crlog loaded"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// crsql_config_set(name, value): applies the setting and keeps it in
+// crsql_master as 'config.<name>', as cr-sqlite does, so every later
+// connection to the database starts with it. Returns the value.
 void ConfigSet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   Connection* conn = Conn(ctx);
   if (argc != 2 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
     return ResultError(ctx, absl::InvalidArgumentError("crsql_config_set(name, value)"));
   }
-  std::string name = TextArg(argv[0]);
-  std::string value = TextArg(argv[1]);
-  if (name == "merge-equal-values" || name == "crlog-strict-columns") {
-    int64_t flag;
-    if (!absl::SimpleAtoi(value, &flag) || (flag != 0 && flag != 1)) {
-      return ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(name, " takes 0 or 1")));
+  const std::string name = TextArg(argv[0]);
+  if (absl::Status s = ApplySetting(conn, name, TextArg(argv[1])); !s.ok()) return ResultError(ctx, s);
+  auto keep = [&]() -> absl::Status {
+    auto has = engine::meta::HasCrsqlTables(conn->db);
+    if (!has.ok()) return has.status();
+    if (!*has) {
+      if (absl::Status s = engine::meta::CreateCrsqlTables(conn->db); !s.ok()) return s;
     }
-    if (conn->merger) {
-      return ResultError(ctx, absl::FailedPreconditionError(absl::StrCat(
-                                  "set ", name, " before or after a transaction that merges changes, not inside it")));
-    }
-  } else if (name == "crlog-max-event-bytes") {
-    uint64_t n = 0;
-    if (!absl::SimpleAtoi(value, &n) || n < 64) {
-      return ResultError(ctx, absl::InvalidArgumentError(
-                                  "crlog-max-event-bytes takes a number of bytes, at least 64"));
-    }
-    if (!RequireReplica(ctx, conn)) return;
-    conn->replica->set_max_event_bytes(n);
-  } else {
-    return ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(
-                                "unknown setting '", name,
-                                "': crlog knows merge-equal-values, crlog-strict-columns and crlog-max-event-bytes")));
+    auto stmt = engine::Stmt::Prepare(conn->db, "INSERT OR REPLACE INTO main.crsql_master(\"key\", \"value\") "
+                                                "VALUES ('config.' || ?1, ?2)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindText(1, name);
+    sqlite3_bind_value(stmt->get(), 2, argv[1]);
+    return stmt->Run();
+  };
+  if (absl::Status s = keep(); !s.ok()) {
+    return ResultError(ctx, absl::Status(s.code(), absl::StrCat("crsql_config_set('", name,
+                                                                "'): keeping it in crsql_master: ", s.message())));
   }
-  conn->config[name] = value;
   sqlite3_result_value(ctx, argv[1]);
 }
 
