@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever crlog needs that this Debian 12 machine lacks: Debian
 # packages from Debian's archive, and the npm packages of the cr-sqlite test
-# peer (tests/peer/) from the npm registry. Safe to run again: it installs
-# nothing when all is there.
+# peer (tests/peer/) and of the JavaScript-host tests (tests/node/) from the
+# npm registry. Safe to run again: it installs nothing when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,4 +56,37 @@ if [[ ! -f $peer/node_modules/.package-lock.json ||
   npm ci --prefix "$peer" --no-audit --no-fund --loglevel=error
 else
   echo "setup: cr-sqlite test peer present"
+fi
+
+# The JavaScript-host tests (tests/node/): better-sqlite3, vlcn's ws-server
+# and ws-client, exactly the versions in tests/node/package-lock.json, into
+# tests/node/node_modules (gitignored). `npm ci --ignore-scripts` runs no
+# package's install script: @vlcn.io/crsqlite's would download a prebuilt
+# cr-sqlite (the tests load crlog in its place). Then `npm rebuild
+# better-sqlite3` runs that one's, building its addon (and its bundled
+# SQLite) from source with node-gyp: build_from_source keeps
+# prebuild-install from trying to download a binary, and nodedir points
+# node-gyp at the running Node's own headers (<prefix>/include/node) instead
+# of downloading them. Redone when the lock file is newer than what npm last
+# installed, or when the addon is missing.
+node_tests=tests/node
+if [[ ! -f $node_tests/node_modules/.package-lock.json ||
+      $node_tests/package-lock.json -nt $node_tests/node_modules/.package-lock.json ||
+      ! -f $node_tests/node_modules/better-sqlite3/build/Release/better_sqlite3.node ]]; then
+  nodedir=$(node -p 'require("path").resolve(process.execPath, "..", "..")')
+  header=$nodedir/include/node/node_version.h
+  want=$(node -p 'process.versions.node')
+  have=$(sed -n 's/^#define NODE_\(MAJOR\|MINOR\|PATCH\)_VERSION \([0-9]*\)$/\2/p' "$header" 2>/dev/null |
+         paste -sd.)
+  if [[ $have != "$want" ]]; then
+    echo "setup: better-sqlite3 builds against Node $want's headers, which are not in" \
+         "$nodedir/include/node (found: ${have:-none})" >&2
+    exit 1
+  fi
+  echo "setup: installing the JavaScript-host tests' npm packages (better-sqlite3 builds from source)"
+  npm ci --prefix "$node_tests" --ignore-scripts --no-audit --no-fund --loglevel=error
+  npm_config_nodedir=$nodedir npm_config_build_from_source=true \
+    npm rebuild --prefix "$node_tests" better-sqlite3 --no-audit --no-fund --loglevel=error
+else
+  echo "setup: JavaScript-host tests' npm packages present"
 fi
