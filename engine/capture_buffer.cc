@@ -1,7 +1,8 @@
 // The capture buffer's encoding, private to this file:
-//   kind byte, varint pk length, pk,
+//   kind byte, varint ordinal, varint pk length, pk,
 //   update: varint new-pk length (0: unchanged), new pk,
 //   insert/update/derived: varint cell count, per cell varint column + value
+//     (an update that changed the pk: varint column << 1 | value changed)
 // Values use the row encoding's value format (log/varint.h).
 #include "engine/capture_buffer.h"
 
@@ -71,9 +72,14 @@ bool GetView(std::string_view* in, std::string_view* out) {
 
 }  // namespace
 
-void CaptureBuffer::AddInsert(std::string_view pk, sqlite3_value** values) {
-  ops_.push_back(static_cast<char>(OpKind::kInsert));
+void CaptureBuffer::PutHeader(OpKind kind, std::string_view pk) {
+  ops_.push_back(static_cast<char>(kind));
+  log::PutVarint(&ops_, NextOrdinal());
   PutPk(&ops_, pk);
+}
+
+void CaptureBuffer::AddInsert(std::string_view pk, sqlite3_value** values) {
+  PutHeader(OpKind::kInsert, pk);
   size_t n = table_->columns.size();
   log::PutVarint(&ops_, n);
   for (size_t i = 0; i < n; ++i) {
@@ -91,38 +97,28 @@ void CaptureBuffer::AddUpdate(std::string_view old_pk, std::string_view new_pk,
     for (size_t i = 0; i < n; ++i) changed += !SameValue(new_values[i], old_values[i]);
     if (changed == 0) return;  // an UPDATE that changed nothing leaves no trace
   }
-  ops_.push_back(static_cast<char>(OpKind::kUpdate));
-  PutPk(&ops_, old_pk);
+  PutHeader(OpKind::kUpdate, old_pk);
   PutPk(&ops_, pk_changed ? new_pk : std::string_view());
   log::PutVarint(&ops_, pk_changed ? n : changed);
   for (size_t i = 0; i < n; ++i) {
-    if (!pk_changed && SameValue(new_values[i], old_values[i])) continue;
-    log::PutVarint(&ops_, i);
+    const bool same = SameValue(new_values[i], old_values[i]);
+    if (!pk_changed && same) continue;
+    log::PutVarint(&ops_, pk_changed ? (i << 1 | (same ? 0 : 1)) : i);
     PutSqliteValue(&ops_, new_values[i]);
   }
 }
 
-void CaptureBuffer::AddDelete(std::string_view pk) {
-  ops_.push_back(static_cast<char>(OpKind::kDelete));
-  PutPk(&ops_, pk);
-}
+void CaptureBuffer::AddDelete(std::string_view pk) { PutHeader(OpKind::kDelete, pk); }
 
-void CaptureBuffer::AddSchemaMark() {
-  ops_.push_back(static_cast<char>(OpKind::kSchemaMark));
-  PutPk(&ops_, "");
-}
+void CaptureBuffer::AddSchemaMark() { PutHeader(OpKind::kSchemaMark, ""); }
 
-void CaptureBuffer::AddMerged(std::string_view pk) {
-  ops_.push_back(static_cast<char>(OpKind::kMerged));
-  PutPk(&ops_, pk);
-}
+void CaptureBuffer::AddMerged(std::string_view pk) { PutHeader(OpKind::kMerged, pk); }
 
 void CaptureBuffer::AddDerived(std::string_view pk, sqlite3_value** values, sqlite3_value** derive) {
   size_t n = table_->columns.size();
   uint32_t count = 0;
   for (size_t i = 0; i < n; ++i) count += sqlite3_value_type(derive[i]) != SQLITE_NULL;
-  ops_.push_back(static_cast<char>(OpKind::kDerived));
-  PutPk(&ops_, pk);
+  PutHeader(OpKind::kDerived, pk);
   log::PutVarint(&ops_, count);
   for (size_t i = 0; i < n; ++i) {
     if (sqlite3_value_type(derive[i]) == SQLITE_NULL) continue;
@@ -159,28 +155,41 @@ void CaptureBuffer::Clear() {
   marks_.clear();
 }
 
+absl::Status CaptureBuffer::Next(std::string_view* in, CapturedOp* op) {
+  auto corrupt = [] { return absl::InternalError("capture buffer is corrupt (a crlog bug)"); };
+  if (in->empty()) return corrupt();
+  op->kind = static_cast<OpKind>(in->front());
+  in->remove_prefix(1);
+  op->new_pk = {};
+  op->cells.clear();
+  op->changed.clear();
+  if (!log::GetVarint(in, &op->ordinal) || !GetView(in, &op->pk)) return corrupt();
+  if (op->kind == OpKind::kUpdate && !GetView(in, &op->new_pk)) return corrupt();
+  if (op->kind == OpKind::kInsert || op->kind == OpKind::kUpdate || op->kind == OpKind::kDerived) {
+    const bool flagged = op->kind == OpKind::kUpdate && !op->new_pk.empty();
+    uint64_t n;
+    if (!log::GetVarint(in, &n) || n > in->size()) return corrupt();
+    op->cells.resize(n);
+    if (flagged) op->changed.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t c;
+      if (!log::GetVarint(in, &c) || !log::GetValueBytes(in, &op->cells[i].second)) return corrupt();
+      if (flagged) {
+        op->changed[i] = c & 1;
+        c >>= 1;
+      }
+      op->cells[i].first = static_cast<uint32_t>(c);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CaptureBuffer::ForEach(
     const std::function<absl::Status(const CapturedOp&)>& visit) const {
   std::string_view in = ops_;
   CapturedOp op;
-  auto corrupt = [] { return absl::InternalError("capture buffer is corrupt (a crlog bug)"); };
   while (!in.empty()) {
-    op.kind = static_cast<OpKind>(in.front());
-    in.remove_prefix(1);
-    op.new_pk = {};
-    op.cells.clear();
-    if (!GetView(&in, &op.pk)) return corrupt();
-    if (op.kind == OpKind::kUpdate && !GetView(&in, &op.new_pk)) return corrupt();
-    if (op.kind == OpKind::kInsert || op.kind == OpKind::kUpdate || op.kind == OpKind::kDerived) {
-      uint64_t n;
-      if (!log::GetVarint(&in, &n)) return corrupt();
-      op.cells.resize(n);
-      for (auto& [column, value] : op.cells) {
-        uint64_t c;
-        if (!log::GetVarint(&in, &c) || !log::GetValueBytes(&in, &value)) return corrupt();
-        column = static_cast<uint32_t>(c);
-      }
-    }
+    if (absl::Status s = Next(&in, &op); !s.ok()) return s;
     if (absl::Status s = visit(op); !s.ok()) return s;
   }
   return absl::OkStatus();

@@ -43,12 +43,19 @@ enum class OpKind : uint8_t {
 
 struct CapturedOp {
   OpKind kind = OpKind::kInsert;
+  // The op's place among all the transaction's writes, over every table of
+  // the connection: commit applies ops in this order, which is SQL
+  // statement order, so seqs follow it as cr-sqlite's do.
+  uint64_t ordinal = 0;
   std::string_view pk;      // insert: the new pk; update/delete: the old pk
   std::string_view new_pk;  // update that changed the pk; empty otherwise
   // insert: all cells; update: the changed ones (all if the pk changed);
   // derived: the derived ones.
   // Values stay in the value encoding (log/varint.h), viewed in the buffer.
   std::vector<std::pair<uint32_t, std::string_view>> cells;
+  // Update that changed the pk: per cell, whether its value changed too
+  // (an unchanged one moves to the new pk with its column version).
+  std::vector<uint8_t> changed;
 };
 
 class CaptureBuffer {
@@ -58,6 +65,11 @@ class CaptureBuffer {
   CaptureBuffer& operator=(const CaptureBuffer&) = delete;
 
   const TableDesc& table() const { return *table_; }
+
+  // The counter that numbers ops (CapturedOp::ordinal), shared by every
+  // buffer of one connection so that their ops can be merged back into
+  // statement order. Without one, the buffer numbers its own.
+  void set_ordinals(uint64_t* counter) { ordinals_ = counter; }
   std::shared_ptr<const TableDesc> table_ptr() const { return table_; }
 
   // `values` holds the table's non-pk columns in TableDesc::columns order.
@@ -91,9 +103,18 @@ class CaptureBuffer {
   // the buffer changes.
   absl::Status ForEach(const std::function<absl::Status(const CapturedOp&)>& visit) const;
 
+  // The same, one op at a time: `*in` starts as data() and is consumed.
+  std::string_view data() const { return ops_; }
+  static absl::Status Next(std::string_view* in, CapturedOp* op);
+
  private:
   std::shared_ptr<const TableDesc> table_;
+  uint64_t NextOrdinal() { return ordinals_ ? (*ordinals_)++ : own_ordinal_++; }
+  void PutHeader(OpKind kind, std::string_view pk);
+
   std::string ops_;
+  uint64_t* ordinals_ = nullptr;
+  uint64_t own_ordinal_ = 0;
   std::vector<std::pair<int, size_t>> marks_;  // (savepoint level, ops_ size), ascending
 };
 

@@ -57,6 +57,7 @@ struct RowWork {
   // with a derived op: these keep the database's current db_version.
   std::vector<uint32_t> derived;
   bool sentinel_derived = false;
+  uint64_t sentinel_seq = 0;  // the existence entry's seq, when written
   // Cells written by this transaction, sorted by column: their final values,
   // still in the value encoding.
   std::vector<std::pair<uint32_t, std::string_view>> written;
@@ -172,7 +173,10 @@ void Touch(const CapturedOp& op, TableWork& tw) {
   }
 }
 
-absl::Status Apply(const CapturedOp& op, TableWork& tw) {
+// Applies `op` to its rows. `seq` is the transaction's write counter, as
+// cr-sqlite keeps it: every clock write (a cell, an existence entry) takes
+// the next number, in statement order, gaps allowed.
+absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq) {
   // Touch registered every row an op names.
   auto row_for = [&](std::string_view pk) -> absl::StatusOr<RowWork*> {
     auto it = tw.by_pk.find(pk);
@@ -187,13 +191,17 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
     w->written.clear();
     w->derived.clear();
     w->sentinel_derived = false;
-    if (all_pk || w->clock.has_sentinel) w->sentinel_written = true;
+    if (all_pk || w->clock.has_sentinel || w->sentinel_written) {  // written: deleted in this transaction
+      w->sentinel_written = true;
+      w->sentinel_seq = (*seq)++;
+    }
     w->changed = true;
   };
   auto write_cells = [&](RowWork* w, const std::vector<std::pair<uint32_t, std::string_view>>& cells) {
     for (const auto& [column, value] : cells) {
       CellClock& c = w->clock.Upsert(column);
       c.col_version += 1;
+      c.seq = (*seq)++;
       w->Write(column, value);
       w->derived.erase(std::remove(w->derived.begin(), w->derived.end(), column), w->derived.end());
     }
@@ -207,6 +215,7 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
     w->derived.clear();
     w->sentinel_derived = false;
     w->sentinel_written = true;
+    w->sentinel_seq = (*seq)++;
     w->changed = true;
   };
   if (op.kind != OpKind::kSchemaMark && op.kind != OpKind::kMerged && op.kind != OpKind::kDerived) {
@@ -237,14 +246,37 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
       return absl::OkStatus();
     }
     case OpKind::kUpdate: {
-      if (!op.new_pk.empty()) {  // a pk change is a delete and an insert
+      if (!op.new_pk.empty()) {
+        // As in cr-sqlite: the old key is deleted, the new key created, and
+        // the cells move to it keeping their column versions (a cell the
+        // UPDATE also changed adds one). Unlike
+        // cr-sqlite, moved cells take this transaction's db_version, so a
+        // peer that synced before receives them (docs/sql.md).
         auto old_row = row_for(op.pk);
         if (!old_row.ok()) return old_row.status();
+        std::vector<CellClock> moved = (*old_row)->clock.alive() ? (*old_row)->clock.cells : std::vector<CellClock>{};
         end_life(*old_row);
         auto new_row = row_for(op.new_pk);
         if (!new_row.ok()) return new_row.status();
-        if (!(*new_row)->clock.alive()) start_life(*new_row);
-        write_cells(*new_row, op.cells);
+        RowWork* w = *new_row;
+        // cr-sqlite also gives the new key an existence entry (cl 1); crlog
+        // keeps its rule (an entry once a row has been deleted, or in an
+        // all-pk table) so that the log, which does not record entries,
+        // replays to the same clocks (docs/sql.md, differences).
+        if (!w->clock.alive()) start_life(w);
+        for (size_t i = 0; i < op.cells.size(); ++i) {
+          const auto& [column, value] = op.cells[i];
+          CellClock& c = w->clock.Upsert(column);
+          uint64_t version = 0;
+          for (const CellClock& m : moved) {
+            if (m.column == column) version = m.col_version;
+          }
+          c.col_version = std::max<uint64_t>(c.col_version, version) + (op.changed[i] || version == 0 ? 1 : 0);
+          c.seq = (*seq)++;
+          w->Write(column, value);
+          w->derived.erase(std::remove(w->derived.begin(), w->derived.end(), column), w->derived.end());
+        }
+        w->changed = true;
         return absl::OkStatus();
       }
       auto w = row_for(op.pk);
@@ -273,6 +305,7 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw) {
         CellClock& c = (*w)->clock.Upsert(column);
         if (c.col_version != 0) continue;
         c.col_version = 1;
+        c.seq = (*seq)++;
         (*w)->Write(column, value);
         (*w)->derived.push_back(column);
       }
@@ -365,11 +398,33 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     }
     if (absl::Status s = clocks->Load(tw.table->id, tw.sorted, tw.has_merges); !s.ok()) return s;
   }
+  // Every table's ops, merged back into statement order.
+  struct Cursor {
+    std::string_view in;
+    CapturedOp op;
+    TableWork* tw;
+  };
+  std::vector<Cursor> cursors;
   for (CaptureBuffer* buffer : buffers) {
     if (buffer->empty()) continue;
-    TableWork& tw = tables[buffer->table().name];
-    absl::Status s = buffer->ForEach([&](const CapturedOp& op) { return Apply(op, tw); });
-    if (!s.ok()) return s;
+    Cursor& c = cursors.emplace_back();
+    c.in = buffer->data();
+    c.tw = &tables[buffer->table().name];
+    if (absl::Status s = CaptureBuffer::Next(&c.in, &c.op); !s.ok()) return s;
+  }
+  uint64_t seq = 0;
+  while (!cursors.empty()) {
+    size_t next = 0;
+    for (size_t i = 1; i < cursors.size(); ++i) {
+      if (cursors[i].op.ordinal < cursors[next].op.ordinal) next = i;
+    }
+    Cursor& c = cursors[next];
+    if (absl::Status s = Apply(c.op, *c.tw, &seq); !s.ok()) return s;
+    if (c.in.empty()) {
+      cursors.erase(cursors.begin() + static_cast<std::ptrdiff_t>(next));
+    } else if (absl::Status s = CaptureBuffer::Next(&c.in, &c.op); !s.ok()) {
+      return s;
+    }
   }
   for (auto& [name, tw] : tables) {
     if (!tw.has_merges) continue;
@@ -428,7 +483,6 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   size_t first_data = events.size();
   std::vector<std::vector<log::TableChanges>> chunks(1);
   size_t chunk_bytes = 0;
-  uint64_t cell_seq = 0;
   for (auto& [name, tw] : tables) {
     log::RowsWriter rows;
     auto finish_table = [&] {
@@ -447,14 +501,14 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
       RowClock& clock = row->clock;
       if (row->sentinel_written) {
         clock.has_sentinel = true;
-        clock.sentinel = CellClock{0, clock.cl, row->sentinel_derived ? derived_version : db_version, 0, cell_seq++};
+        clock.sentinel = CellClock{0, clock.cl, row->sentinel_derived ? derived_version : db_version, 0,
+                                   row->sentinel_seq};
       }
       rows.BeginRow(row->pk, clock.cl, static_cast<uint32_t>(row->written.size()));
       for (const auto& [column, value] : row->written) {
         CellClock* c = clock.Find(column);
         c->db_version = row->IsDerived(column) ? derived_version : db_version;
         c->site = 0;
-        c->seq = cell_seq++;
         rows.AddEncodedCell(column, c->col_version, value);
       }
     }

@@ -366,8 +366,18 @@ struct Fold::State {
         return true;
       }
       case merge::RowAction::kResurrect: {
+        // A live row's cells keep their values but lose their versions, as
+        // in cr-sqlite: each stays listed (so a peer that takes the new life
+        // from this replica gets the values) at column version 0, which any
+        // real write beats.
+        std::vector<CellClock> zeroed;
+        if (clock.alive()) {
+          for (const CellClock& c : clock.cells) {
+            zeroed.push_back(CellClock{c.column, 0, db_version, 0, next_cell_seq++});
+          }
+        }
         clock.cl = cl;
-        clock.cells.clear();
+        clock.cells = std::move(zeroed);
         clock.has_sentinel = false;
         // As in cr-sqlite, a row has an existence entry once it has been
         // deleted (so on every later life), and always in a table whose

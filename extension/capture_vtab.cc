@@ -97,6 +97,7 @@ int Connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_v
   auto* v = new CaptureVtab();
   v->conn = conn;
   v->buffer = std::make_unique<engine::CaptureBuffer>(*std::move(desc));
+  v->buffer->set_ordinals(&v->conn->op_ordinal);
   v->pk_count = pk;
   v->column_count = cols;
   *out = &v->base;

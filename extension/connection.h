@@ -53,6 +53,9 @@ struct Connection {
   bool writing = false;
   // crsql_next_db_version(v) raises the open transaction's version to v.
   uint64_t db_version_floor = 0;
+  // Numbers the ops of every capture buffer of this connection, so commit
+  // can apply them in statement order (engine/capture_buffer.h).
+  uint64_t op_ordinal = 0;
   // crsql_internal_sync_bit: set while merging, so triggers capture nothing.
   int64_t sync_bit = 0;
   std::map<std::string, std::string> config;

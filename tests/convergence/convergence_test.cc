@@ -237,9 +237,7 @@ void ApplyStmt(ModelReplica& m, const Stmt& s) {
     case StmtKind::kMovePk: {
       std::string to = TPk(s.id2);
       if (!m.Alive("t", pk) || m.Alive("t", to)) return;
-      std::vector<Value> vals = m.RowValues("t", pk);
-      m.LocalDelete("t", pk);
-      m.LocalInsert("t", to, vals);
+      m.LocalMovePk("t", pk, to);
       return;
     }
     case StmtKind::kTagInsert:

@@ -206,6 +206,19 @@ void ModelReplica::LocalUpdate(const std::string& table, const std::string& pk, 
   Touch(key, col);
 }
 
+void ModelReplica::LocalMovePk(const std::string& table, const std::string& from, const std::string& to) {
+  const TableDef& def = table_def(table);
+  std::map<std::string, Cell> moved = RowFor(table, from).cells;
+  std::vector<Value> vals = RowValues(table, from);
+  LocalDelete(table, from);
+  LocalInsert(table, to, vals);
+  Row& row = RowFor(table, to);
+  for (const std::string& col : def.cols) {
+    auto it = moved.find(col);
+    if (it != moved.end() && it->second.col_version > 0) row.cells[col].col_version = it->second.col_version;
+  }
+}
+
 void ModelReplica::LocalDelete(const std::string& table, const std::string& pk) {
   Key key{table, pk};
   Row& row = RowFor(table, pk);

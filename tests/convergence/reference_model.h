@@ -93,6 +93,10 @@ class ModelReplica {
   // changes (type and content).
   void LocalUpdate(const std::string& table, const std::string& pk, const std::string& col,
                    const Value& val);
+  // UPDATE of a live row's pk to a key no live row has: the old row is
+  // deleted, the new one comes to life, and its cells keep their column
+  // versions (cr-sqlite moves their clocks).
+  void LocalMovePk(const std::string& table, const std::string& from, const std::string& to);
   // DELETE of a live row: cl+1 (even), its cells gone.
   void LocalDelete(const std::string& table, const std::string& pk);
 
