@@ -173,7 +173,9 @@ absl::StatusOr<std::shared_ptr<Replica>> Replica::Create(sqlite3* db, const std:
         return absl::FailedPreconditionError(absl::StrCat(
             "a crlog log with ", stats->events, " events already exists at '", r->log_path_,
             "' but the database '", db_path, "' has no crlog tables: the log belongs to another "
-            "database; move it away before replicating this one"));
+            "database (or to a file at this path that was deleted); nothing was changed. To keep "
+            "that history and replicate this database, move the log aside: `crlog archive-log '",
+            db_path, "'` (renames it to ", r->log_path_, ".stale-<time>), then load crlog again"));
       }
     }
     meta::SiteRow row;

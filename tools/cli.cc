@@ -44,6 +44,7 @@ commands:
   diff DB POINT_A POINT_B
                   the rows and cells that differ between two points
   graph PATH      draw the event DAG: Graphviz DOT, or SVG with --out F.svg
+  archive-log DB  move aside a log left behind by a deleted database file
   help [COMMAND]  show this overview, or a command's help
 
 PATH is a log directory (app.db-crlog/) or a database file (app.db), whose
@@ -255,6 +256,16 @@ DB is the replicated database file (app.db); it is written in one
 transaction.
 )";
 
+constexpr char kArchiveLogHelp[] =
+    R"(usage: crlog archive-log DB
+
+Moves the log DB-crlog/ aside, to DB-crlog.stale-<UTC time>, when it does
+not belong to the database DB: the database file was deleted or replaced
+while its log stayed behind, and crlog refuses to load on the new file
+("the log belongs to another database"). Nothing is deleted: `crlog log`
+still reads the archived history. A log that belongs to DB is never moved.
+)";
+
 struct CommandInfo {
   absl::string_view name;
   Invocation::Command command;
@@ -267,6 +278,7 @@ constexpr CommandInfo kCommands[] = {
     {"demo", Invocation::Command::kDemo, kDemoHelp},
     {"keygen", Invocation::Command::kKeygen, kKeygenHelp},
     {"trust", Invocation::Command::kTrust, kTrustHelp},
+    {"archive-log", Invocation::Command::kArchiveLog, kArchiveLogHelp},
     {"blame", Invocation::Command::kBlame, kBlameHelp},
     {"replay", Invocation::Command::kReplay, kReplayHelp},
     {"diff", Invocation::Command::kDiff, kDiffHelp},
@@ -556,6 +568,9 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
       if (!inv->log.pk.empty() && !inv->log.table) return UsageError("--pk needs --table");
       inv->log.path = positional[0];
       break;
+    case Invocation::Command::kArchiveLog:
+      inv->archive_log.path = positional[0];
+      break;
     case Invocation::Command::kVerify:
       inv->verify.path = positional[0];
       break;
@@ -662,6 +677,10 @@ int Main(const std::vector<std::string>& args, const Io& io) {
     case Invocation::Command::kTrust:
       name = "trust";
       status = RunTrust(inv->trust, io);
+      break;
+    case Invocation::Command::kArchiveLog:
+      name = "archive-log";
+      status = RunArchiveLog(inv->archive_log, io);
       break;
     case Invocation::Command::kBlame:
       name = "blame";

@@ -28,7 +28,7 @@ enum ExitCode : int {
 
 // What the command line asks for.
 struct Invocation {
-  enum class Command { kHelp, kVersion, kLog, kVerify, kDemo, kGraph, kBlame, kReplay, kDiff, kKeygen, kTrust };
+  enum class Command { kHelp, kVersion, kLog, kVerify, kDemo, kGraph, kBlame, kReplay, kDiff, kKeygen, kTrust, kArchiveLog };
   Command command = Command::kHelp;
   std::string help_topic;  // kHelp: a command name, or "" for the overview
   LogOptions log;
@@ -36,6 +36,7 @@ struct Invocation {
   DemoOptions demo;
   KeygenOptions keygen;
   TrustOptions trust;
+  ArchiveLogOptions archive_log;
   GraphOptions graph;
   BlameOptions blame;
   ReplayCommandOptions replay;

@@ -60,6 +60,14 @@ struct TrustOptions {
 };
 absl::Status RunTrust(const TrustOptions& options, const Io& io);
 
+// `crlog archive-log DB`: renames DB-crlog/ to DB-crlog.stale-<UTC time>
+// when it does not belong to the database at DB (the file was deleted or
+// replaced); refuses (FailedPrecondition) when it does.
+struct ArchiveLogOptions {
+  std::string path;  // the database file (it need not exist)
+};
+absl::Status RunArchiveLog(const ArchiveLogOptions& options, const Io& io);
+
 // `crlog demo DIR`.
 struct DemoOptions {
   std::string dir;
