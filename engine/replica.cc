@@ -202,13 +202,25 @@ absl::Status AddCrsqlTables(sqlite3* db) {
   auto has = meta::HasCrsqlTables(db);
   if (!has.ok()) return has.status();
   if (*has || sqlite3_db_readonly(db, "main") != 0 || sqlite3_get_autocommit(db) == 0) return absl::OkStatus();
-  Savepoint sp(db, "crlog_crsql_tables");
-  if (!sp.status().ok()) return absl::OkStatus();  // busy: the next load adds them
-  if (absl::Status s = meta::CreateCrsqlTables(db); !s.ok()) {
-    return absl::IsUnavailable(s) ? absl::OkStatus() : s;
+  // Without waiting: a load must not stall behind another writer for the
+  // application's busy timeout (restored after; a custom busy handler,
+  // which PRAGMA busy_timeout reports as 0, is left alone).
+  auto timeout = Stmt::Prepare(db, "PRAGMA busy_timeout");
+  if (!timeout.ok()) return timeout.status();
+  auto row = timeout->Step();
+  if (!row.ok()) return row.status();
+  const int64_t busy_ms = *row ? timeout->ColumnInt(0) : 0;
+  timeout->Reset();
+  if (busy_ms > 0) sqlite3_busy_timeout(db, 0);
+  absl::Status s = Exec(db, "BEGIN IMMEDIATE");
+  if (s.ok()) {
+    s = meta::CreateCrsqlTables(db);
+    s = s.ok() ? Exec(db, "COMMIT") : s;
+    if (!s.ok()) Exec(db, "ROLLBACK").IgnoreError();
   }
-  absl::Status released = sp.Release();
-  return absl::IsUnavailable(released) ? absl::OkStatus() : released;
+  if (busy_ms > 0) sqlite3_busy_timeout(db, static_cast<int>(busy_ms));
+  // Busy: the next load (or crsql_config_set) adds them.
+  return absl::IsUnavailable(s) ? absl::OkStatus() : s;
 }
 
 absl::Status Replica::ResolvePending(sqlite3* db) {
@@ -749,8 +761,8 @@ absl::Status CaptureAlterWrites(sqlite3* db, const TableDesc& desc, const std::v
   const std::vector<std::string> e_keys = prefixed("e.", keys), e_vals = prefixed("e.", vals);
 
   // 1. Derived cells: every cell of a re-keyed row; otherwise the cells of
-  // columns whose clocks were not carried (renamed, or new without a
-  // default), unless they hold the column's default (cr-sqlite skips those).
+  // columns whose clocks were not carried (renamed, or new), unless they
+  // hold the column's default (cr-sqlite skips those).
   std::vector<std::string> mask;
   bool any_derived = proj->pk_changed;
   for (size_t j = 0; j < nc; ++j) {
@@ -760,9 +772,9 @@ absl::Status CaptureAlterWrites(sqlite3* db, const TableDesc& desc, const std::v
       mask.push_back("NULL");
     } else {
       any_derived = true;
-      mask.push_back(proj->defaults[j]
-                         ? absl::StrCat("CASE WHEN e.v", j, " IS NOT (", *proj->defaults[j], ") THEN 1 END")
-                         : std::string("1"));
+      // No DEFAULT means DEFAULT NULL: cr-sqlite lists no NULL cells.
+      mask.push_back(absl::StrCat("CASE WHEN e.v", j, " IS NOT (", proj->defaults[j] ? *proj->defaults[j] : "NULL",
+                                  ") THEN 1 END"));
     }
   }
   sql.clear();

@@ -177,6 +177,10 @@ void ConfigSet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     return ResultError(ctx, absl::InvalidArgumentError("crsql_config_set(name, value)"));
   }
   const std::string name = TextArg(argv[0]);
+  // Undone if it cannot be kept: a setting in force must be the one stored.
+  std::optional<std::string> previous;
+  if (auto it = conn->config.find(name); it != conn->config.end()) previous = it->second;
+  const size_t previous_max_event_bytes = conn->replica ? conn->replica->max_event_bytes() : 0;
   if (absl::Status s = ApplySetting(conn, name, TextArg(argv[1])); !s.ok()) return ResultError(ctx, s);
   auto keep = [&]() -> absl::Status {
     auto has = engine::meta::HasCrsqlTables(conn->db);
@@ -192,6 +196,9 @@ void ConfigSet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     return stmt->Run();
   };
   if (absl::Status s = keep(); !s.ok()) {
+    if (previous) conn->config[name] = *previous;
+    else conn->config.erase(name);
+    if (conn->replica) conn->replica->set_max_event_bytes(previous_max_event_bytes);
     return ResultError(ctx, absl::Status(s.code(), absl::StrCat("crsql_config_set('", name,
                                                                 "'): keeping it in crsql_master: ", s.message())));
   }
