@@ -14,6 +14,7 @@ Both give:
   changes_since(last, exclude_site)
   apply(changes)              BEGIN; INSERT INTO crsql_changes ...; COMMIT
   close()
+and sync(src, dst, last) runs the app's loop between two of them until dry.
 Values are Python's: int, float, str, bytes, None.
 """
 
@@ -48,6 +49,19 @@ def peer_setup_problem():
         return ("tests/peer/node_modules is missing (cr-sqlite's npm package): "
                 "run scripts/setup.sh")
     return None
+
+
+def sync(src, dst, last=0):
+    """The app's loop: src's changes above `last` that dst did not write,
+    merged in one transaction, until src has nothing new. Returns the last
+    db_version taken from src."""
+    for _ in range(20):
+        changes = src.changes_since(last, dst.site_id())
+        if not changes:
+            return last
+        dst.apply(changes)
+        last = max(last, max(c[5] for c in changes))
+    raise AssertionError(f"sync {src.name} -> {dst.name} never ran dry")
 
 
 def _encode(value):

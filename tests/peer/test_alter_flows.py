@@ -43,54 +43,12 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from peer import CrlogPeer, CrsqlitePeer, peer_setup_problem  # noqa: E402
+from peer import sync  # noqa: E402  (make_peer: conftest.py)
 
 PEER_KINDS = ["crlog", "crsqlite"]
 
 
-# ---------------------------------------------------------------- fixtures
-
-@pytest.fixture
-def make_peer(tmp_path):
-    """make_peer('crlog'|'crsqlite', name) -> an empty replica."""
-    made = []
-
-    def make(kind, name):
-        if kind == "crsqlite":
-            problem = peer_setup_problem()
-            if problem:
-                pytest.fail(f"cannot run the real cr-sqlite: {problem}")
-            p = CrsqlitePeer(name)
-        else:
-            if not os.environ.get("CRLOG_EXTENSION"):
-                pytest.fail("CRLOG_EXTENSION is not set (path of crlog's crsqlite.so)")
-            p = CrlogPeer(tmp_path / f"{name}.db", name)
-        made.append(p)
-        return p
-
-    yield make
-    errors = []
-    for p in made:
-        try:
-            p.close()
-        except Exception as e:  # report every peer that failed to close
-            errors.append(f"{p.name}: {e}")
-    assert not errors, errors
-
-
 # ---------------------------------------------------------------- helpers
-
-def sync(src, dst, last=0):
-    """The app's loop: src's changes above `last` that dst did not write,
-    merged in one transaction, until src has nothing new. Returns the last
-    db_version taken from src."""
-    for _ in range(20):
-        changes = src.changes_since(last, dst.site_id())
-        if not changes:
-            return last
-        dst.apply(changes)
-        last = max(last, max(c[5] for c in changes))
-    raise AssertionError(f"sync {src.name} -> {dst.name} never ran dry")
 
 
 def create(p, ddl):

@@ -36,54 +36,11 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from peer import CrlogPeer, CrsqlitePeer, PeerError, peer_setup_problem  # noqa: E402
+from conftest import extension  # noqa: E402  (make_peer: conftest.py)
+from peer import CrlogPeer, CrsqlitePeer, PeerError, sync  # noqa: E402
 
 PEER_KINDS = ["crlog", "crsqlite"]
 META_TABLES = ("crsql_master", "crsql_tracked_peers")
-
-
-# ---------------------------------------------------------------- fixtures
-
-@pytest.fixture
-def make_peer(tmp_path):
-    """make_peer('crlog'|'crsqlite', name) -> an empty replica (a crlog one
-    in tmp_path/<name>.db); reopen(p) closes a crlog peer and opens a new
-    connection to its file."""
-    made = []
-
-    def make(kind, name):
-        if kind == "crsqlite":
-            problem = peer_setup_problem()
-            if problem:
-                pytest.fail(f"cannot run the real cr-sqlite: {problem}")
-            p = CrsqlitePeer(name)
-        else:
-            p = CrlogPeer(tmp_path / f"{name}.db", name, extension=extension())
-        made.append(p)
-        return p
-
-    def reopen(p):
-        p.close()
-        q = CrlogPeer(p.path, p.name, extension=extension())
-        made.append(q)
-        return q
-
-    make.reopen = reopen
-    yield make
-    errors = []
-    for p in made:
-        try:
-            p.close()
-        except Exception as e:  # report every peer that failed to close
-            errors.append(f"{p.name}: {e}")
-    assert not errors, errors
-
-
-def extension():
-    path = os.environ.get("CRLOG_EXTENSION")
-    if not path:
-        pytest.fail("CRLOG_EXTENSION is not set (path of crlog's crsqlite.so)")
-    return path
 
 
 def load_crlog(conn):
@@ -93,18 +50,6 @@ def load_crlog(conn):
 
 
 # ---------------------------------------------------------------- helpers
-
-def sync(src, dst, last=0):
-    """The app's loop: src's changes above `last` that dst did not write,
-    merged in one transaction, until src has nothing new. Returns the last
-    db_version taken from src."""
-    for _ in range(20):
-        changes = src.changes_since(last, dst.site_id())
-        if not changes:
-            return last
-        dst.apply(changes)
-        last = max(last, max(c[5] for c in changes))
-    raise AssertionError(f"sync {src.name} -> {dst.name} never ran dry")
 
 
 def meta_schema(p):
