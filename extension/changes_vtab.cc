@@ -236,21 +236,7 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   // version.
   absl::flat_hash_map<log::Hash, log::Event> events;
   absl::flat_hash_set<std::string> reported;
-  while (true) {
-    auto vrow = versions->Step();
-    if (!vrow.ok()) return vrow.status();
-    if (!*vrow) break;
-    const auto db_version = static_cast<uint64_t>(versions->ColumnInt(0));
-    log::Hash hash = log::ToArray<32>(versions->ColumnBlob(1));
-    auto cached = events.find(hash);
-    if (cached == events.end()) {
-      auto stored = conn->replica->log().Get(hash);
-      if (!stored.ok()) return stored.status();
-      auto event = stored->Decode();
-      if (!event.ok()) return event.status();
-      cached = events.emplace(hash, *std::move(event)).first;
-    }
-    const log::Event& event = cached->second;
+  auto report = [&](uint64_t db_version, const log::Event& event) -> absl::Status {
     const bool is_import = event.kind == log::EventKind::kImport;
     for (const log::TableChanges& t : event.tables) {
       auto reader = reader_for(t.table);
@@ -299,6 +285,39 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
           }
         }
         tr.row.Reset();
+      }
+    }
+    return absl::OkStatus();
+  };
+  while (true) {
+    auto vrow = versions->Step();
+    if (!vrow.ok()) return vrow.status();
+    if (!*vrow) break;
+    const auto db_version = static_cast<uint64_t>(versions->ColumnInt(0));
+    log::Hash hash = log::ToArray<32>(versions->ColumnBlob(1));
+    auto cached = events.find(hash);
+    if (cached == events.end()) {
+      auto stored = conn->replica->log().Get(hash);
+      if (!stored.ok()) return stored.status();
+      auto event = stored->Decode();
+      if (!event.ok()) return event.status();
+      cached = events.emplace(hash, *std::move(event)).first;
+    }
+    if (absl::Status s = report(db_version, cached->second); !s.ok()) return s;
+  }
+  // What INSERT INTO crsql_changes merged in the open transaction: its
+  // clocks are written already, at the transaction's version D, and the
+  // import event that will name its rows at commit is in memory. Reading
+  // shows them at once, as cr-sqlite does.
+  if (conn->merger) {
+    std::optional<engine::ImportCommit> pending = conn->merger->Import();
+    if (pending.has_value()) {
+      const auto d = static_cast<int64_t>(pending->db_version);
+      const bool in_range = !by_version || ((idx & kVersionGt)   ? d > lower
+                                            : (idx & kVersionGe) ? d >= lower
+                                                                 : d == lower);
+      if (in_range) {
+        if (absl::Status s = report(pending->db_version, pending->event); !s.ok()) return s;
       }
     }
   }

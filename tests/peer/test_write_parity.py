@@ -11,7 +11,8 @@ Covered:
   db_version; cr-sqlite keeps the old one, which peers synced to it miss);
 - a resurrect record alone for a live row keeps its cells listed at
   col_version 0;
-- a merged change keeps its seq.
+- a merged change keeps its seq, and a read inside the merging transaction
+  shows what it merged.
 
 Run by ctest (peer.write_parity); needs tests/peer/node_modules.
 """
@@ -114,3 +115,19 @@ def test_merged_change_keeps_its_seq(both):
         p.exec("COMMIT")
     real, ours = (p.query('SELECT cid, val, col_version, cl, seq FROM crsql_changes') for p in both)
     assert ours == real == [("a", "m", 1, 1, 7)]
+
+
+def test_merged_changes_are_read_inside_their_transaction(both):
+    site = bytes(range(16))
+    run_both(both, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b); SELECT crsql_as_crr('t');")
+    seen = []
+    for p in both:
+        p.exec("BEGIN")
+        p.exec("INSERT INTO crsql_changes VALUES ('t', X'010902', 'a', 'm', 1, 9, ?, 1, 7)", (site,))
+        p.exec("INSERT INTO crsql_changes VALUES ('t', X'010903', '-1', NULL, 2, 9, ?, 2, 8)", (site,))
+        seen.append((p.query(CHANGES, (0,)), p.query(CHANGES, (9,))))
+        p.exec("COMMIT")
+        assert p.query(CHANGES, (0,)) == seen[-1][0], "what a read showed inside is what peers see after"
+    assert seen[1] == seen[0]
+    assert [(r[2], r[5]) for r in seen[1][0]] == [("a", 9), ("-1", 9)]
+    assert seen[1][1] == []
