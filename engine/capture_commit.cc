@@ -370,15 +370,10 @@ absl::Status Reconcile(sqlite3* db, TableWork& tw) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
-    sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version,
-    std::optional<ImportCommit> import) {
-  // 1. The net effect per row.
-  auto clocks = ClockStore::Open(db);
-  if (!clocks.ok()) return clocks.status();
-  std::map<std::string, TableWork> tables;  // by name: the event's order
+// Step 1 of the commit, which only reads: the net effect of `buffers` per
+// row, against the committed clocks.
+absl::Status NetEffect(sqlite3* db, ClockStore& clocks, absl::Span<CaptureBuffer* const> buffers,
+                       std::map<std::string, TableWork>& tables) {
   for (CaptureBuffer* buffer : buffers) {
     if (buffer->empty()) continue;
     TableWork& tw = tables[buffer->table().name];
@@ -396,7 +391,7 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     if (!std::is_sorted(tw.sorted.begin(), tw.sorted.end(), by_pk)) {  // often written in key order
       std::sort(tw.sorted.begin(), tw.sorted.end(), by_pk);
     }
-    if (absl::Status s = clocks->Load(tw.table->id, tw.sorted, tw.has_merges); !s.ok()) return s;
+    if (absl::Status s = clocks.Load(tw.table->id, tw.sorted, tw.has_merges); !s.ok()) return s;
   }
   // Every table's ops, merged back into statement order.
   struct Cursor {
@@ -430,6 +425,19 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     if (!tw.has_merges) continue;
     if (absl::Status s = Reconcile(db, tw); !s.ok()) return s;
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
+    sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version,
+    std::optional<ImportCommit> import) {
+  // 1. The net effect per row.
+  auto clocks = ClockStore::Open(db);
+  if (!clocks.ok()) return clocks.status();
+  std::map<std::string, TableWork> tables;  // by name: the event's order
+  if (absl::Status s = NetEffect(db, *clocks, buffers, tables); !s.ok()) return s;
   auto dropped = DropDroppedTables(db);
   if (!dropped.ok()) return dropped.status();
   bool any_rows = false, any_local = false, any_derived = false, any_schema = !dropped->empty();
@@ -536,6 +544,50 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     return s;
   }
   return staged;
+}
+
+absl::StatusOr<std::vector<Replica::PendingRow>> Replica::PendingWrites(sqlite3* db, absl::Span<CaptureBuffer* const> buffers,
+                                                               uint64_t min_db_version) {
+  auto clocks = ClockStore::Open(db);
+  if (!clocks.ok()) return clocks.status();
+  std::map<std::string, TableWork> tables;
+  if (absl::Status s = NetEffect(db, *clocks, buffers, tables); !s.ok()) return s;
+  bool any_local = false, any_derived = false;
+  for (auto& [name, tw] : tables) {
+    for (const RowWork& row : tw.rows) {
+      if (!row.changed) continue;
+      any_local |= row.local;
+      any_derived |= !row.derived.empty() || row.sentinel_derived;
+    }
+  }
+  auto watermark = meta::ReadWatermark(db);
+  if (!watermark.ok()) return watermark.status();
+  // The versions PrepareCommit will give them.
+  const bool needs_version = any_local || (any_derived && watermark->db_version == 0);
+  const uint64_t db_version =
+      needs_version ? std::max(watermark->db_version + 1, min_db_version) : watermark->db_version;
+  const uint64_t derived_version = watermark->db_version == 0 ? db_version : watermark->db_version;
+  std::vector<PendingRow> out;
+  for (auto& [name, tw] : tables) {
+    for (RowWork& row : tw.rows) {
+      if (!row.changed) continue;
+      PendingRow& p = out.emplace_back();
+      p.table = name;
+      p.pk = std::string(row.pk);
+      p.clock = row.clock;
+      if (row.sentinel_written) {
+        p.clock.has_sentinel = true;
+        p.clock.sentinel =
+            CellClock{0, p.clock.cl, row.sentinel_derived ? derived_version : db_version, 0, row.sentinel_seq};
+      }
+      for (const auto& [column, value] : row.written) {
+        CellClock* c = p.clock.Find(column);
+        c->db_version = row.IsDerived(column) ? derived_version : db_version;
+        c->site = 0;
+      }
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db) {

@@ -27,6 +27,7 @@
 #include "engine/change_merger.h"
 #include "engine/fold.h"
 #include "engine/meta_tables.h"
+#include "engine/row_clock.h"
 #include "engine/table_desc.h"
 #include "log/event.h"
 #include "log/hash.h"
@@ -114,6 +115,18 @@ class Replica {
   absl::StatusOr<std::optional<PendingCommit>> PrepareCommit(
       sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version,
       std::optional<ImportCommit> import = std::nullopt);
+
+  // What PrepareCommit would make of `buffers` now, without writing
+  // anything: each row the open transaction changed, with the clock it will
+  // commit (its cells at the versions they will have). For reading
+  // crsql_changes inside the transaction.
+  struct PendingRow {
+    std::string table;
+    std::string pk;
+    RowClock clock;
+  };
+  absl::StatusOr<std::vector<PendingRow>> PendingWrites(sqlite3* db, absl::Span<CaptureBuffer* const> buffers,
+                                                        uint64_t min_db_version);
 
   // --- Remote events: the engine's own merge path -------------------------
   // Verifies `events` (canonical bytes, parents first or in any order the

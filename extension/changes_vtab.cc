@@ -236,55 +236,90 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   // version.
   absl::flat_hash_map<log::Hash, log::Event> events;
   absl::flat_hash_set<std::string> reported;
+  // The open transaction's local writes, as its commit will record them:
+  // their rows' clocks replace the committed ones in what is read.
+  absl::flat_hash_map<std::string, engine::RowClock> pending_clocks;  // table '\0' pk
+  std::vector<engine::Replica::PendingRow> pending_rows;
+  bool any_buffered = false;
+  for (const engine::CaptureBuffer* b : conn->joined) any_buffered |= !b->empty();
+  if (any_buffered && !conn->prepared) {
+    const uint64_t floor =
+        std::max<uint64_t>(conn->db_version_floor, conn->merger ? conn->merger->db_version() : 0);
+    auto rows = conn->replica->PendingWrites(db, conn->joined, floor);
+    if (!rows.ok()) return rows.status();
+    pending_rows = *std::move(rows);
+    for (const auto& r : pending_rows) pending_clocks[absl::StrCat(r.table, std::string(1, '\0'), r.pk)] = r.clock;
+  }
+  auto in_range = [&](uint64_t version) {
+    const auto v = static_cast<int64_t>(version);
+    return !by_version || ((idx & kVersionGt) ? v > lower : (idx & kVersionGe) ? v >= lower : v == lower);
+  };
+
+  // The cells of (table, pk) whose latest write is at db_version.
+  auto report_row = [&](TableReader& tr, const std::string& table, const std::string& pk,
+                        uint64_t db_version) -> absl::Status {
+    std::string key = absl::StrCat(db_version, ":", table, ":", pk);
+    if (!reported.insert(std::move(key)).second) return absl::OkStatus();
+    std::optional<engine::RowClock> clock;
+    if (auto it = pending_clocks.find(absl::StrCat(table, std::string(1, '\0'), pk)); it != pending_clocks.end()) {
+      clock = it->second;
+    } else {
+      clock_stmt->BindInt(1, tr.desc->id);
+      clock_stmt->BindBlob(2, pk);
+      auto crow = clock_stmt->Step();
+      if (!crow.ok()) return crow.status();
+      if (*crow) {
+        auto decoded = engine::RowClock::Decode(clock_stmt->ColumnBlob(0));
+        if (!decoded.ok()) {
+          clock_stmt->Reset();
+          return decoded.status();
+        }
+        clock = *std::move(decoded);
+      }
+      clock_stmt->Reset();
+    }
+    if (!clock) return absl::OkStatus();
+    auto emit = [&](const engine::CellClock& c, std::string cid, Value val, uint64_t col_version) {
+      auto site = sites.find(c.site);
+      if (site == sites.end() || !site_ok(site->second)) return;
+      out->push_back(ChangeRow{table, pk, std::move(cid), std::move(val), static_cast<int64_t>(col_version),
+                               static_cast<int64_t>(c.db_version), site->second, static_cast<int64_t>(clock->cl),
+                               static_cast<int64_t>(c.seq)});
+    };
+    if (clock->has_sentinel && clock->sentinel.db_version == db_version) {
+      emit(clock->sentinel, "-1", Value::Null(), clock->cl);
+    }
+    bool any_cell = false;
+    for (const engine::CellClock& c : clock->cells) any_cell |= c.db_version == db_version;
+    if (!any_cell) return absl::OkStatus();
+    auto pk_values = schema::UnpackColumns(pk);
+    if (!pk_values.ok()) return pk_values.status();
+    for (size_t i = 0; i < pk_values->size(); ++i) tr.row.BindValue(static_cast<int>(i + 1), (*pk_values)[i]);
+    auto found = tr.row.Step();
+    if (!found.ok()) {
+      tr.row.Reset();
+      return found.status();
+    }
+    if (*found) {
+      for (const engine::CellClock& c : clock->cells) {
+        if (c.db_version != db_version || c.column >= tr.desc->columns.size()) continue;
+        emit(c, tr.desc->columns[c.column], tr.row.ColumnValue(static_cast<int>(c.column)), c.col_version);
+      }
+    }
+    tr.row.Reset();
+    return absl::OkStatus();
+  };
   auto report = [&](uint64_t db_version, const log::Event& event) -> absl::Status {
     const bool is_import = event.kind == log::EventKind::kImport;
     for (const log::TableChanges& t : event.tables) {
       auto reader = reader_for(t.table);
       if (!reader.ok()) return reader.status();
       if (*reader == nullptr) continue;  // no longer replicated
-      TableReader& tr = **reader;
       log::RowsReader rows(t.rows, is_import);
       log::RowOp op;
       while (!rows.done()) {
         if (absl::Status s = rows.Next(t.columns.size(), &op); !s.ok()) return s;
-        std::string key = absl::StrCat(db_version, ":", t.table, ":", op.pk);
-        if (!reported.insert(std::move(key)).second) continue;
-        clock_stmt->BindInt(1, tr.desc->id);
-        clock_stmt->BindBlob(2, op.pk);
-        auto crow = clock_stmt->Step();
-        if (!crow.ok()) return crow.status();
-        if (!*crow) {
-          clock_stmt->Reset();
-          continue;
-        }
-        auto clock = engine::RowClock::Decode(clock_stmt->ColumnBlob(0));
-        clock_stmt->Reset();
-        if (!clock.ok()) return clock.status();
-        auto emit = [&](const engine::CellClock& c, std::string cid, Value val, uint64_t col_version) {
-          auto site = sites.find(c.site);
-          if (site == sites.end() || !site_ok(site->second)) return;
-          out->push_back(ChangeRow{t.table, op.pk, std::move(cid), std::move(val),
-                                   static_cast<int64_t>(col_version), static_cast<int64_t>(c.db_version),
-                                   site->second, static_cast<int64_t>(clock->cl), static_cast<int64_t>(c.seq)});
-        };
-        if (clock->has_sentinel && clock->sentinel.db_version == db_version) {
-          emit(clock->sentinel, "-1", Value::Null(), clock->cl);
-        }
-        bool any_cell = false;
-        for (const engine::CellClock& c : clock->cells) any_cell |= c.db_version == db_version;
-        if (!any_cell) continue;
-        auto pk = schema::UnpackColumns(op.pk);
-        if (!pk.ok()) return pk.status();
-        for (size_t i = 0; i < pk->size(); ++i) tr.row.BindValue(static_cast<int>(i + 1), (*pk)[i]);
-        auto found = tr.row.Step();
-        if (!found.ok()) return found.status();
-        if (*found) {
-          for (const engine::CellClock& c : clock->cells) {
-            if (c.db_version != db_version || c.column >= tr.desc->columns.size()) continue;
-            emit(c, tr.desc->columns[c.column], tr.row.ColumnValue(static_cast<int>(c.column)), c.col_version);
-          }
-        }
-        tr.row.Reset();
+        if (absl::Status s = report_row(**reader, t.table, std::string(op.pk), db_version); !s.ok()) return s;
       }
     }
     return absl::OkStatus();
@@ -312,13 +347,23 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   if (conn->merger) {
     std::optional<engine::ImportCommit> pending = conn->merger->Import();
     if (pending.has_value()) {
-      const auto d = static_cast<int64_t>(pending->db_version);
-      const bool in_range = !by_version || ((idx & kVersionGt)   ? d > lower
-                                            : (idx & kVersionGe) ? d >= lower
-                                                                 : d == lower);
-      if (in_range) {
+      if (in_range(pending->db_version)) {
         if (absl::Status s = report(pending->db_version, pending->event); !s.ok()) return s;
       }
+    }
+  }
+  // The rows the open transaction wrote, at the versions their cells will
+  // commit at (cr-sqlite shows a transaction its own writes at once).
+  for (const auto& r : pending_rows) {
+    auto reader = reader_for(r.table);
+    if (!reader.ok()) return reader.status();
+    if (*reader == nullptr) continue;
+    absl::flat_hash_set<uint64_t> versions_of_row;
+    if (r.clock.has_sentinel) versions_of_row.insert(r.clock.sentinel.db_version);
+    for (const engine::CellClock& c : r.clock.cells) versions_of_row.insert(c.db_version);
+    for (uint64_t v : versions_of_row) {
+      if (!in_range(v)) continue;
+      if (absl::Status s = report_row(**reader, r.table, r.pk, v); !s.ok()) return s;
     }
   }
   // Sort indexes, not rows: a row holds strings and a value.

@@ -12,7 +12,7 @@ Covered:
 - a resurrect record alone for a live row keeps its cells listed at
   col_version 0;
 - a merged change keeps its seq, and a read inside the merging transaction
-  shows what it merged.
+  shows what it merged and what it wrote.
 
 Run by ctest (peer.write_parity); needs tests/peer/node_modules.
 """
@@ -131,3 +131,23 @@ def test_merged_changes_are_read_inside_their_transaction(both):
     assert seen[1] == seen[0]
     assert [(r[2], r[5]) for r in seen[1][0]] == [("a", 9), ("-1", 9)]
     assert seen[1][1] == []
+
+
+def test_local_writes_are_read_inside_their_transaction(both):
+    run_both(both,
+             "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b); SELECT crsql_as_crr('t');"
+             "CREATE TABLE k(x NOT NULL, y NOT NULL, PRIMARY KEY (x, y)); SELECT crsql_as_crr('k');",
+             "INSERT INTO t VALUES (1, 'x', 1), (2, 'y', 2)")
+    seen = []
+    for p in both:
+        p.exec("BEGIN")
+        p.exec("UPDATE t SET a = 'x2' WHERE id = 1")
+        p.exec("DELETE FROM t WHERE id = 2")
+        p.exec("INSERT INTO t VALUES (3, 'z', 3)")
+        p.exec("INSERT INTO k VALUES (1, 2)")
+        inside = (p.query(CHANGES, (0,)), p.query(CHANGES, (1,)))
+        p.exec("COMMIT")
+        assert p.query(CHANGES, (0,)) == inside[0], "what a read showed inside is what peers see after"
+        seen.append(inside)
+    assert seen[1] == seen[0]
+    assert ("-1", 2) in [(r[2], r[6]) for r in seen[1][1]], "the delete is listed before COMMIT"
