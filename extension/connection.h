@@ -135,6 +135,7 @@ int RegisterHistoryModules(sqlite3* db, Connection* conn);
 int RegisterReplayFunctions(sqlite3* db, Connection* conn);
 int RegisterBlameModules(sqlite3* db, Connection* conn);
 int RegisterAutomigrate(sqlite3* db, Connection* conn);
+int RegisterFractIndex(sqlite3* db, Connection* conn);
 
 }  // namespace crlog::extension
 

@@ -178,6 +178,7 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
   if (rc == SQLITE_OK) rc = RegisterReplayFunctions(db, conn);
   if (rc == SQLITE_OK) rc = RegisterBlameModules(db, conn);
   if (rc == SQLITE_OK) rc = RegisterAutomigrate(db, conn);
+  if (rc == SQLITE_OK) rc = RegisterFractIndex(db, conn);
   if (rc != SQLITE_OK) {
     *err = sqlite3_mprintf("crlog: registering functions failed: %s", sqlite3_errmsg(db));
     std::lock_guard<std::mutex> lock(loaded_mu);
