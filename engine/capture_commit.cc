@@ -428,6 +428,58 @@ absl::Status NetEffect(sqlite3* db, ClockStore& clocks, absl::Span<CaptureBuffer
   return absl::OkStatus();
 }
 
+// What the net effect holds, for choosing the transaction's versions.
+struct Effect {
+  bool any_rows = false;     // a row changed
+  bool any_local = false;    // ... by a local write, not only derived cells
+  bool any_derived = false;  // an alter derived cells
+};
+
+Effect Summarize(const std::map<std::string, TableWork>& tables) {
+  Effect e;
+  for (const auto& [name, tw] : tables) {
+    for (const RowWork& row : tw.rows) {
+      if (!row.changed) continue;
+      e.any_rows = true;
+      e.any_local |= row.local;
+      e.any_derived |= !row.derived.empty() || row.sentinel_derived;
+    }
+  }
+  return e;
+}
+
+struct Versions {
+  uint64_t db_version = 0;       // the transaction's writes
+  uint64_t derived_version = 0;  // cells an alter derived
+};
+
+// Like cr-sqlite, only changed rows consume a db_version: making an empty
+// table replicated leaves crsql_db_version() as it was. Cells an alter
+// derived keep the current db_version (a database that has none yet gives
+// them the new one: `db_version > 0` would miss version 0).
+Versions CommitVersions(const Effect& e, uint64_t committed, uint64_t min_db_version) {
+  Versions v;
+  const bool needs_version = e.any_local || (e.any_derived && committed == 0);
+  v.db_version = needs_version ? std::max(committed + 1, min_db_version) : committed;
+  v.derived_version = committed == 0 ? v.db_version : committed;
+  return v;
+}
+
+// Gives the clock `row` commits with its versions: the existence entry and
+// every cell the transaction wrote (all this site's).
+void Stamp(const RowWork& row, const Versions& v, RowClock* clock) {
+  if (row.sentinel_written) {
+    clock->has_sentinel = true;
+    clock->sentinel =
+        CellClock{0, clock->cl, row.sentinel_derived ? v.derived_version : v.db_version, 0, row.sentinel_seq};
+  }
+  for (const auto& [column, value] : row.written) {
+    CellClock* c = clock->Find(column);
+    c->db_version = row.IsDerived(column) ? v.derived_version : v.db_version;
+    c->site = 0;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
@@ -440,30 +492,17 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   if (absl::Status s = NetEffect(db, *clocks, buffers, tables); !s.ok()) return s;
   auto dropped = DropDroppedTables(db);
   if (!dropped.ok()) return dropped.status();
-  bool any_rows = false, any_local = false, any_derived = false, any_schema = !dropped->empty();
-  for (auto& [name, tw] : tables) {
-    for (const RowWork& row : tw.rows) {
-      if (!row.changed) continue;
-      any_rows = true;
-      any_local |= row.local;
-      any_derived |= !row.derived.empty() || row.sentinel_derived;
-    }
-    any_schema |= tw.schema_mark;
-  }
-  if (!any_rows && !any_schema && !import.has_value()) return std::nullopt;
+  const Effect effect = Summarize(tables);
+  bool any_schema = !dropped->empty();
+  for (auto& [name, tw] : tables) any_schema |= tw.schema_mark;
+  if (!effect.any_rows && !any_schema && !import.has_value()) return std::nullopt;
 
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
-  // Like cr-sqlite, only changed rows consume a db_version: making an empty
-  // table replicated leaves crsql_db_version() as it was. Local writes of a
-  // transaction that also merged share the merge's version.
+  // Local writes of a transaction that also merged share the merge's version.
   if (import.has_value()) min_db_version = std::max(min_db_version, import->db_version);
-  // Cells an alter derived keep the current db_version (a database that has
-  // none yet gives them the new one: `db_version > 0` would miss version 0).
-  const bool needs_version = any_local || (any_derived && watermark->db_version == 0);
-  const uint64_t db_version =
-      needs_version ? std::max(watermark->db_version + 1, min_db_version) : watermark->db_version;
-  const uint64_t derived_version = watermark->db_version == 0 ? db_version : watermark->db_version;
+  const Versions versions = CommitVersions(effect, watermark->db_version, min_db_version);
+  const uint64_t db_version = versions.db_version;
   const int64_t now = NowMicros();
 
   // 2. Events: one schema change per newly replicated table, then the rows,
@@ -507,18 +546,9 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
         chunk_bytes = 0;
       }
       RowClock& clock = row->clock;
-      if (row->sentinel_written) {
-        clock.has_sentinel = true;
-        clock.sentinel = CellClock{0, clock.cl, row->sentinel_derived ? derived_version : db_version, 0,
-                                   row->sentinel_seq};
-      }
+      Stamp(*row, versions, &clock);
       rows.BeginRow(row->pk, clock.cl, static_cast<uint32_t>(row->written.size()));
-      for (const auto& [column, value] : row->written) {
-        CellClock* c = clock.Find(column);
-        c->db_version = row->IsDerived(column) ? derived_version : db_version;
-        c->site = 0;
-        rows.AddEncodedCell(column, c->col_version, value);
-      }
+      for (const auto& [column, value] : row->written) rows.AddEncodedCell(column, clock.Find(column)->col_version, value);
     }
     finish_table();
     for (RowWork* row : tw.sorted) {  // in key order: B-tree locality
@@ -531,7 +561,8 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
 
   const size_t data_events = events.size() - first_data;
   auto staged = StageLocalEvents(db, std::move(events), first_data, *watermark, db_version, std::move(import));
-  if (!staged.ok() || !any_derived || derived_version == db_version || data_events == 0) return staged;
+  const uint64_t derived_version = versions.derived_version;
+  if (!staged.ok() || !effect.any_derived || derived_version == db_version || data_events == 0) return staged;
   // crsql_changes finds a version's cells through the events recorded at it:
   // the derived cells' version names this transaction's data events too.
   absl::Status s = absl::OkStatus();
@@ -552,21 +583,9 @@ absl::StatusOr<std::vector<Replica::PendingRow>> Replica::PendingWrites(sqlite3*
   if (!clocks.ok()) return clocks.status();
   std::map<std::string, TableWork> tables;
   if (absl::Status s = NetEffect(db, *clocks, buffers, tables); !s.ok()) return s;
-  bool any_local = false, any_derived = false;
-  for (auto& [name, tw] : tables) {
-    for (const RowWork& row : tw.rows) {
-      if (!row.changed) continue;
-      any_local |= row.local;
-      any_derived |= !row.derived.empty() || row.sentinel_derived;
-    }
-  }
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
-  // The versions PrepareCommit will give them.
-  const bool needs_version = any_local || (any_derived && watermark->db_version == 0);
-  const uint64_t db_version =
-      needs_version ? std::max(watermark->db_version + 1, min_db_version) : watermark->db_version;
-  const uint64_t derived_version = watermark->db_version == 0 ? db_version : watermark->db_version;
+  const Versions versions = CommitVersions(Summarize(tables), watermark->db_version, min_db_version);
   std::vector<PendingRow> out;
   for (auto& [name, tw] : tables) {
     for (RowWork& row : tw.rows) {
@@ -575,16 +594,7 @@ absl::StatusOr<std::vector<Replica::PendingRow>> Replica::PendingWrites(sqlite3*
       p.table = name;
       p.pk = std::string(row.pk);
       p.clock = row.clock;
-      if (row.sentinel_written) {
-        p.clock.has_sentinel = true;
-        p.clock.sentinel =
-            CellClock{0, p.clock.cl, row.sentinel_derived ? derived_version : db_version, 0, row.sentinel_seq};
-      }
-      for (const auto& [column, value] : row.written) {
-        CellClock* c = p.clock.Find(column);
-        c->db_version = row.IsDerived(column) ? derived_version : db_version;
-        c->site = 0;
-      }
+      Stamp(row, versions, &p.clock);
     }
   }
   return out;

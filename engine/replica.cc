@@ -701,16 +701,11 @@ absl::Status Replica::BeginAlter(sqlite3* db, std::string_view table) {
 // gone, rows added, cells that differ. Cells the migration itself derived
 // (a renamed column, every cell of a re-keyed row) are handed over as
 // derived cells, which keep the current db_version as in cr-sqlite.
-absl::Status CaptureAlterWrites(sqlite3* db, const TableDesc& desc, const std::vector<std::string>& old_columns) {
+// `old_pk` and `old_columns` are the table's before the alter.
+absl::Status CaptureAlterWrites(sqlite3* db, const TableDesc& desc, const std::vector<std::string>& old_pk,
+                                const std::vector<std::string>& old_columns) {
   const std::string snapshot = schema::QuoteIdentifier(AlterSnapshotName(desc.id));
-  auto old_pk = SnapshotPk(db, desc.id);
-  if (!old_pk.ok()) return old_pk.status();
-  if (old_pk->empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "crsql_commit_alter('", desc.name, "'): the rows from before the alter (table ",
-        AlterSnapshotName(desc.id), ") are missing; call crsql_begin_alter again, after undoing the alter"));
-  }
-  auto proj = ProjectAlter(db, desc.name, *old_pk, old_columns, desc.pk_columns, desc.columns, "s.");
+  auto proj = ProjectAlter(db, desc.name, old_pk, old_columns, desc.pk_columns, desc.columns, "s.");
   if (!proj.ok()) return proj.status();
   const std::string q = schema::QuoteIdentifier(desc.name);
   const std::string capture = schema::QuoteIdentifier(CaptureTableName(desc.name));
@@ -836,7 +831,14 @@ absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::
   if (!sp.status().ok()) return sp.status();
   auto snapshot_pk = SnapshotPk(db, (*desc)->id);
   if (!snapshot_pk.ok()) return snapshot_pk.status();
-  if (!snapshot_pk->empty() && *snapshot_pk != (*desc)->pk_columns) {
+  if (snapshot_pk->empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "crsql_commit_alter('", (*desc)->name, "'): the rows from before the alter (table ",
+        AlterSnapshotName((*desc)->id), ") are missing (the alter was begun by an older crlog): call "
+        "crsql_begin_alter('", (*desc)->name, "') again, then crsql_commit_alter; writes made to the table "
+        "since the first crsql_begin_alter are not captured, so re-apply any a peer needs"));
+  }
+  if (*snapshot_pk != (*desc)->pk_columns) {
     // New pk columns give every row a new identity: the old clocks name
     // rows that are gone (as in cr-sqlite, which rebuilds its clocks).
     auto forget_clocks = Stmt::Prepare(db, "DELETE FROM main.crlog_clock WHERE tbl = ?1");
@@ -863,7 +865,7 @@ absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = CaptureAlterWrites(db, **desc, before); !s.ok()) return s;
+  if (absl::Status s = CaptureAlterWrites(db, **desc, *snapshot_pk, before); !s.ok()) return s;
 
   // Changes that arrived for columns this table lacked.
   auto ready = TakeStashed(db, (*desc)->name, (*desc)->columns);
