@@ -58,6 +58,29 @@ struct CapturedOp {
   std::vector<uint8_t> changed;
 };
 
+// The versions crsql_next_db_version(v) asked for in the open transaction.
+// cr-sqlite stamps each write with the transaction's pending db_version at the
+// moment the write is made, and a request raises it for the writes after it,
+// so one transaction can commit rows at 1, 10 and 20.
+struct VersionFloors {
+  // The highest version requested (or merged into) by the transaction: what
+  // it commits at, and the database's db_version after it.
+  uint64_t at_commit = 0;
+  // (first op ordinal, version), ascending in both: ops numbered from that
+  // ordinal on are stamped at least that version.
+  std::vector<std::pair<uint64_t, uint64_t>> from_op;
+
+  // The version requested for the op numbered `ordinal` (0: none).
+  uint64_t For(uint64_t ordinal) const {
+    uint64_t floor = 0;
+    for (const auto& [first, version] : from_op) {
+      if (first > ordinal) break;
+      floor = version;
+    }
+    return floor;
+  }
+};
+
 class CaptureBuffer {
  public:
   explicit CaptureBuffer(std::shared_ptr<const TableDesc> table) : table_(std::move(table)) {}

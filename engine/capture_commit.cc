@@ -58,6 +58,10 @@ struct RowWork {
   std::vector<uint32_t> derived;
   bool sentinel_derived = false;
   uint64_t sentinel_seq = 0;  // the existence entry's seq, when written
+  // The version crsql_next_db_version asked for when the existence entry
+  // was written (0: none). A written cell keeps the same in its clock's
+  // db_version until Stamp gives it the commit's.
+  uint64_t sentinel_floor = 0;
   // Cells written by this transaction, sorted by column: their final values,
   // still in the value encoding.
   std::vector<std::pair<uint32_t, std::string_view>> written;
@@ -175,8 +179,9 @@ void Touch(const CapturedOp& op, TableWork& tw) {
 
 // Applies `op` to its rows. `seq` is the transaction's write counter, as
 // cr-sqlite keeps it: every clock write (a cell, an existence entry) takes
-// the next number, in statement order, gaps allowed.
-absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq) {
+// the next number, in statement order, gaps allowed. `floor` is the version
+// crsql_next_db_version had asked for when the op was made.
+absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq, uint64_t floor) {
   // Touch registered every row an op names.
   auto row_for = [&](std::string_view pk) -> absl::StatusOr<RowWork*> {
     auto it = tw.by_pk.find(pk);
@@ -194,6 +199,7 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq) {
     if (all_pk || w->clock.has_sentinel || w->sentinel_written) {  // written: deleted in this transaction
       w->sentinel_written = true;
       w->sentinel_seq = (*seq)++;
+      w->sentinel_floor = floor;
     }
     w->changed = true;
   };
@@ -202,6 +208,7 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq) {
       CellClock& c = w->clock.Upsert(column);
       c.col_version += 1;
       c.seq = (*seq)++;
+      c.db_version = floor;
       w->Write(column, value);
       w->derived.erase(std::remove(w->derived.begin(), w->derived.end(), column), w->derived.end());
     }
@@ -216,6 +223,7 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq) {
     w->sentinel_derived = false;
     w->sentinel_written = true;
     w->sentinel_seq = (*seq)++;
+    w->sentinel_floor = floor;
     w->changed = true;
   };
   if (op.kind != OpKind::kSchemaMark && op.kind != OpKind::kMerged && op.kind != OpKind::kDerived) {
@@ -273,6 +281,7 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq) {
           }
           c.col_version = std::max<uint64_t>(c.col_version, version) + (op.changed[i] || version == 0 ? 1 : 0);
           c.seq = (*seq)++;
+          c.db_version = floor;
           w->Write(column, value);
           w->derived.erase(std::remove(w->derived.begin(), w->derived.end(), column), w->derived.end());
         }
@@ -373,7 +382,7 @@ absl::Status Reconcile(sqlite3* db, TableWork& tw) {
 // Step 1 of the commit, which only reads: the net effect of `buffers` per
 // row, against the committed clocks.
 absl::Status NetEffect(sqlite3* db, ClockStore& clocks, absl::Span<CaptureBuffer* const> buffers,
-                       std::map<std::string, TableWork>& tables) {
+                       const VersionFloors& floors, std::map<std::string, TableWork>& tables) {
   for (CaptureBuffer* buffer : buffers) {
     if (buffer->empty()) continue;
     TableWork& tw = tables[buffer->table().name];
@@ -414,7 +423,7 @@ absl::Status NetEffect(sqlite3* db, ClockStore& clocks, absl::Span<CaptureBuffer
       if (cursors[i].op.ordinal < cursors[next].op.ordinal) next = i;
     }
     Cursor& c = cursors[next];
-    if (absl::Status s = Apply(c.op, *c.tw, &seq); !s.ok()) return s;
+    if (absl::Status s = Apply(c.op, *c.tw, &seq, floors.For(c.op.ordinal)); !s.ok()) return s;
     if (c.in.empty()) {
       cursors.erase(cursors.begin() + static_cast<std::ptrdiff_t>(next));
     } else if (absl::Status s = CaptureBuffer::Next(&c.in, &c.op); !s.ok()) {
@@ -449,19 +458,34 @@ Effect Summarize(const std::map<std::string, TableWork>& tables) {
 }
 
 struct Versions {
-  uint64_t db_version = 0;       // the transaction's writes
+  uint64_t db_version = 0;       // the transaction's: the database's after it
+  uint64_t first_write = 0;      // a write made before any crsql_next_db_version(v)
   uint64_t derived_version = 0;  // cells an alter derived
+  // Every version a write of the transaction may carry (crlog_versions must
+  // name the transaction's events at each).
+  std::vector<uint64_t> all;
 };
 
 // Like cr-sqlite, only changed rows consume a db_version: making an empty
 // table replicated leaves crsql_db_version() as it was. Cells an alter
 // derived keep the current db_version (a database that has none yet gives
-// them the new one: `db_version > 0` would miss version 0).
-Versions CommitVersions(const Effect& e, uint64_t committed, uint64_t min_db_version) {
+// them the new one: `db_version > 0` would miss version 0). A write takes
+// max(first_write, the version requested before it), so it carries what
+// cr-sqlite's pending version was when the write was made. `merged` is the
+// version of the transaction's merges, which its local writes share.
+Versions CommitVersions(const Effect& e, uint64_t committed, const VersionFloors& floors, uint64_t merged) {
   Versions v;
   const bool needs_version = e.any_local || (e.any_derived && committed == 0);
-  v.db_version = needs_version ? std::max(committed + 1, min_db_version) : committed;
+  v.db_version = needs_version ? std::max({committed + 1, floors.at_commit, merged}) : committed;
+  v.first_write = needs_version ? std::max(committed + 1, merged) : committed;
   v.derived_version = committed == 0 ? v.db_version : committed;
+  if (e.any_local) {
+    v.all.push_back(v.first_write);
+    for (const auto& [ordinal, floor] : floors.from_op) v.all.push_back(std::max(v.first_write, floor));
+  }
+  if (e.any_derived) v.all.push_back(v.derived_version);
+  std::sort(v.all.begin(), v.all.end());
+  v.all.erase(std::unique(v.all.begin(), v.all.end()), v.all.end());
   return v;
 }
 
@@ -470,12 +494,13 @@ Versions CommitVersions(const Effect& e, uint64_t committed, uint64_t min_db_ver
 void Stamp(const RowWork& row, const Versions& v, RowClock* clock) {
   if (row.sentinel_written) {
     clock->has_sentinel = true;
-    clock->sentinel =
-        CellClock{0, clock->cl, row.sentinel_derived ? v.derived_version : v.db_version, 0, row.sentinel_seq};
+    clock->sentinel = CellClock{
+        0, clock->cl, row.sentinel_derived ? v.derived_version : std::max(v.first_write, row.sentinel_floor), 0,
+        row.sentinel_seq};
   }
   for (const auto& [column, value] : row.written) {
     CellClock* c = clock->Find(column);
-    c->db_version = row.IsDerived(column) ? v.derived_version : v.db_version;
+    c->db_version = row.IsDerived(column) ? v.derived_version : std::max(v.first_write, c->db_version);
     c->site = 0;
   }
 }
@@ -483,13 +508,13 @@ void Stamp(const RowWork& row, const Versions& v, RowClock* clock) {
 }  // namespace
 
 absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
-    sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version,
+    sqlite3* db, absl::Span<CaptureBuffer* const> buffers, const VersionFloors& floors,
     std::optional<ImportCommit> import) {
   // 1. The net effect per row.
   auto clocks = ClockStore::Open(db);
   if (!clocks.ok()) return clocks.status();
   std::map<std::string, TableWork> tables;  // by name: the event's order
-  if (absl::Status s = NetEffect(db, *clocks, buffers, tables); !s.ok()) return s;
+  if (absl::Status s = NetEffect(db, *clocks, buffers, floors, tables); !s.ok()) return s;
   auto dropped = DropDroppedTables(db);
   if (!dropped.ok()) return dropped.status();
   const Effect effect = Summarize(tables);
@@ -500,8 +525,8 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
   // Local writes of a transaction that also merged share the merge's version.
-  if (import.has_value()) min_db_version = std::max(min_db_version, import->db_version);
-  const Versions versions = CommitVersions(effect, watermark->db_version, min_db_version);
+  const Versions versions =
+      CommitVersions(effect, watermark->db_version, floors, import.has_value() ? import->db_version : 0);
   const uint64_t db_version = versions.db_version;
   const int64_t now = NowMicros();
 
@@ -561,15 +586,20 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
 
   const size_t data_events = events.size() - first_data;
   auto staged = StageLocalEvents(db, std::move(events), first_data, *watermark, db_version, std::move(import));
-  const uint64_t derived_version = versions.derived_version;
-  if (!staged.ok() || !effect.any_derived || derived_version == db_version || data_events == 0) return staged;
+  if (!staged.ok() || data_events == 0) return staged;
   // crsql_changes finds a version's cells through the events recorded at it:
-  // the derived cells' version names this transaction's data events too.
+  // every other version the transaction's cells carry (an alter's derived
+  // cells, writes made before a crsql_next_db_version(v)) names its data
+  // events too.
   absl::Status s = absl::OkStatus();
-  for (size_t i = staged->events.size() - data_events; s.ok() && i < staged->events.size(); ++i) {
-    s = meta::AppendVersion(db, derived_version, staged->events[i]);
+  for (uint64_t version : versions.all) {
+    if (version == db_version) continue;
+    for (size_t i = staged->events.size() - data_events; s.ok() && i < staged->events.size(); ++i) {
+      s = meta::AppendVersion(db, version, staged->events[i]);
+    }
+    if (s.ok()) s = meta::RecordVersionSites(db, version, {site_}, site_);
+    if (!s.ok()) break;
   }
-  if (s.ok()) s = meta::RecordVersionSites(db, derived_version, {site_}, site_);
   if (!s.ok()) {
     log_->Discard(staged->events, log::Durability::kNoSync).IgnoreError();
     return s;
@@ -578,14 +608,14 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
 }
 
 absl::StatusOr<std::vector<Replica::PendingRow>> Replica::PendingWrites(sqlite3* db, absl::Span<CaptureBuffer* const> buffers,
-                                                               uint64_t min_db_version) {
+                                                               const VersionFloors& floors, uint64_t merged) {
   auto clocks = ClockStore::Open(db);
   if (!clocks.ok()) return clocks.status();
   std::map<std::string, TableWork> tables;
-  if (absl::Status s = NetEffect(db, *clocks, buffers, tables); !s.ok()) return s;
+  if (absl::Status s = NetEffect(db, *clocks, buffers, floors, tables); !s.ok()) return s;
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
-  const Versions versions = CommitVersions(Summarize(tables), watermark->db_version, min_db_version);
+  const Versions versions = CommitVersions(Summarize(tables), watermark->db_version, floors, merged);
   std::vector<PendingRow> out;
   for (auto& [name, tw] : tables) {
     for (RowWork& row : tw.rows) {

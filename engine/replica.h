@@ -108,12 +108,12 @@ class Replica {
   // events other connections left pending, builds this transaction's event
   // (or event group) from `buffers`, stores it pending, and writes the
   // per-row clocks, watermark and heads through `db`. Returns nothing when
-  // the buffers hold no change. `min_db_version` comes from
-  // crsql_next_db_version(v). `import`, when given, holds what INSERT INTO
-  // crsql_changes accepted in this transaction (its clocks are written
-  // already): it is staged first, and the local event names it as a parent.
+  // the buffers hold no change. `floors` comes from crsql_next_db_version(v).
+  // `import`, when given, holds what INSERT INTO crsql_changes accepted in
+  // this transaction (its clocks are written already): it is staged first,
+  // and the local event names it as a parent.
   absl::StatusOr<std::optional<PendingCommit>> PrepareCommit(
-      sqlite3* db, absl::Span<CaptureBuffer* const> buffers, uint64_t min_db_version,
+      sqlite3* db, absl::Span<CaptureBuffer* const> buffers, const VersionFloors& floors,
       std::optional<ImportCommit> import = std::nullopt);
 
   // What PrepareCommit would make of `buffers` now, without writing
@@ -126,7 +126,7 @@ class Replica {
     RowClock clock;
   };
   absl::StatusOr<std::vector<PendingRow>> PendingWrites(sqlite3* db, absl::Span<CaptureBuffer* const> buffers,
-                                                        uint64_t min_db_version);
+                                                        const VersionFloors& floors, uint64_t merged);
 
   // --- Remote events: the engine's own merge path -------------------------
   // Verifies `events` (canonical bytes, parents first or in any order the

@@ -243,9 +243,8 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   bool any_buffered = false;
   for (const engine::CaptureBuffer* b : conn->joined) any_buffered |= !b->empty();
   if (any_buffered && !conn->prepared) {
-    const uint64_t floor =
-        std::max<uint64_t>(conn->db_version_floor, conn->merger ? conn->merger->db_version() : 0);
-    auto rows = conn->replica->PendingWrites(db, conn->joined, floor);
+    auto rows = conn->replica->PendingWrites(db, conn->joined, conn->floors,
+                                             conn->merger ? conn->merger->db_version() : 0);
     if (!rows.ok()) return rows.status();
     pending_rows = *std::move(rows);
     for (const auto& r : pending_rows) pending_clocks[absl::StrCat(r.table, std::string(1, '\0'), r.pk)] = r.clock;
@@ -547,7 +546,7 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* ro
   else s = c.status();
   if (s.ok()) {
     WritingScope writing(conn);
-    auto outcome = conn->merger->Add(c->view(), c->db_version, conn->db_version_floor);
+    auto outcome = conn->merger->Add(c->view(), c->db_version, conn->floors.at_commit);
     s = outcome.status();
     if (s.ok() && outcome->changed) NoteMergeForCapture(conn, *c);
   }
@@ -555,7 +554,7 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* ro
     conn->poisoned = s;
     return VtabError(vtab, s);
   }
-  conn->db_version_floor = std::max(conn->db_version_floor, conn->merger->db_version());
+  conn->floors.at_commit = std::max(conn->floors.at_commit, conn->merger->db_version());
   *rowid = 0;
   return SQLITE_OK;
 }

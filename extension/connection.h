@@ -51,8 +51,9 @@ struct Connection {
   // and clock writes): the savepoints SQLite opens for those nested
   // statements are crlog's own, not the application's.
   bool writing = false;
-  // crsql_next_db_version(v) raises the open transaction's version to v.
-  uint64_t db_version_floor = 0;
+  // The versions crsql_next_db_version(v) asked for in the open transaction
+  // (merges raise at_commit too).
+  engine::VersionFloors floors;
   // Numbers the ops of every capture buffer of this connection, so commit
   // can apply them in statement order (engine/capture_buffer.h).
   uint64_t op_ordinal = 0;

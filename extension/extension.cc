@@ -28,7 +28,7 @@ void Connection::EndTransaction() {
   prepared = false;
   savepoint_depth = 0;
   prepared_depth = 0;
-  db_version_floor = 0;
+  floors = {};
 }
 
 int SqliteCode(const absl::Status& status) {
@@ -112,10 +112,10 @@ void DestroyConnection(void* p) {
 // Remote or recovery work must never be captured, and a transaction's
 // floor for db_version ends with it, whether or not capture was involved.
 int OnCommit(void* p) {
-  static_cast<Connection*>(p)->db_version_floor = 0;  // no SQLite call: no ApiScope needed
+  static_cast<Connection*>(p)->floors = {};  // no SQLite call: no ApiScope needed
   return 0;
 }
-void OnRollback(void* p) { static_cast<Connection*>(p)->db_version_floor = 0; }
+void OnRollback(void* p) { static_cast<Connection*>(p)->floors = {}; }
 
 // In WAL mode with synchronous=NORMAL, commits are not synced, and neither
 // are log appends; SQLite makes its data durable when it checkpoints. So the

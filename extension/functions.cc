@@ -93,11 +93,16 @@ void NextDbVersion(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
       return ResultError(ctx, absl::InvalidArgumentError(
                                   "crsql_next_db_version(v) takes a non-negative integer"));
     }
-    conn->db_version_floor = std::max<uint64_t>(conn->db_version_floor, sqlite3_value_int64(argv[0]));
+    const auto requested = static_cast<uint64_t>(sqlite3_value_int64(argv[0]));
+    if (requested > conn->floors.at_commit) {
+      conn->floors.at_commit = requested;
+      // The writes made from now on take it; those made before keep theirs.
+      conn->floors.from_op.emplace_back(conn->op_ordinal, requested);
+    }
   }
   auto v = conn->replica->DbVersion(conn->db);
   if (!v.ok()) return ResultError(ctx, v.status());
-  sqlite3_result_int64(ctx, static_cast<int64_t>(std::max<uint64_t>(*v + 1, conn->db_version_floor)));
+  sqlite3_result_int64(ctx, static_cast<int64_t>(std::max<uint64_t>(*v + 1, conn->floors.at_commit)));
 }
 
 void Sha(sqlite3_context* ctx, int, sqlite3_value**) {
@@ -268,9 +273,9 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (absl::Status s = EnsureMerger(conn); !s.ok()) return s;
     WritingScope writing(conn);
     for (const engine::OwnedChange& c : *ready) {
-      if (auto added = conn->merger->Add(c.view(), 0, conn->db_version_floor); !added.ok()) return added.status();
+      if (auto added = conn->merger->Add(c.view(), 0, conn->floors.at_commit); !added.ok()) return added.status();
     }
-    conn->db_version_floor = std::max(conn->db_version_floor, conn->merger->db_version());
+    conn->floors.at_commit = std::max(conn->floors.at_commit, conn->merger->db_version());
     return absl::OkStatus();
   };
   absl::Status s = merge_ready();

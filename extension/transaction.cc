@@ -53,7 +53,7 @@ absl::Status PrepareTransaction(Connection* conn) {
     import = conn->merger->Import();
   }
   if (conn->joined.empty() && !import.has_value()) return absl::OkStatus();
-  auto commit = conn->replica->PrepareCommit(conn->db, conn->joined, conn->db_version_floor, std::move(import));
+  auto commit = conn->replica->PrepareCommit(conn->db, conn->joined, conn->floors, std::move(import));
   if (!commit.ok()) return commit.status();
   conn->pending = *std::move(commit);
   conn->prepared = true;

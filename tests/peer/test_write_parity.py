@@ -13,6 +13,9 @@ Covered:
   col_version 0;
 - a merged change keeps its seq, and a read inside the merging transaction
   shows what it merged and what it wrote.
+- crsql_next_db_version(v) inside a transaction raises the db_version of the
+  writes made after it, as cr-sqlite's pending version: one transaction can
+  commit rows at 2, 10 and 20.
 
 Run by ctest (peer.write_parity); needs tests/peer/node_modules.
 """
@@ -151,3 +154,41 @@ def test_local_writes_are_read_inside_their_transaction(both):
         seen.append(inside)
     assert seen[1] == seen[0]
     assert ("-1", 2) in [(r[2], r[6]) for r in seen[1][1]], "the delete is listed before COMMIT"
+
+
+def test_next_db_version_moves_the_version_of_the_writes_after_it(both):
+    run_both(both,
+             "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b); SELECT crsql_as_crr('t');",
+             "INSERT INTO t VALUES (0, 0, 0)")
+    seen = []
+    for p in both:
+        p.exec("BEGIN")
+        p.exec("INSERT INTO t VALUES (1, 'x', 1)")
+        p.exec("SELECT crsql_next_db_version(10)")
+        p.exec("INSERT INTO t VALUES (2, 'y', 2)")
+        p.exec("UPDATE t SET a = 'x2' WHERE id = 1")
+        p.exec("SELECT crsql_next_db_version(20)")
+        p.exec("DELETE FROM t WHERE id = 0")
+        p.exec("SELECT crsql_next_db_version(15)")  # lower: changes nothing
+        p.exec("INSERT INTO t VALUES (3, 'z', 3)")
+        p.exec("SELECT crsql_next_db_version(25)")  # after the last write
+        inside = p.query(CHANGES, (1,))
+        p.exec("COMMIT")
+        assert p.query(CHANGES, (1,)) == inside, "what a read showed inside is what peers see after"
+        seen.append((inside, p.query(CHANGES.replace("> ?", "= ?"), (10,)),
+                     p.query(CHANGES, (10,)), p.db_version()))
+    assert seen[1] == seen[0]
+    rows, at_ten, above_ten, db_version = seen[1]
+    assert sorted({r[5] for r in rows}) == [2, 10, 20]
+    assert [(r[2], r[5]) for r in at_ten] == [("a", 10), ("b", 10), ("a", 10)]
+    assert {r[5] for r in above_ten} == {20}
+    assert db_version == 25
+
+
+def test_next_db_version_before_any_write_moves_them_all(both):
+    run_both(both, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a); SELECT crsql_as_crr('t');",
+             "BEGIN; SELECT crsql_next_db_version(30); SELECT crsql_next_db_version(28); "
+             "INSERT INTO t VALUES (4, 'w'); COMMIT;")
+    real, ours = ((p.query(CHANGES, (0,)), p.db_version()) for p in both)
+    assert ours == real
+    assert {r[5] for r in ours[0]} == {30} and ours[1] == 30
