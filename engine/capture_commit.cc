@@ -267,11 +267,17 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq, uint64_t 
         auto new_row = row_for(op.new_pk);
         if (!new_row.ok()) return new_row.status();
         RowWork* w = *new_row;
-        // cr-sqlite also gives the new key an existence entry (cl 1); crlog
-        // keeps its rule (an entry once a row has been deleted, or in an
-        // all-pk table) so that the log, which does not record entries,
-        // replays to the same clocks (docs/sql.md, differences).
-        if (!w->clock.alive()) start_life(w);
+        // As in cr-sqlite, the new key gets an existence entry even in its
+        // first life (the event lists it in TableOps.entries, so every
+        // replica builds the same clock).
+        if (!w->clock.alive()) {
+          start_life(w);
+          if (!w->sentinel_written) {
+            w->sentinel_written = true;
+            w->sentinel_seq = (*seq)++;
+            w->sentinel_floor = floor;
+          }
+        }
         for (size_t i = 0; i < op.cells.size(); ++i) {
           const auto& [column, value] = op.cells[i];
           CellClock& c = w->clock.Upsert(column);
@@ -557,10 +563,13 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   size_t chunk_bytes = 0;
   for (auto& [name, tw] : tables) {
     log::RowsWriter rows;
+    std::vector<std::string> entries;  // rows whose first life has an existence entry
     auto finish_table = [&] {
       if (rows.row_count() == 0) return;
       chunk_bytes += rows.size();
-      chunks.back().push_back({tw.table->name, tw.table->columns, rows.row_count(), rows.Release()});
+      std::sort(entries.begin(), entries.end());
+      chunks.back().push_back({tw.table->name, tw.table->columns, rows.row_count(), rows.Release(), std::move(entries)});
+      entries.clear();
     };
     for (RowWork& work : tw.rows) {
       RowWork* row = &work;
@@ -573,6 +582,7 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
       RowClock& clock = row->clock;
       Stamp(*row, versions, &clock);
       rows.BeginRow(row->pk, clock.cl, static_cast<uint32_t>(row->written.size()));
+      if (row->sentinel_written && clock.cl == 1 && !tw.table->columns.empty()) entries.emplace_back(row->pk);
       for (const auto& [column, value] : row->written) rows.AddEncodedCell(column, clock.Find(column)->col_version, value);
     }
     finish_table();

@@ -63,10 +63,12 @@ void ChangeMerger::Record(const IncomingChange& c) {
     row.cl = c.cl;
     row.site = c.site;
     row.seq = c.seq;
+    row.entry = false;
   }
   if (row_entry) {
     row.site = c.site;
     row.seq = c.seq;
+    row.entry = true;
     return;
   }
   row.cells[std::string(c.cid)] = AcceptedCell{c.col_version, *c.value, c.site, c.seq};
@@ -139,6 +141,8 @@ std::optional<ImportCommit> ChangeMerger::Import() const {
       const AcceptedRow& row = it->second;
       rows.BeginRow(it->first.second, row.cl, static_cast<uint32_t>(row.cells.size()), origin_of(row.site),
                     row.seq);
+      // Sorted already: accepted_ is ordered by pk within the table.
+      if (row.entry && row.cl == 1) tc.entries.push_back(it->first.second);
       for (const auto& [name, cell] : row.cells) {
         auto column = static_cast<uint32_t>(
             std::lower_bound(tc.columns.begin(), tc.columns.end(), name) - tc.columns.begin());

@@ -83,6 +83,7 @@ class ChangeMerger {
     uint64_t cl = 0;
     log::SiteId site{};  // the existence entry's writer and seq
     uint64_t seq = 0;
+    bool entry = false;  // a '-1' change for this life was accepted
     std::map<std::string, AcceptedCell> cells;  // by column name
   };
   using Key = std::pair<std::string, std::string>;  // table, packed pk

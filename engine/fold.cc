@@ -318,7 +318,7 @@ struct Fold::State {
   // running seq (native events); otherwise they keep theirs. Returns whether
   // anything changed; marks accepted cells.
   absl::StatusOr<bool> MergeRow(Table& t, std::string_view pk, uint64_t cl, const log::SiteId& row_site,
-                                uint64_t row_seq, absl::Span<InCell> cells, uint64_t db_version,
+                                uint64_t row_seq, bool has_entry, absl::Span<InCell> cells, uint64_t db_version,
                                 bool number_cells, const std::string& context) {
     ++stats.rows;
     auto cached_row = Row(t, pk, context);
@@ -380,9 +380,10 @@ struct Fold::State {
         clock.cells = std::move(zeroed);
         clock.has_sentinel = false;
         // As in cr-sqlite, a row has an existence entry once it has been
-        // deleted (so on every later life), and always in a table whose
-        // columns are all pk.
-        if (cl > 1 || t.desc.columns.empty()) {
+        // deleted (so on every later life), always in a table whose columns
+        // are all pk, and in a first life when the incoming state carries
+        // one (a '-1' change; the new key of a pk-changing UPDATE).
+        if (cl > 1 || t.desc.columns.empty() || has_entry) {
           if (absl::Status s = set_sentinel(); !s.ok()) return s;
         }
         for (InCell& cell : cells) {
@@ -395,6 +396,15 @@ struct Fold::State {
         return true;
       }
       case merge::RowAction::kMergeCells:
+        // A first life that met a first-life existence entry (the same key
+        // created on two replicas, one by a pk move) takes the entry, so
+        // every replica lists it whatever the order of arrival. cr-sqlite
+        // ignores it (docs/sql.md, differences).
+        if (has_entry && cl == 1 && !clock.has_sentinel && !t.desc.columns.empty()) {
+          if (absl::Status s = set_sentinel(); !s.ok()) return s;
+          row.dirty = true;
+          changed = true;
+        }
         for (InCell& cell : cells) {
           if (cell.column < 0) {
             if (absl::Status s = stash_unknown(cell); !s.ok()) return s;
@@ -521,7 +531,8 @@ absl::StatusOr<ChangeOutcome> Fold::MergeChange(const IncomingChange& c, uint64_
     cell.seq = c.seq;
     cells = absl::MakeSpan(&cell, 1);
   }
-  auto changed = s.MergeRow(t, c.pk, c.cl, c.site, c.seq, cells, db_version, /*number_cells=*/false,
+  auto changed = s.MergeRow(t, c.pk, c.cl, c.site, c.seq, /*has_entry=*/c.cid == "-1", cells, db_version,
+                            /*number_cells=*/false,
                             "crsql_changes: ");
   if (!changed.ok()) return changed.status();
   ChangeOutcome out;
@@ -569,8 +580,9 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
         in.seq = c.seq;
         cells.push_back(in);
       }
-      auto changed = s.MergeRow(t, op.pk, op.causal_length, origin(op.origin), op.seq, absl::MakeSpan(cells),
-                                db_version, /*number_cells=*/!is_import, context);
+      const bool has_entry = !tc.entries.empty() && tc.HasEntry(op.pk);
+      auto changed = s.MergeRow(t, op.pk, op.causal_length, origin(op.origin), op.seq, has_entry,
+                                absl::MakeSpan(cells), db_version, /*number_cells=*/!is_import, context);
       if (!changed.ok()) return changed.status();
     }
   }

@@ -138,6 +138,9 @@ absl::StatusOr<std::optional<log::Event>> OnlyRows(const log::Event& event, cons
     cut.columns = tc.columns;
     cut.row_count = writer.row_count();
     cut.rows = writer.Release();
+    for (const std::string& pk : tc.entries) {
+      if (pks->contains(pk)) cut.entries.push_back(pk);
+    }
   }
   return out;
 }

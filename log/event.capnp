@@ -88,6 +88,14 @@ struct TableOps {
   # changed cells (column index, column version, value). A Cap'n Proto list
   # of structs costs about 150 bytes for a row of four columns; this costs
   # about what a SQLite session changeset does (docs/architecture.md).
+
+  entries @4 :List(Data);
+  # Packed pks of rows (each also in `rows`) whose existence entry (cr-sqlite's
+  # cid '-1') this write recorded in the row's first life, causal length 1,
+  # where the causal length alone does not imply one: the new key of an
+  # UPDATE that changed the primary key, or an imported '-1' change. Sorted,
+  # no duplicates; usually absent, so events without such rows keep the
+  # bytes (and ids) they had before this field existed.
 }
 
 struct Change {

@@ -16,6 +16,11 @@
 #include "event.capnp.h"
 
 namespace crlog::log {
+
+bool TableChanges::HasEntry(std::string_view pk) const {
+  return std::binary_search(entries.begin(), entries.end(), pk);
+}
+
 namespace {
 
 constexpr SiteId kNoSite{};
@@ -49,6 +54,11 @@ absl::StatusOr<std::array<uint8_t, N>> FixedBytes(capnp::Data::Reader d, const c
 // matches. Shared by EncodeEvent and DecodeEvent, so an id is never handed
 // out for bytes the store would refuse.
 absl::Status CheckRows(const TableChanges& tc, bool with_origins, size_t origin_count) {
+  if (!std::is_sorted(tc.entries.begin(), tc.entries.end()) ||
+      std::adjacent_find(tc.entries.begin(), tc.entries.end()) != tc.entries.end()) {
+    return Invalid(absl::StrCat("table '", tc.table, "': existence entries are not sorted and distinct"));
+  }
+  size_t entries_found = 0;
   RowsReader reader(tc.rows, with_origins);
   RowOp row;
   uint32_t n = 0;
@@ -66,10 +76,20 @@ absl::Status CheckRows(const TableChanges& tc, bool with_origins, size_t origin_
                                     " of ", origin_count));
       }
     }
+    if (!tc.entries.empty() && tc.HasEntry(row.pk)) {
+      if (row.causal_length != 1) {
+        return Invalid(absl::StrCat("table '", tc.table, "': an existence entry names a row of causal length ",
+                                    row.causal_length, ", not 1"));
+      }
+      ++entries_found;
+    }
     ++n;
   }
   if (n != tc.row_count) {
     return Invalid(absl::StrCat("table '", tc.table, "' holds ", n, " rows but says ", tc.row_count));
+  }
+  if (entries_found != tc.entries.size()) {
+    return Invalid(absl::StrCat("table '", tc.table, "': an existence entry names a row the table does not hold"));
   }
   return absl::OkStatus();
 }
@@ -84,6 +104,10 @@ void SetTables(const std::vector<TableChanges>& tables,
     for (size_t c = 0; c < t.columns.size(); ++c) cols.set(c, t.columns[c]);
     b.setRowCount(t.row_count);
     if (!t.rows.empty()) b.setRows(AsData(t.rows));
+    if (!t.entries.empty()) {
+      auto entries = b.initEntries(t.entries.size());
+      for (size_t e = 0; e < t.entries.size(); ++e) entries.set(e, AsData(t.entries[e]));
+    }
   }
 }
 
@@ -96,6 +120,7 @@ absl::Status GetTables(capnp::List<wire::TableOps>::Reader in, bool with_origins
     for (auto c : t.getColumns()) tc.columns.emplace_back(View(c));
     tc.row_count = t.getRowCount();
     tc.rows = std::string(View(t.getRows()));
+    for (auto e : t.getEntries()) tc.entries.emplace_back(View(e));
     // Check the rows now so nothing downstream meets a corrupt buffer.
     if (check_rows) {
       if (absl::Status s = CheckRows(tc, with_origins, origin_count); !s.ok()) return s;

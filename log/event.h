@@ -33,7 +33,12 @@ struct TableChanges {
   std::vector<std::string> columns;
   uint32_t row_count = 0;
   std::string rows;
+  // Rows whose existence entry was recorded at causal length 1 (event.capnp,
+  // TableOps.entries): sorted packed pks.
+  std::vector<std::string> entries;
   friend bool operator==(const TableChanges&, const TableChanges&) = default;
+
+  bool HasEntry(std::string_view pk) const;
 };
 
 struct GroupInfo {

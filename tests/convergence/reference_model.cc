@@ -57,7 +57,9 @@ const TableDef& ModelReplica::table_def(const std::string& name) const {
 bool ModelReplica::HasSentinel(const std::string& table, const Row& row) const {
   // The existence entry records a causal length the cells cannot imply: any
   // row that has been deleted, and every row of an all-pk table.
-  return row.cl >= 2 || (row.cl == 1 && AllPk(table));
+  // cr-sqlite also writes one for a first life in two cases: the new key of
+  // a pk move, and a '-1' change with cl 1 merged alone.
+  return row.cl >= 2 || (row.cl == 1 && (AllPk(table) || row.first_life_entry));
 }
 
 const ModelReplica::Row* ModelReplica::FindRow(const std::string& table, const std::string& pk) const {
@@ -159,13 +161,14 @@ void ModelReplica::Touch(const Key& key, const std::string& cid) {
 // --- Local writes ----------------------------------------------------------------
 
 void ModelReplica::LocalInsert(const std::string& table, const std::string& pk,
-                               const std::vector<Value>& vals) {
+                               const std::vector<Value>& vals, bool with_entry) {
   const TableDef& def = table_def(table);
   Key key{table, pk};
   Row& row = RowFor(table, pk);
   if (row.cl % 2 == 1) throw std::logic_error("model: insert over a live row");
   row.cl += 1;
   row.cells.clear();
+  row.first_life_entry = with_entry && row.cl == 1;
   if (HasSentinel(table, row)) {
     row.sentinel_site = site_;
     Touch(key, "-1");
@@ -211,7 +214,7 @@ void ModelReplica::LocalMovePk(const std::string& table, const std::string& from
   std::map<std::string, Cell> moved = RowFor(table, from).cells;
   std::vector<Value> vals = RowValues(table, from);
   LocalDelete(table, from);
-  LocalInsert(table, to, vals);
+  LocalInsert(table, to, vals, /*with_entry=*/true);
   Row& row = RowFor(table, to);
   for (const std::string& col : def.cols) {
     auto it = moved.find(col);
@@ -257,11 +260,21 @@ bool ModelReplica::Merge(const Change& c) {
   // 3. Odd and larger: back to life; the other cells lose their versions and
   //    the incoming cell wins.
   if (c.cid == "-1") {
-    if (c.cl == row.cl) return false;
+    if (c.cl == row.cl) {
+      // A first life takes a first-life entry it lacks, so the listing
+      // converges (cr-sqlite ignores it).
+      if (c.cl != 1 || row.first_life_entry || AllPk(c.table)) return false;
+      row.first_life_entry = true;
+      row.sentinel_site = c.site;
+      Touch(key, "-1");
+      return true;
+    }
+    row.first_life_entry = c.cl == 1;
     Resurrect(key, row, c.cl, c.site);
     return true;
   }
   if (c.cl > row.cl) {
+    row.first_life_entry = false;
     Resurrect(key, row, c.cl, c.site);
   } else if (auto it = row.cells.find(c.cid); it != row.cells.end()) {
     // 4. Equal cl: the higher col_version wins; 5. then the greater value;

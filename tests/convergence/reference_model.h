@@ -84,7 +84,10 @@ class ModelReplica {
   // --- Local writes (cr-sqlite's triggers) ----------------------------------
   // A row that is not alive comes (back) to life: cl+1 (odd), every column
   // written at col_version 1.
-  void LocalInsert(const std::string& table, const std::string& pk, const std::vector<Value>& vals);
+  // `with_entry`: the row gets an existence entry even in its first life
+  // (the new key of a pk move).
+  void LocalInsert(const std::string& table, const std::string& pk, const std::vector<Value>& vals,
+                   bool with_entry = false);
   // INSERT OR REPLACE over a live row (recursive_triggers off): the row keeps
   // its causal length and every column is written again, col_version+1,
   // changed or not.
@@ -94,8 +97,8 @@ class ModelReplica {
   void LocalUpdate(const std::string& table, const std::string& pk, const std::string& col,
                    const Value& val);
   // UPDATE of a live row's pk to a key no live row has: the old row is
-  // deleted, the new one comes to life, and its cells keep their column
-  // versions (cr-sqlite moves their clocks).
+  // deleted, the new one comes to life with an existence entry, and its
+  // cells keep their column versions (cr-sqlite moves their clocks).
   void LocalMovePk(const std::string& table, const std::string& from, const std::string& to);
   // DELETE of a live row: cl+1 (even), its cells gone.
   void LocalDelete(const std::string& table, const std::string& pk);
@@ -118,6 +121,9 @@ class ModelReplica {
   };
   struct Row {
     int64_t cl = 0;  // 0: never seen
+    // The first life (cl 1) has an existence entry: the new key of a pk
+    // move, or a '-1' change with cl 1 merged alone.
+    bool first_life_entry = false;
     std::string sentinel_site;
     Clock sentinel_clock;
     std::map<std::string, Cell> cells;  // non-pk column -> cell

@@ -40,7 +40,7 @@ std::pair<log::Hash, log::Event> RowEvent(log::SiteId site, uint64_t seq, int64_
   e.site = site;
   e.seq = seq;
   e.lamport = seq;
-  e.tables.push_back({"todo", {"title", "done"}, rows.row_count(), rows.Release()});
+  e.tables.push_back({"todo", {"title", "done"}, rows.row_count(), rows.Release(), {}});
   auto enc = log::EncodeEvent(e);
   EXPECT_TRUE(enc.ok()) << enc.status();
   return {enc->hash, e};

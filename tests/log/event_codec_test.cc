@@ -337,9 +337,49 @@ TEST(EventCodecTest, CountOpsCountsCellsAndDeletes) {
   w.BeginRow("b", 2, 0);  // a delete
   w.BeginRow("c", 1, 1);
   w.AddCell(0, 1, Value::Null());
-  TableChanges t{"u", {"x", "y", "z"}, w.row_count(), w.Release()};
+  TableChanges t{"u", {"x", "y", "z"}, w.row_count(), w.Release(), {}};
   e.tables = {OneRowTable("p"), t};  // OneRowTable has 2 cells
   EXPECT_EQ(e.CountOps(), 2u + 3u + 1u + 1u);
+}
+
+// The new key of a pk-changing UPDATE carries an existence entry at causal
+// length 1; the event names such rows so every replica builds that entry.
+TableChanges TwoRowsWithEntries(std::vector<std::string> entries, uint64_t second_cl = 1) {
+  RowsWriter w;
+  w.BeginRow("k1", 2, 0);  // the old key, deleted
+  w.BeginRow("k5", second_cl, 1);
+  w.AddCell(0, 1, Value::Text("x"));
+  return TableChanges{"t", {"a"}, w.row_count(), w.Release(), std::move(entries)};
+}
+
+TEST(EventCodecTest, ExistenceEntriesRoundTrip) {
+  Event e = ChangeEvent(Site(1), 1, 1, {});
+  e.tables = {TwoRowsWithEntries({"k5"})};
+  auto d = RoundTrip(e);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, e);
+  EXPECT_TRUE(d->tables[0].HasEntry("k5"));
+  EXPECT_FALSE(d->tables[0].HasEntry("k1"));
+}
+
+TEST(EventCodecTest, MalformedExistenceEntriesAreRefused) {
+  struct Case {
+    TableChanges table;
+    const char* error;
+  };
+  const Case cases[] = {
+      {TwoRowsWithEntries({"k9"}), "names a row the table does not hold"},
+      {TwoRowsWithEntries({"k1"}), "causal length 2, not 1"},
+      {TwoRowsWithEntries({"k5"}, /*second_cl=*/3), "causal length 3, not 1"},
+      {TwoRowsWithEntries({"k5", "k5"}), "not sorted and distinct"},
+  };
+  for (const Case& c : cases) {
+    Event e = ChangeEvent(Site(1), 1, 1, {});
+    e.tables = {c.table};
+    auto enc = EncodeEvent(e);
+    ASSERT_FALSE(enc.ok()) << c.error;
+    EXPECT_THAT(std::string(enc.status().message()), HasSubstr(c.error));
+  }
 }
 
 TEST(EventCodecTest, EveryKindHasADistinctName) {
@@ -378,7 +418,7 @@ TEST(EventCodecTest, UnsignedEventsKeepTheIdsTheyHadBeforeSignatures) {
   row.causal_length = 1;
   row.cells.push_back(CellOp{0, 1, Value::Text("hello"), 0});
   w.AddRow(row);
-  change.tables.push_back({"t", {"a"}, w.row_count(), w.Release()});
+  change.tables.push_back({"t", {"a"}, w.row_count(), w.Release(), {}});
   auto c = EncodeEvent(change);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(ToHex(c->hash), "0be59b569bb5333db74565c3415060c62bb7a8959f6d553c407f3d4e7da57e79");
@@ -519,7 +559,7 @@ TEST(EventCodecTest, HandBuiltCanonicalEventDecodes) {
   expected.seq = 1;
   expected.lamport = 1;
   expected.time_micros = 12345;
-  expected.tables = {TableChanges{"todo_items", {"a", "b"}, 1, OneRow()}};
+  expected.tables = {TableChanges{"todo_items", {"a", "b"}, 1, OneRow(), {}}};
   auto d = DecodeEvent(HandEvent{}.Canonical());
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(*d, expected);

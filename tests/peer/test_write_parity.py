@@ -11,6 +11,8 @@ Covered:
   db_version; cr-sqlite keeps the old one, which peers synced to it miss);
 - a resurrect record alone for a live row keeps its cells listed at
   col_version 0;
+- the new key of a pk UPDATE, and a '-1' change of cl 1 alone, have an
+  existence entry that every merge path (crsql_changes, crlog_apply) keeps;
 - a merged change keeps its seq, and a read inside the merging transaction
   shows what it merged and what it wrote.
 - crsql_next_db_version(v) inside a transaction raises the db_version of the
@@ -91,6 +93,57 @@ def test_pk_update_deletes_the_old_key_and_moves_cells_keeping_their_versions(bo
     # db_version, so a peer synced up to the version before still gets them.
     assert {r[5] for r in ours if r[1] == "010905"} == {3}
     assert {r[5] for r in real if r[1] == "010905" and r[2] != "-1"} == {1, 2}
+    # The new key's existence entry: cl 1, written by the move, in both.
+    entry = lambda rows: [(r[2], r[4], r[5], r[6], r[7]) for r in rows if r[1] == "010905" and r[2] == "-1"]
+    assert entry(ours) == entry(real) == [("-1", 1, 3, 1, 1)]
+
+
+def test_pk_update_entry_reaches_peers_through_both_merge_paths(both, tmp_path):
+    """The new key's '-1' entry is in the event, so a crlog replica that
+    takes the UPDATE over crsql_changes, and one that takes it over the
+    engine's own path (crlog_export / crlog_apply), list the same changes as
+    the writer."""
+    real, writer = both
+    writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b); SELECT crsql_as_crr('t');"
+                "INSERT INTO t VALUES (1, 'x', 2); UPDATE t SET id = 5 WHERE id = 1;")
+    over_sql = CrlogPeer(tmp_path / "over_sql.db", "over_sql")
+    over_engine = CrlogPeer(tmp_path / "over_engine.db", "over_engine")
+    try:
+        for p in (over_sql, over_engine):
+            p.exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b); SELECT crsql_as_crr('t');")
+        over_sql.apply(writer.changes_since(0, over_sql.site_id()))
+        bundle = writer.query("SELECT crlog_export()")[0][0]
+        over_engine.exec("SELECT crlog_apply(?)", (bundle,))
+        entries = lambda p: p.query("SELECT hex(pk), cl, col_version FROM crsql_changes WHERE cid = '-1' "
+                                    "ORDER BY pk")
+        assert entries(writer) == [("010901", 2, 2), ("010905", 1, 1)]
+        assert entries(over_sql) == entries(writer)
+        assert entries(over_engine) == entries(writer)
+        assert over_sql.query("SELECT * FROM t") == over_engine.query("SELECT * FROM t") == [(5, "x", 2)]
+    finally:
+        over_sql.close()
+        over_engine.close()
+
+
+def test_first_life_entry_alone_is_listed_for_relaying(both, tmp_path):
+    """A '-1' change with cl 1 for a row the receiver lacks creates the row
+    (all columns NULL) and is listed, so a third replica syncing from the
+    receiver gets the row too."""
+    site = bytes(range(16))
+    run_both(both, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b); SELECT crsql_as_crr('t');")
+    for p in both:
+        p.exec("BEGIN")
+        p.exec("INSERT INTO crsql_changes VALUES ('t', X'010909', '-1', NULL, 1, 9, ?, 1, 3)", (site,))
+        p.exec("COMMIT")
+    real, ours = (p.query('SELECT hex(pk), cid, col_version, cl, seq FROM crsql_changes') for p in both)
+    assert ours == real == [("010909", "-1", 1, 1, 3)]
+    third = CrlogPeer(tmp_path / "third.db", "third")
+    try:
+        third.exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b); SELECT crsql_as_crr('t');")
+        third.apply(both[1].changes_since(0, third.site_id()))
+        assert third.query("SELECT * FROM t") == [(9, None, None)]
+    finally:
+        third.close()
 
 
 def test_resurrect_record_alone_keeps_a_live_rows_cells_at_version_zero(both):
