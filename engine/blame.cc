@@ -122,7 +122,7 @@ class EventsByVersion {
   // is what reports that).
   absl::Status Read(Loaded* l) {
     if (l->read) return absl::OkStatus();
-    auto stored = store_.Get(l->hash);
+    auto stored = store_.GetIncludingPending(l->hash);
     if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
     l->read = true;
     if (!stored.ok()) return absl::OkStatus();

@@ -515,7 +515,7 @@ void Stamp(const RowWork& row, const Versions& v, RowClock* clock) {
 
 absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
     sqlite3* db, absl::Span<CaptureBuffer* const> buffers, const VersionFloors& floors,
-    std::optional<ImportCommit> import) {
+    std::optional<ImportCommit> import, absl::Span<const log::Hash> in_flight) {
   // 1. The net effect per row.
   auto clocks = ClockStore::Open(db);
   if (!clocks.ok()) return clocks.status();
@@ -595,7 +595,8 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   for (auto& chunk : chunks) next_event(log::EventKind::kChange).tables = std::move(chunk);
 
   const size_t data_events = events.size() - first_data;
-  auto staged = StageLocalEvents(db, std::move(events), first_data, *watermark, db_version, std::move(import));
+  auto staged =
+      StageLocalEvents(db, std::move(events), first_data, *watermark, db_version, std::move(import), in_flight);
   if (!staged.ok() || data_events == 0) return staged;
   // crsql_changes finds a version's cells through the events recorded at it:
   // every other version the transaction's cells carry (an alter's derived
@@ -668,10 +669,11 @@ absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db)
 absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector<log::Event> events,
                                                         size_t first_data, const meta::Watermark& committed,
                                                         uint64_t db_version,
-                                                        std::optional<ImportCommit> import) {
+                                                        std::optional<ImportCommit> import,
+                                                        absl::Span<const log::Hash> in_flight) {
   auto durability = DurabilityFor(db);
   if (!durability.ok()) return durability.status();
-  if (absl::Status s = ResolvePending(db); !s.ok()) return s;
+  if (absl::Status s = ResolvePending(db, in_flight); !s.ok()) return s;
   auto next_seq = log_->NextSeq(site_);
   if (!next_seq.ok()) return next_seq.status();
   if (*next_seq != committed.seq + 1) {

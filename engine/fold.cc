@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
@@ -14,9 +15,11 @@
 #include "engine/row_clock.h"
 #include "engine/sql.h"
 #include "engine/table_desc.h"
+#include "log/hash.h"
 #include "log/row_codec.h"
 #include "log/strings.h"
 #include "merge/lww.h"
+#include "schema/affinity.h"
 #include "schema/packed_pk.h"
 #include "schema/sql_quote.h"
 #include "schema/table_info.h"
@@ -50,6 +53,7 @@ struct Fold::State {
     bool replicated = false;
     int64_t id = 0;
     TableDesc desc;
+    std::vector<schema::Affinity> pk_affinity;  // pk order
     std::string where_pk;  // "a"=?1 AND "b"=?2
     // The table had no clock rows when the fold first met it (a replica
     // taking in its first copy): a row the fold has not touched has no
@@ -113,7 +117,10 @@ struct Fold::State {
       if (!info.ok()) return info.status();
       t.desc.id = t.id;
       t.desc.name = info->name;
-      for (int i : info->pk) t.desc.pk_columns.push_back(info->columns[i].name);
+      for (int i : info->pk) {
+        t.desc.pk_columns.push_back(info->columns[i].name);
+        t.pk_affinity.push_back(schema::AffinityOf(info->columns[i].declared_type));
+      }
       for (int i : info->non_pk) t.desc.columns.push_back(info->columns[i].name);
       std::vector<std::string> terms;
       for (size_t i = 0; i < t.desc.pk_columns.size(); ++i) {
@@ -259,6 +266,23 @@ struct Fold::State {
       return absl::InvalidArgumentError(absl::StrCat(
           context, "table '", t.desc.name, "': a pk of ", values->size(), " columns for a table whose pk has ",
           t.desc.pk_columns.size(), " (", absl::StrJoin(t.desc.pk_columns, ", "), ")"));
+    }
+    // A pk the table would store otherwise than it arrived (NULL becomes a
+    // new rowid; '2' in an INTEGER column becomes 2) would give the row a
+    // second identity that never replicates as the first.
+    for (size_t i = 0; i < values->size(); ++i) {
+      const Value& v = (*values)[i];
+      if (v.type == ValueType::kNull) {
+        return absl::InvalidArgumentError(absl::StrCat(context, "table '", t.desc.name, "': pk column '",
+                                                       t.desc.pk_columns[i],
+                                                       "' is NULL; a replicated row's pk is never NULL"));
+      }
+      if (schema::AffinityConverts(t.pk_affinity[i], v)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            context, "table '", t.desc.name, "': pk column '", t.desc.pk_columns[i], "' (", 
+            schema::AffinityName(t.pk_affinity[i]), " affinity) is given ", ValueToString(v),
+            ", which the table would store as another type; pack the pk as the table stores it"));
+      }
     }
     absl::StatusOr<bool> found = false;
     absl::StatusOr<RowClock> clock = RowClock{};
@@ -583,7 +607,16 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
       const bool has_entry = !tc.entries.empty() && tc.HasEntry(op.pk);
       auto changed = s.MergeRow(t, op.pk, op.causal_length, origin(op.origin), op.seq, has_entry,
                                 absl::MakeSpan(cells), db_version, /*number_cells=*/!is_import, context);
-      if (!changed.ok()) return changed.status();
+      if (!changed.ok()) {
+        // Name the row the tables refused (a CHECK or NOT NULL constraint, a
+        // trigger of the application's), unless the message does already.
+        const absl::Status& st = changed.status();
+        if (absl::StrContains(st.message(), context)) return st;
+        auto pk = schema::UnpackColumns(op.pk);
+        return absl::Status(st.code(), absl::StrCat(context, "table '", tc.table, "', row ",
+                                                    pk.ok() ? ValuesToString(*pk) : log::ToHex(op.pk), ": ",
+                                                    st.message()));
+      }
     }
   }
   if (absl::Status st = s.WriteCached(); !st.ok()) return st;

@@ -223,9 +223,15 @@ absl::Status AddCrsqlTables(sqlite3* db) {
   return absl::IsUnavailable(s) ? absl::OkStatus() : s;
 }
 
-absl::Status Replica::ResolvePending(sqlite3* db) {
+absl::Status Replica::ResolvePending(sqlite3* db, absl::Span<const log::Hash> in_flight) {
   auto pending = log_->PendingEvents();
   if (!pending.ok()) return pending.status();
+  if (!in_flight.empty()) {
+    absl::flat_hash_set<log::Hash> keep(in_flight.begin(), in_flight.end());
+    pending->erase(std::remove_if(pending->begin(), pending->end(),
+                                  [&](const log::StoredEvent& e) { return keep.contains(e.hash); }),
+                   pending->end());
+  }
   if (pending->empty()) return absl::OkStatus();
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
@@ -331,9 +337,32 @@ absl::Status Replica::RollForward(sqlite3* db) {
 }
 
 absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& options, FoldStats* stats,
-                                               bool own_transaction) {
+                                               bool own_transaction, std::vector<StoredPending> just_stored,
+                                               absl::Span<const log::Hash> in_flight) {
   auto heads = meta::ReadHeads(db);
   if (!heads.ok()) return heads.status();
+  if (!in_flight.empty()) {
+    // Heads this transaction's earlier applies left pending stand for their
+    // published past: the walk below reads published events only.
+    absl::flat_hash_set<log::Hash> pending(in_flight.begin(), in_flight.end()), seen;
+    std::vector<log::Hash> work = *std::move(heads), published;
+    while (!work.empty()) {
+      log::Hash h = work.back();
+      work.pop_back();
+      if (!seen.insert(h).second) continue;
+      if (!pending.contains(h)) {
+        published.push_back(h);
+        continue;
+      }
+      auto event = log_->GetIncludingPending(h);
+      if (!event.ok()) return event.status();
+      auto header = log::DecodeEventHeader(event->bytes, log::DecodeLimits{SIZE_MAX});
+      if (!header.ok()) return header.status();
+      work.insert(work.end(), header->parents.begin(), header->parents.end());
+    }
+    std::sort(published.begin(), published.end());
+    heads = std::move(published);
+  }
   for (const log::Hash& h : *heads) {
     auto present = log_->Contains(h);
     if (!present.ok()) return present.status();
@@ -353,7 +382,7 @@ absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& op
   if (watermark->seq > 0) have[site_] = watermark->seq;
   auto missing = log_->MissingFor(have, *heads);
   if (!missing.ok()) return missing.status();
-  if (missing->empty()) return 0;
+  if (missing->empty() && just_stored.empty()) return 0;
   // The walk can reach an event of the heads' past by a path that avoids
   // the heads (a remote event whose parent we had, from a third site).
   // Parents arrive before children, so only events stored after the oldest
@@ -381,7 +410,7 @@ absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& op
   auto fold = Fold::Begin(db, options);
   if (!fold.ok()) return fold.status();
   std::vector<log::Event> events;
-  std::vector<const log::StoredEvent*> sources;
+  std::vector<log::Hash> hashes;
   uint64_t rows = 0;
   std::set<std::string> tables;
   for (const log::StoredEvent& stored : *missing) {
@@ -393,7 +422,15 @@ absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& op
       tables.insert(t.table);
     }
     events.push_back(*std::move(event));
-    sources.push_back(&stored);
+    hashes.push_back(stored.hash);
+  }
+  for (StoredPending& p : just_stored) {
+    for (const log::TableChanges& t : p.event.tables) {
+      rows += t.row_count;
+      tables.insert(t.table);
+    }
+    events.push_back(std::move(p.event));
+    hashes.push_back(p.hash);
   }
   // Nobody else writes inside our own write transaction, and readers never
   // see the triggers gone: the DDL commits (restored) with the fold.
@@ -416,7 +453,7 @@ absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& op
     }
   }
   for (size_t i = 0; i < events.size(); ++i) {
-    if (absl::Status s = (*fold)->Apply(sources[i]->hash, events[i]); !s.ok()) return s;
+    if (absl::Status s = (*fold)->Apply(hashes[i], events[i]); !s.ok()) return s;
   }
   for (const std::string& t : suspended) {
     if (absl::Status s = MakeReplicated(db, "main", t); !s.ok()) return s;
@@ -426,28 +463,54 @@ absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& op
 }
 
 absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Span<const std::string_view> events,
-                                                          const FoldOptions& options) {
+                                                          const FoldOptions& options,
+                                                          absl::Span<const log::Hash> in_flight) {
   ApplyResult result;
   std::vector<std::string> copies(events.begin(), events.end());
-  // Stored first, verified on the way in: a bad event changes nothing.
   auto durability = DurabilityFor(db);
   if (!durability.ok()) return durability.status();
-  auto appended = log_->Append(copies, *durability);
-  if (!appended.ok()) return appended.status();
-  for (const auto& a : *appended) result.events_added += a.already_present ? 0 : 1;
 
   // Its own write transaction when the caller has none (taking the write
   // lock first, so the heads it reads are the newest); else a savepoint.
   const bool own = sqlite3_get_autocommit(db) != 0;
   if (absl::Status s = Exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT crlog_apply"); !s.ok()) return s;
-  auto folded = FoldMissing(db, options, &result.fold, own);
+  auto undo = [&](absl::Status s, absl::Span<const log::Hash> stored) {
+    Exec(db, own ? "ROLLBACK" : "ROLLBACK TO crlog_apply; RELEASE crlog_apply").IgnoreError();
+    if (!stored.empty()) log_->Discard(stored, log::Durability::kNoSync).IgnoreError();
+    return s;
+  };
+  // With the write lock: events another connection committed but has not
+  // published yet are published, so the heads below are all in the log.
+  if (own) {
+    if (absl::Status s = ResolvePending(db, in_flight); !s.ok()) return undo(s, {});
+  }
+  // Stored pending, verified on the way in: a bad event changes nothing, and
+  // the events become visible only once SQLite commits their fold.
+  auto appended = log_->AppendPending(copies, *durability);
+  if (!appended.ok()) return undo(appended.status(), {});
+  std::vector<StoredPending> stored;
+  std::vector<log::Hash> added;
+  for (size_t i = 0; i < appended->size(); ++i) {
+    if ((*appended)[i].already_present) continue;
+    added.push_back((*appended)[i].hash);
+    auto event = log::DecodeEvent(copies[i], log::DecodeLimits{SIZE_MAX, /*trusted=*/true});
+    if (!event.ok()) return undo(event.status(), added);
+    stored.push_back(StoredPending{(*appended)[i].hash, *std::move(event)});
+  }
+  result.events_added = added.size();
+  std::vector<log::Hash> pending_heads(in_flight.begin(), in_flight.end());
+  pending_heads.insert(pending_heads.end(), added.begin(), added.end());
+  auto folded = FoldMissing(db, options, &result.fold, own, std::move(stored), pending_heads);
   absl::Status s = folded.status();
   if (s.ok()) s = Exec(db, own ? "COMMIT" : "RELEASE crlog_apply");
-  if (!s.ok()) {
-    Exec(db, own ? "ROLLBACK" : "ROLLBACK TO crlog_apply; RELEASE crlog_apply").IgnoreError();
-    return s;
-  }
+  if (!s.ok()) return undo(s, added);
   result.events_folded = *folded;
+  if (own) {
+    // Committed: if publishing fails, recovery publishes (the heads name them).
+    if (!added.empty()) log_->Publish(added, log::Durability::kNoSync).IgnoreError();
+  } else {
+    result.pending.events = std::move(added);
+  }
   return result;
 }
 

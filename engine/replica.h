@@ -112,9 +112,10 @@ class Replica {
   // `import`, when given, holds what INSERT INTO crsql_changes accepted in
   // this transaction (its clocks are written already): it is staged first,
   // and the local event names it as a parent.
+  // `in_flight`: events crlog_apply stored pending in this transaction.
   absl::StatusOr<std::optional<PendingCommit>> PrepareCommit(
       sqlite3* db, absl::Span<CaptureBuffer* const> buffers, const VersionFloors& floors,
-      std::optional<ImportCommit> import = std::nullopt);
+      std::optional<ImportCommit> import = std::nullopt, absl::Span<const log::Hash> in_flight = {});
 
   // What PrepareCommit would make of `buffers` now, without writing
   // anything: each row the open transaction changed, with the clock it will
@@ -130,18 +131,24 @@ class Replica {
 
   // --- Remote events: the engine's own merge path -------------------------
   // Verifies `events` (canonical bytes, parents first or in any order the
-  // store accepts), stores those the log lacks, and folds every published
-  // event the database has not materialised into its tables, in one
-  // savepoint on `db` (inside the caller's transaction if one is open).
-  // The log is written first and wins: if the fold fails, the next load
-  // rolls forward. Bad input leaves both log and database unchanged.
+  // store accepts), stores those the log lacks as pending, and folds them,
+  // with every published event the database has not materialised, into its
+  // tables. Without a caller's transaction on `db` it runs in its own and
+  // publishes the events once SQLite committed. Inside one (a savepoint),
+  // the events stay pending and are returned in `pending`: the caller
+  // publishes them after COMMIT (FinishCommit) and discards them after
+  // ROLLBACK (AbortCommit), so a rolled-back apply leaves nothing to roll
+  // forward. `in_flight` names what earlier applies of that transaction left
+  // pending. Any failure (bad input, a fold the tables refuse) leaves both
+  // log and database unchanged.
   struct ApplyResult {
     uint64_t events_added = 0;   // new to the log
     uint64_t events_folded = 0;  // materialised now
     FoldStats fold;
+    PendingCommit pending;       // inside a caller's transaction: see above
   };
   absl::StatusOr<ApplyResult> ApplyEvents(sqlite3* db, absl::Span<const std::string_view> events,
-                                          const FoldOptions& options);
+                                          const FoldOptions& options, absl::Span<const log::Hash> in_flight = {});
   // Phase two (xCommit): SQLite committed; publish. Errors are left for
   // recovery to repair and only reported.
   absl::Status FinishCommit(const PendingCommit& commit);
@@ -149,9 +156,10 @@ class Replica {
   absl::Status AbortCommit(const PendingCommit& commit);
 
   // Publishes pending events SQLite committed (named by the watermark or the
-  // heads) and discards the rest. Requires the write lock (BEGIN IMMEDIATE or
-  // a write transaction).
-  absl::Status ResolvePending(sqlite3* db);
+  // heads) and discards the rest, but for `in_flight` (events the open
+  // transaction on `db` applied). Requires the write lock (BEGIN IMMEDIATE
+  // or a write transaction).
+  absl::Status ResolvePending(sqlite3* db, absl::Span<const log::Hash> in_flight = {});
   // Recovery on open: under BEGIN IMMEDIATE, ResolvePending and a check that
   // the log holds what the database says it does. Returns Unavailable when
   // the lock is busy (the next writer resolves instead).
@@ -178,13 +186,22 @@ class Replica {
   absl::StatusOr<PendingCommit> StageLocalEvents(sqlite3* db, std::vector<log::Event> events,
                                                  size_t first_data, const meta::Watermark& committed,
                                                  uint64_t db_version,
-                                                 std::optional<ImportCommit> import = std::nullopt);
-  // Folds published events the database has not materialised. With
-  // `own_transaction` (nothing else of the caller's is in it), a large fold
-  // runs with the capture triggers of its tables removed and restored
-  // (triggers make every write of the fold several times slower).
+                                                 std::optional<ImportCommit> import = std::nullopt,
+                                                 absl::Span<const log::Hash> in_flight = {});
+  // Folds published events the database has not materialised, then
+  // `just_stored` (events just stored pending, parents first). `in_flight`: the
+  // pending events the database's heads may name (materialised in this
+  // transaction). With `own_transaction` (nothing else of the caller's is
+  // in it), a large fold runs with the capture triggers of its tables
+  // removed and restored (triggers make every write of the fold several
+  // times slower).
+  struct StoredPending {
+    log::Hash hash;
+    log::Event event;
+  };
   absl::StatusOr<uint64_t> FoldMissing(sqlite3* db, const FoldOptions& options, FoldStats* stats,
-                                       bool own_transaction = false);
+                                       bool own_transaction = false, std::vector<StoredPending> just_stored = {},
+                                       absl::Span<const log::Hash> in_flight = {});
   // Replicated tables that were dropped (by a connection without crlog, or
   // by DROP TABLE): forgets them and returns their names, for the
   // schema-change events that record the drop.

@@ -331,7 +331,7 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
     log::Hash hash = log::ToArray<32>(versions->ColumnBlob(1));
     auto cached = events.find(hash);
     if (cached == events.end()) {
-      auto stored = conn->replica->log().Get(hash);
+      auto stored = conn->replica->log().GetIncludingPending(hash);
       if (!stored.ok()) return stored.status();
       auto event = stored->Decode();
       if (!event.ok()) return event.status();

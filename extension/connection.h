@@ -37,6 +37,11 @@ struct Connection {
   // Set by commit phase one; consumed by phase two or rollback.
   std::optional<engine::PendingCommit> pending;
   bool prepared = false;
+  // Events crlog_apply stored pending in the open transaction, each batch
+  // with the savepoint levels open when it ran: published at COMMIT,
+  // discarded at ROLLBACK, or at a ROLLBACK TO that undoes its fold.
+  std::vector<std::pair<int, engine::PendingCommit>> applied;
+  std::vector<log::Hash> AppliedEvents() const;
   // Savepoint levels open (SQLite's numbering, as xSavepoint reports it), and
   // how many were open when phase one ran: a ROLLBACK TO below that undoes
   // phase one's writes; a failed statement's own rollback does not.

@@ -25,6 +25,7 @@ void Connection::EndTransaction() {
   merger.reset();
   poisoned = absl::OkStatus();
   pending.reset();
+  applied.clear();
   prepared = false;
   savepoint_depth = 0;
   prepared_depth = 0;

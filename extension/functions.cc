@@ -327,8 +327,23 @@ void Apply(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   options.local_site = conn->replica->site();
   options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
   options.sync_bit = &conn->sync_bit;
-  auto result = conn->replica->ApplyEvents(conn->db, *events, options);
+  const bool in_transaction = sqlite3_get_autocommit(conn->db) == 0;
+  if (in_transaction) {
+    // The events stay pending until the caller's transaction ends; joining
+    // crsql_changes to it (a write of no rows) makes SQLite tell crlog how
+    // it ends: xCommit publishes them, xRollback discards them.
+    if (absl::Status s = engine::Exec(conn->db,
+                              "INSERT INTO crsql_changes(\"table\", pk, cid, val, col_version, db_version, site_id, "
+                              "cl, seq) SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0");
+        !s.ok()) {
+      return ResultError(ctx, s);
+    }
+  }
+  auto result = conn->replica->ApplyEvents(conn->db, *events, options, conn->AppliedEvents());
   if (!result.ok()) return ResultError(ctx, result.status());
+  if (in_transaction && !result->pending.events.empty()) {
+    conn->applied.emplace_back(conn->savepoint_depth, result->pending);
+  }
   sqlite3_result_int64(ctx, static_cast<int64_t>(result->events_added));
 }
 

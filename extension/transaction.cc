@@ -53,7 +53,8 @@ absl::Status PrepareTransaction(Connection* conn) {
     import = conn->merger->Import();
   }
   if (conn->joined.empty() && !import.has_value()) return absl::OkStatus();
-  auto commit = conn->replica->PrepareCommit(conn->db, conn->joined, conn->floors, std::move(import));
+  auto commit =
+      conn->replica->PrepareCommit(conn->db, conn->joined, conn->floors, std::move(import), conn->AppliedEvents());
   if (!commit.ok()) return commit.status();
   conn->pending = *std::move(commit);
   conn->prepared = true;
@@ -61,15 +62,25 @@ absl::Status PrepareTransaction(Connection* conn) {
   return absl::OkStatus();
 }
 
+std::vector<log::Hash> Connection::AppliedEvents() const {
+  std::vector<log::Hash> out;
+  for (const auto& [depth, batch] : applied) out.insert(out.end(), batch.events.begin(), batch.events.end());
+  return out;
+}
+
 void CommitTransaction(Connection* conn) {
   // If publishing fails the events stay pending and recovery publishes them
   // (the watermark and heads name them).
-  if (conn->pending.has_value()) conn->replica->FinishCommit(*conn->pending).IgnoreError();
+  engine::PendingCommit all;
+  all.events = conn->AppliedEvents();
+  if (conn->pending.has_value()) all.events.insert(all.events.end(), conn->pending->events.begin(), conn->pending->events.end());
+  if (!all.events.empty()) conn->replica->FinishCommit(all).IgnoreError();
   conn->EndTransaction();
 }
 
 void RollbackTransaction(Connection* conn) {
   if (conn->pending.has_value()) conn->replica->AbortCommit(*conn->pending).IgnoreError();
+  for (const auto& [depth, batch] : conn->applied) conn->replica->AbortCommit(batch).IgnoreError();
   conn->EndTransaction();
 }
 
@@ -98,6 +109,12 @@ void TransactionRollbackTo(Connection* conn, int level) {
   // events, and build them again at the next COMMIT from what is left. (A
   // statement failing after the COMMIT rolls back only to its own, newer,
   // savepoint.)
+  // A crlog_apply after that savepoint is undone with it: its events must
+  // never be published.
+  while (!conn->applied.empty() && level < conn->applied.back().first) {
+    conn->replica->AbortCommit(conn->applied.back().second).IgnoreError();
+    conn->applied.pop_back();
+  }
   if (conn->prepared && level < conn->prepared_depth) {
     if (conn->pending.has_value()) conn->replica->AbortCommit(*conn->pending).IgnoreError();
     conn->pending.reset();

@@ -476,7 +476,10 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
                            " which is not in the log: append its parents first"));
         }
         const uint64_t* pos = &**found;
-        if (IsPendingIn(txn, env, *pos)) {
+        // A pending event may build on a pending parent (a transaction that
+        // applied remote events and then wrote): they commit together, and
+        // recovery publishes a parent with its child. A published one may not.
+        if (!pending && IsPendingIn(txn, env, *pos)) {
           return absl::FailedPreconditionError(
               absl::StrCat(Describe(c.hash, h), " names parent ", ShortHex(parent),
                            " which is pending (not yet committed)"));
@@ -740,6 +743,14 @@ absl::StatusOr<StoredEvent> LogStore::Get(const Hash& hash) const {
   if (txn.IsPending(*pos)) {
     return absl::NotFoundError(absl::StrCat("event ", ShortHex(hash), " is not in the log"));
   }
+  return ReadEventAt(txn.get(), *env_, *pos);
+}
+
+absl::StatusOr<StoredEvent> LogStore::GetIncludingPending(const Hash& hash) const {
+  ReadTxn txn(*env_);
+  if (absl::Status s = txn.Begin(); !s.ok()) return s;
+  auto pos = PositionOf(txn.get(), *env_, hash);
+  if (!pos.ok()) return pos.status();
   return ReadEventAt(txn.get(), *env_, *pos);
 }
 

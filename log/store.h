@@ -116,6 +116,10 @@ class LogStore {
   // --- Reading (published events only) ----------------------------------
   // NotFound when absent.
   absl::StatusOr<StoredEvent> Get(const Hash& hash) const;
+  // The same, pending events included: for readers that found the id in a
+  // database that committed it (crlog_versions), which may be read between
+  // SQLite's commit and the publish, or inside the transaction that stored it.
+  absl::StatusOr<StoredEvent> GetIncludingPending(const Hash& hash) const;
   // `hex_prefix` of at least 4 hex digits; InvalidArgument when it matches
   // more than one event, NotFound when none.
   absl::StatusOr<StoredEvent> GetByPrefix(std::string_view hex_prefix) const;

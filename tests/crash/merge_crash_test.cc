@@ -21,13 +21,13 @@
 // Four ways in:
 // - merge: BEGIN; INSERT INTO crsql_changes ... (thousands of rows); COMMIT.
 //   SQLite decides: the batch is there exactly when SQLite committed.
-// - apply: SELECT crlog_apply(bundle). The log is written first and wins:
-//   when the bundle's events reached the log, the reopen must roll the
-//   tables forward to them.
+// - apply: SELECT crlog_apply(bundle). The events are stored pending and
+//   published once SQLite committed their fold: the bundle is there exactly
+//   when SQLite committed.
 // - apply-mixed: BEGIN; SELECT crlog_apply(bundle); local writes; COMMIT.
-//   The bundle is in the log as soon as crlog_apply returns, so a crash
-//   before SQLite's commit leaves the bundle (rolled forward) without the
-//   local writes.
+//   The bundle's events stay pending until the transaction's COMMIT, so the
+//   bundle and the local writes are there together or not at all (a
+//   rolled-back apply is never rolled forward).
 // - mixed: local writes inside the merging transaction. The import and the
 //   local event are both published, or neither.
 #include <sqlite3.h>
@@ -536,36 +536,24 @@ class MergeCrash {
     const bool local_writes = action_ == "mixed" || action_ == "apply-mixed";
     if (point) {
       EXPECT_EQ(sqlite_committed, options.crash_at == "commit-before-publish") << "SQLite's heads";
-      EXPECT_EQ(facts->pending.size(), action_ == "mixed" ? 2u : 1u)
-          << "the transaction's events (an import, a local event) are not pending";
-      EXPECT_EQ(facts->published, events_before + (applies ? setup_.bundle_events : 0))
-          << "published before the commit ended (only crlog_apply's events are, as it stores them)";
+      const size_t pending = action_ == "mixed"         ? 2u
+                             : action_ == "apply-mixed" ? setup_.bundle_events + 1
+                                                        : 1u;
+      EXPECT_EQ(facts->pending.size(), pending)
+          << "the transaction's events (an import or the bundle, a local event) are not pending";
+      EXPECT_EQ(facts->published, events_before) << "published before the commit ended";
     }
     outcomes->committed_pending += sqlite_committed && !facts->pending.empty();
     if (acked) {
       EXPECT_TRUE(sqlite_committed) << "an acknowledged COMMIT is not in SQLite";
     }
 
-    State want;
-    if (applies) {
-      // The log is written first and wins.
-      if (action_ == "apply") {
-        EXPECT_TRUE(facts->pending.empty()) << "crlog_apply stores events published";
-      }
-      if (!log_has_bundle) {
-        EXPECT_EQ(facts->published, events_before) << "part of the bundle reached the log";
-        EXPECT_FALSE(sqlite_committed) << "SQLite materialised events the log does not have";
-      }
-      want = sqlite_committed || (log_has_bundle && action_ == "apply") ? State::kAfter
-             : log_has_bundle                                           ? State::kApplied
-                                                                        : State::kBefore;
-      outcomes->rolled_forward += log_has_bundle && !sqlite_committed;
-    } else {
-      if (!sqlite_committed) {
-        EXPECT_EQ(facts->published, events_before) << "events of an uncommitted merge were published";
-      }
-      want = sqlite_committed ? State::kAfter : State::kBefore;
+    // Every way in is all or nothing with SQLite's commit.
+    if (!sqlite_committed) {
+      EXPECT_EQ(facts->published, events_before) << "events of an uncommitted merge or apply were published";
     }
+    outcomes->rolled_forward += log_has_bundle && !sqlite_committed;
+    const State want = sqlite_committed ? State::kAfter : State::kBefore;
     if (expect != nullptr) {
       EXPECT_EQ(Name(want), Name(*expect)) << "the state this crash point must leave";
     }
@@ -662,11 +650,8 @@ class MergeCrashTest : public ::testing::TestWithParam<Mode> {
           WriterOptions o;
           o.crash_at = point;
           // SQLite commits between commit-after-watermark and
-          // commit-before-publish. crlog_apply's events are in the log
-          // before the COMMIT starts.
-          const State expect = std::string(point) == "commit-before-publish" ? State::kAfter
-                               : action == "apply-mixed"                     ? State::kApplied
-                                                                             : State::kBefore;
+          // commit-before-publish.
+          const State expect = std::string(point) == "commit-before-publish" ? State::kAfter : State::kBefore;
           ASSERT_NO_FATAL_FAILURE(crash.Crash(o, &expect, &outcomes));
           if (HasFailure()) return;
         }
@@ -698,16 +683,15 @@ TEST_P(MergeCrashTest, BatchMergeCrashedAtCommitPointsIsAllOrNothing) { Run("mer
 // 1. The same, killed at seeded random moments.
 TEST_P(MergeCrashTest, BatchMergeKilledAtRandomIsAllOrNothing) { Run("merge", 2, 10, false, 4); }
 
-// 2. SELECT crlog_apply(bundle) killed at random: the tables are the fold of
-// the log, and hold the bundle whenever the log does.
-TEST_P(MergeCrashTest, ApplyKilledAtRandomRollsForwardToTheLog) { Run("apply", 2, 100, false, 5); }
+// 2. SELECT crlog_apply(bundle) killed at random: the bundle is in the
+// tables and the log exactly when SQLite committed its fold.
+TEST_P(MergeCrashTest, ApplyKilledAtRandomIsAllOrNothing) { Run("apply", 2, 100, false, 5); }
 
 // 2. BEGIN; SELECT crlog_apply(bundle); local writes; COMMIT, crashed at
-// the commit crash points and at random: the bundle's events reached the
-// log when crlog_apply returned, so recovery folds them in whether or not
-// the transaction committed; the local writes are there exactly when
-// SQLite committed.
-TEST_P(MergeCrashTest, ApplyInsideATransactionRollsForwardWhenTheTransactionIsLost) {
+// the commit crash points and at random: the bundle and the local writes
+// are there exactly when SQLite committed; a lost transaction's apply is
+// not rolled forward.
+TEST_P(MergeCrashTest, ApplyInsideATransactionIsLostWithTheTransaction) {
   Run("apply-mixed", 1, 300, true, 2);
 }
 

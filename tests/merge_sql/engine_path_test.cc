@@ -339,5 +339,105 @@ TEST_F(MergeSqlTest, LargeBundleLeavesCaptureInPlace) {
 }
 
 
+
+// --- crlog_apply inside the caller's transaction ----------------------------
+// The events stay pending until the transaction ends: rolled back means not
+// applied, on this connection and on every later one.
+
+TEST_F(MergeSqlTest, RolledBackApplyIsNotRolledForwardByTheNextConnection) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(b, "b.db");
+  MakeSchema(*a);
+  MakeSchema(*b);
+  WriteHistory(*a);
+  const std::string bundle = Export(*a);
+  const int64_t events = EventCount(*b);
+  b->Exec("BEGIN");
+  ApplyResult r = Apply(*b, bundle);
+  ASSERT_EQ(r.error, "");
+  EXPECT_GT(r.added, 0);
+  EXPECT_EQ(TableLines(*b, "t"), TableLines(*a, "t")) << "applied inside the transaction";
+  EXPECT_FALSE(ChangeLines(*b).empty()) << "crsql_changes reads the applied events inside the transaction";
+  b->Exec("ROLLBACK");
+  EXPECT_TRUE(TableLines(*b, "t").empty());
+  b.reset();
+  OPEN_REPLICA(again, "b.db");
+  EXPECT_TRUE(TableLines(*again, "t").empty()) << "the next connection rolled the events forward";
+  EXPECT_EQ(EventCount(*again), events);
+  EXPECT_EQ(VerifyInProcess(File("b.db")), "");
+  ApplyResult later = Apply(*again, bundle);
+  ASSERT_EQ(later.error, "");
+  EXPECT_EQ(later.added, r.added) << "nothing of the rolled-back apply was kept";
+  EXPECT_EQ(TableLines(*again, "t"), TableLines(*a, "t"));
+}
+
+TEST_F(MergeSqlTest, RollbackToASavepointUndoesTheApplyInsideIt) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(b, "b.db");
+  MakeSchema(*a);
+  MakeSchema(*b);
+  WriteHistory(*a);
+  const std::string bundle = Export(*a);
+  b->Exec("BEGIN; SAVEPOINT before_apply;");
+  ASSERT_EQ(Apply(*b, bundle).error, "");
+  b->Exec("ROLLBACK TO before_apply; RELEASE before_apply;");
+  b->Exec("INSERT INTO t VALUES (9, 'b own', 9)");
+  b->Exec("COMMIT");
+  b.reset();
+  OPEN_REPLICA(again, "b.db");
+  EXPECT_EQ(TableLines(*again, "t"), std::vector<std::string>{"9|'b own'|9"});
+  EXPECT_EQ(VerifyInProcess(File("b.db")), "");
+}
+
+TEST_F(MergeSqlTest, ApplyThenLocalWritesInOneTransactionCommitTogether) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(b, "b.db");
+  OPEN_REPLICA(c, "c.db");
+  MakeSchema(*a);
+  MakeSchema(*b);
+  MakeSchema(*c);
+  a->Exec("INSERT INTO t VALUES (1, 'one', 1)");
+  const std::string first = Export(*a);
+  a->Exec("UPDATE t SET a = 'uno' WHERE id = 1");
+  const std::string second = Export(*a);  // the first's events again, and one more
+  b->Exec("BEGIN");
+  ASSERT_EQ(Apply(*b, first).error, "");
+  // The second bundle's new event names a parent the first left pending.
+  ApplyResult more = Apply(*b, second);
+  ASSERT_EQ(more.error, "");
+  EXPECT_EQ(more.added, 1);
+  b->Exec("INSERT INTO t VALUES (2, 'two', 2)");
+  b->Exec("COMMIT");
+  b.reset();
+  OPEN_REPLICA(again, "b.db");
+  EXPECT_EQ(TableLines(*again, "t"), (std::vector<std::string>{"1|'uno'|1", "2|'two'|2"}));
+  EXPECT_EQ(VerifyInProcess(File("b.db")), "");
+  // B's local event follows A's: a third replica takes all of it.
+  ASSERT_EQ(Apply(*c, Export(*again)).error, "");
+  EXPECT_EQ(TableLines(*c, "t"), TableLines(*again, "t"));
+}
+
+// The receiver's tables refuse a row (a CHECK constraint the sender lacks):
+// the apply fails naming the event and the row, and changes nothing, so the
+// database still opens and keeps syncing with what it can take.
+TEST_F(MergeSqlTest, FoldTheTablesRefuseLeavesTheDatabaseLoadable) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(b, "b.db");
+  MakeCrr(*a, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, b INTEGER)", "t");
+  MakeCrr(*b, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, b INTEGER CHECK (b < 100))", "t");
+  a->Exec("INSERT INTO t VALUES (1, 500)");
+  const int64_t events = EventCount(*b);
+  ApplyResult r = Apply(*b, Export(*a));
+  EXPECT_NE(r.error.find("CHECK constraint failed"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("table 't', row (1)"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("event "), std::string::npos) << r.error;
+  EXPECT_EQ(EventCount(*b), events) << "nothing of the refused bundle is stored";
+  b->Exec("INSERT INTO t VALUES (2, 5)");
+  b.reset();
+  OPEN_REPLICA(again, "b.db");  // used to fail at every load from then on
+  EXPECT_EQ(TableLines(*again, "t"), std::vector<std::string>{"2|5"});
+  EXPECT_EQ(VerifyInProcess(File("b.db")), "");
+}
+
 }  // namespace
 }  // namespace crlog::merge_sql_test
