@@ -112,6 +112,32 @@ TEST_F(BadBatchTest, PkWithWrongColumnCountRefusesTheBatch) {
   ExpectBatchRefused(Bad(kPk, Value::Blob(Pk({Value::Integer(5), Value::Integer(6)}))), "items");
 }
 
+// A pk the table would store as another value would give the row a second
+// identity that crsql_changes lists apart (or, NULL, a fresh rowid that it
+// never lists).
+TEST_F(BadBatchTest, NullPkRefusesTheBatch) {
+  ExpectBatchRefused(Bad(kPk, Value::Blob(Pk({Value::Null()}))), "pk column 'item_key' is NULL");
+}
+
+TEST_F(BadBatchTest, TextPkForAnIntegerColumnRefusesTheBatch) {
+  ExpectBatchRefused(Bad(kPk, Value::Blob(Pk({Value::Text("5")}))), "pk column 'item_key' (INTEGER affinity)");
+}
+
+TEST_F(BadBatchTest, WholeRealPkForAnIntegerColumnRefusesTheBatch) {
+  ExpectBatchRefused(Bad(kPk, Value::Blob(Pk({Value::Real(5.0)}))), "pk column 'item_key'");
+}
+
+TEST_F(BadBatchTest, IntegerPkForATextColumnIsRefusedAndTheRowKeepsOneIdentity) {
+  MakeCrr(*b_, "CREATE TABLE tags(name TEXT PRIMARY KEY NOT NULL, n)", "tags");
+  std::string err = InsertChange(*b_, {"tags", Pk({Value::Integer(2)}), "n", Value::Integer(1), 1, 1, site_, 1, 0});
+  EXPECT_THAT(err, HasSubstr("pk column 'name' (TEXT affinity) is given 2"));
+  // Packed as the table stores it, the same row merges and a local update
+  // keeps it under one pk.
+  ASSERT_EQ(ApplyBatch(*b_, {{"tags", Pk({Value::Text("2")}), "n", Value::Integer(1), 1, 1, site_, 1, 0}}), "");
+  b_->Exec("UPDATE tags SET n = 5 WHERE name = '2'");
+  EXPECT_EQ(Query(*b_, "SELECT count(DISTINCT pk) FROM crsql_changes WHERE \"table\" = 'tags'")[0][0].integer, 1);
+}
+
 TEST_F(BadBatchTest, TextColVersionRefusesTheBatch) {
   ExpectBatchRefused(Bad(kColVersion, Value::Text("abc")), "col_version");
 }
