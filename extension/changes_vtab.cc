@@ -23,6 +23,7 @@
 #include "engine/row_clock.h"
 #include "engine/sql.h"
 #include "extension/connection.h"
+#include "log/format.h"
 #include "log/event.h"
 #include "log/row_codec.h"
 #include "log/strings.h"
@@ -427,9 +428,7 @@ struct ParsedChange : engine::OwnedChange {
   uint64_t db_version = 0;  // the sender's
 };
 
-// Versions and seqs stay far below INT64_MAX so that they can still grow:
-// one at INT64_MAX would make the next db_version negative.
-constexpr uint64_t kMaxChangeNumber = uint64_t{1} << 62;
+constexpr uint64_t kMaxChangeNumber = log::format::kMaxCounter;
 
 // A version, cl or seq of an incoming change. JavaScript clients send every
 // number as a float64 (REAL 3.0) and some leave seq out (NULL, read as 0), so

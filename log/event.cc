@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "log/format.h"
 #include "log/strings.h"
 #include "event.capnp.h"
 
@@ -65,6 +66,16 @@ absl::Status CheckRows(const TableChanges& tc, bool with_origins, size_t origin_
   while (!reader.done()) {
     if (absl::Status s = reader.Next(tc.columns.size(), &row); !s.ok()) {
       return Invalid(absl::StrCat("table '", tc.table, "': ", s.message()));
+    }
+    if (row.causal_length > format::kMaxCounter || row.seq > format::kMaxCounter) {
+      return Invalid(absl::StrCat("table '", tc.table, "': a row's causal length ", row.causal_length,
+                                  " or seq leaves no room to grow (at most 2^62)"));
+    }
+    for (const CellOp& cell : row.cells) {
+      if (cell.version > format::kMaxCounter || cell.seq > format::kMaxCounter) {
+        return Invalid(absl::StrCat("table '", tc.table, "': a cell's column version ", cell.version,
+                                    " or seq leaves no room to grow (at most 2^62)"));
+      }
     }
     if (with_origins && row.origin >= origin_count) {
       return Invalid(absl::StrCat("table '", tc.table, "': a row names origin ", row.origin, " of ",
@@ -253,6 +264,10 @@ absl::Status CheckEventShape(const Event& e) {
     if (e.site == kNoSite) return Invalid(absl::StrCat(EventKindName(e.kind), " event has no site"));
     if (e.seq == 0) return Invalid("a native event's seq starts at 1");
     if (e.lamport == 0) return Invalid("a native event's lamport starts at 1");
+    if (e.seq > format::kMaxCounter || e.lamport > format::kMaxCounter) {
+      return Invalid(absl::StrCat("seq ", e.seq, " / lamport ", e.lamport,
+                                  " leaves no room to grow (at most 2^62)"));
+    }
     if (!e.origins.empty()) return Invalid("only import events list origins");
   }
   if (!e.signature.empty()) {

@@ -36,6 +36,12 @@ inline constexpr unsigned kMaxDbs = 8;
 inline constexpr char kMetaFormatVersion[] = "format_version";  // u32 BE
 inline constexpr char kMetaOwner[] = "owner";  // opaque id of the database that owns the log
 
+// The largest seq, lamport, causal length or column version an event may
+// carry, and the largest version or seq crsql_changes accepts: far below
+// INT64_MAX, so each can still grow (one at INT64_MAX would make the next
+// db_version negative, and peers would refuse it).
+inline constexpr uint64_t kMaxCounter = uint64_t{1} << 62;
+
 inline constexpr size_t kHashSize = 32;
 inline constexpr size_t kSiteSize = 16;
 inline constexpr size_t kPositionSize = 8;

@@ -18,6 +18,7 @@
 #include "event.capnp.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "log/format.h"
 #include "tests/log/test_util.h"
 
 namespace crlog::log {
@@ -321,12 +322,32 @@ TEST(EventCodecTest, GroupedEventRoundTrips) {
 }
 
 TEST(EventCodecTest, LargeIntegersSurvive) {
-  Event e = ChangeEvent(Site(0xff), std::numeric_limits<uint64_t>::max(),
-                        std::numeric_limits<uint64_t>::max(), {});
+  Event e = ChangeEvent(Site(0xff), format::kMaxCounter, format::kMaxCounter, {});
   e.time_micros = std::numeric_limits<int64_t>::min();
   auto d = RoundTrip(e);
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(*d, e);
+}
+
+// A counter at INT64_MAX would wrap the next db_version negative on every
+// replica that folds it; such events are refused wherever they arrive.
+TEST(EventCodecTest, CountersThatLeaveNoRoomToGrowAreRefused) {
+  for (uint64_t too_big : {format::kMaxCounter + 1, uint64_t{std::numeric_limits<int64_t>::max()},
+                           std::numeric_limits<uint64_t>::max()}) {
+    SCOPED_TRACE(too_big);
+    Event seq = ChangeEvent(Site(1), too_big, 1, {});
+    EXPECT_THAT(std::string(EncodeEvent(seq).status().message()), HasSubstr("no room to grow"));
+    Event lamport = ChangeEvent(Site(1), 1, too_big, {});
+    EXPECT_THAT(std::string(EncodeEvent(lamport).status().message()), HasSubstr("no room to grow"));
+    for (bool in_cell : {false, true}) {
+      RowsWriter w;
+      w.BeginRow("k", in_cell ? 1 : too_big, 1);
+      w.AddCell(0, in_cell ? too_big : 1, Value::Integer(1));
+      Event cells = ChangeEvent(Site(1), 1, 1, {});
+      cells.tables = {TableChanges{"t", {"a"}, w.row_count(), w.Release(), {}}};
+      EXPECT_THAT(std::string(EncodeEvent(cells).status().message()), HasSubstr("no room to grow"));
+    }
+  }
 }
 
 TEST(EventCodecTest, CountOpsCountsCellsAndDeletes) {
