@@ -335,9 +335,12 @@ TEST(EventCodecTest, CountersThatLeaveNoRoomToGrowAreRefused) {
   for (uint64_t too_big : {format::kMaxCounter + 1, uint64_t{std::numeric_limits<int64_t>::max()},
                            std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(too_big);
-    Event seq = ChangeEvent(Site(1), too_big, 1, {});
+    // Set after ChangeEvent, whose made-up time adds the seq.
+    Event seq = ChangeEvent(Site(1), 1, 1, {});
+    seq.seq = too_big;
     EXPECT_THAT(std::string(EncodeEvent(seq).status().message()), HasSubstr("no room to grow"));
-    Event lamport = ChangeEvent(Site(1), 1, too_big, {});
+    Event lamport = ChangeEvent(Site(1), 1, 1, {});
+    lamport.lamport = too_big;
     EXPECT_THAT(std::string(EncodeEvent(lamport).status().message()), HasSubstr("no room to grow"));
     for (bool in_cell : {false, true}) {
       RowsWriter w;
