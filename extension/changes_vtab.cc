@@ -428,8 +428,6 @@ struct ParsedChange : engine::OwnedChange {
   uint64_t db_version = 0;  // the sender's
 };
 
-constexpr uint64_t kMaxChangeNumber = log::format::kMaxCounter;
-
 // A version, cl or seq of an incoming change. JavaScript clients send every
 // number as a float64 (REAL 3.0) and some leave seq out (NULL, read as 0), so
 // those are taken; cr-sqlite also truncates 3.5 to 3 and reads a NULL
@@ -437,19 +435,19 @@ constexpr uint64_t kMaxChangeNumber = log::format::kMaxCounter;
 // refuses those (docs/sql.md, differences).
 absl::StatusOr<uint64_t> ChangeNumber(sqlite3_value* v, bool null_is_zero) {
   const auto range = [](auto x) {
-    return absl::InvalidArgumentError(absl::StrCat(x, ", beyond ", kMaxChangeNumber, ", which leaves no room to grow"));
+    return absl::InvalidArgumentError(absl::StrCat(x, ", beyond ", log::format::kMaxCounter, ", which leaves no room to grow"));
   };
   switch (sqlite3_value_type(v)) {
     case SQLITE_INTEGER: {
       int64_t x = sqlite3_value_int64(v);
       if (x < 0) return absl::InvalidArgumentError(absl::StrCat(x, "; it must not be negative"));
-      if (static_cast<uint64_t>(x) > kMaxChangeNumber) return range(x);
+      if (static_cast<uint64_t>(x) > log::format::kMaxCounter) return range(x);
       return static_cast<uint64_t>(x);
     }
     case SQLITE_FLOAT: {
       double x = sqlite3_value_double(v);
       if (!(x >= 0)) return absl::InvalidArgumentError(absl::StrCat(x, "; it must not be negative"));
-      if (x > static_cast<double>(kMaxChangeNumber)) return range(x);
+      if (x > static_cast<double>(log::format::kMaxCounter)) return range(x);
       if (x != std::floor(x)) {
         return absl::InvalidArgumentError(absl::StrCat("REAL ", x, ", which is not a whole number"));
       }

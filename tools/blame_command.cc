@@ -10,8 +10,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -19,6 +17,7 @@
 #include "engine/history_db.h"
 #include "engine/sql.h"
 #include "log/hash.h"
+#include "schema/affinity.h"
 #include "schema/packed_pk.h"
 #include "schema/table_info.h"
 #include "tools/commands.h"
@@ -29,21 +28,8 @@
 namespace crlog::tools {
 namespace {
 
-enum class Affinity { kInteger, kText, kBlob, kReal, kNumeric };
-
-// SQLite's rules for a column's affinity from its declared type.
-Affinity AffinityOf(const std::string& declared) {
-  const std::string t = absl::AsciiStrToUpper(declared);
-  if (absl::StrContains(t, "INT")) return Affinity::kInteger;
-  if (absl::StrContains(t, "CHAR") || absl::StrContains(t, "CLOB") || absl::StrContains(t, "TEXT")) {
-    return Affinity::kText;
-  }
-  if (t.empty() || absl::StrContains(t, "BLOB")) return Affinity::kBlob;
-  if (absl::StrContains(t, "REAL") || absl::StrContains(t, "FLOA") || absl::StrContains(t, "DOUB")) {
-    return Affinity::kReal;
-  }
-  return Affinity::kNumeric;
-}
+using schema::Affinity;
+using schema::AffinityOf;
 
 // A pk value typed on the command line as the column would have stored it:
 // `42` names the text '42' in a TEXT column, `3.0` the integer 3 in an
