@@ -23,6 +23,7 @@
 #include "engine/capture_buffer.h"
 #include "extension/connection.h"
 #include "schema/packed_pk.h"
+#include "schema/table_info.h"
 
 namespace crlog::extension {
 namespace {
@@ -32,6 +33,9 @@ struct CaptureVtab {
   Connection* conn = nullptr;
   std::unique_ptr<engine::CaptureBuffer> buffer;  // null when the table is no longer replicated
   std::string table;
+  // The attached database the capture table lives in, when not "main": its
+  // table belongs to another replica's log (see Connect).
+  std::string attached_schema;
   int pk_count = 0;
   int column_count = 0;
 };
@@ -65,6 +69,30 @@ int Connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_v
     return SqliteCode(s);
   }
   std::string table = Dequote(argv[3]);
+  if (std::strcmp(argv[1], "main") != 0) {
+    // A replicated table of an attached crlog database. Its writes belong
+    // to that database's own log, which this connection does not hold; and
+    // a commit across two databases is not atomic in WAL mode, so two logs
+    // could not both follow it. Connected with the shape its triggers write,
+    // to refuse every write by name.
+    auto info = schema::ReadTableInfo(db, argv[1], table);
+    int pk = info.ok() ? static_cast<int>(info->pk.size()) : 0;
+    int cols = info.ok() ? static_cast<int>(info->non_pk.size()) : 0;
+    std::vector<std::string> names = {"op"};
+    for (int i = 0; i < pk; ++i) names.push_back(absl::StrCat("o", i));
+    for (int i = 0; i < pk; ++i) names.push_back(absl::StrCat("n", i));
+    for (int i = 0; i < cols; ++i) names.push_back(absl::StrCat("c", i));
+    for (int i = 0; i < cols; ++i) names.push_back(absl::StrCat("p", i));
+    int rc = sqlite3_declare_vtab(db, absl::StrCat("CREATE TABLE x(", absl::StrJoin(names, ", "), ")").c_str());
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+    auto* v = new CaptureVtab();
+    v->conn = conn;
+    v->table = table;
+    v->attached_schema = argv[1];
+    *out = &v->base;
+    return SQLITE_OK;
+  }
   auto desc = conn->replica->Table(db, table);
   if (absl::IsNotFound(desc.status())) {
     // The table was dropped or un-replicated: connect a defunct capture table
@@ -160,6 +188,13 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
   if (argc < 3 || sqlite3_value_type(argv[0]) != SQLITE_NULL) {
     return VtabError(vtab, absl::InvalidArgumentError(
                                "crlog_capture tables are written only by crlog's triggers"));
+  }
+  if (!v->attached_schema.empty()) {
+    return VtabError(vtab, absl::FailedPreconditionError(absl::StrCat(
+        "table '", v->attached_schema, ".", v->table, "' is replicated by the crlog log of the attached database '",
+        v->attached_schema, "', which this connection does not write: open that database as the main one "
+        "(with the extension loaded) to write to it; a commit across two databases could not be followed "
+        "by both logs")));
   }
   if (v->conn->sync_bit != 0) return SQLITE_OK;  // a merge is writing: not a local change
   if (!v->buffer) {

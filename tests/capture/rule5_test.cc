@@ -68,5 +68,41 @@ TEST_F(Rule5Test, AConnectionWithoutTheExtensionCanWritePlainTables) {
   EXPECT_EQ(plain_->Try("CREATE TABLE p(x); INSERT INTO p VALUES (1);"), "");
 }
 
+// A replicated table of another crlog database, written through ATTACH:
+// its triggers would hand the rows to this connection's capture, recording
+// them in the main database's log (and neither log would then verify).
+// Refused, naming the table and the way to write it.
+TEST_F(CaptureTest, WritesToAReplicatedTableOfAnAttachedDatabaseAreRefused) {
+  const std::string other = dir_.File("other.db");
+  {
+    Db b(other);
+    ASSERT_TRUE(b.loaded()) << b.load_error();
+    b.Exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT); SELECT crsql_as_crr('t');"
+           "INSERT INTO t VALUES (1, 'b');");
+  }
+  db_->Exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT); SELECT crsql_as_crr('t');");
+  const size_t events = EventCount();
+  db_->Exec("ATTACH '" + other + "' AS aux");
+  for (const char* sql : {"INSERT INTO aux.t VALUES (2, 'through attach')", "UPDATE aux.t SET a = 'changed'",
+                          "DELETE FROM aux.t", "BEGIN; INSERT INTO main.t VALUES (5, 'main'); "
+                                               "INSERT INTO aux.t VALUES (3, 'x'); COMMIT;"}) {
+    EXPECT_THAT(db_->Try(sql), AllOf(HasSubstr("aux.t"), HasSubstr("attached database 'aux'"),
+                                      HasSubstr("open that database as the main one")))
+        << sql;
+    db_->Try("ROLLBACK");
+  }
+  EXPECT_EQ(db_->Rows("SELECT * FROM aux.t"), (Rows{{"1", "'b'"}}));
+  EXPECT_EQ(EventCount(), events) << "nothing reached the main database's log";
+  // The main database's own table still takes writes on that connection.
+  db_->Exec("INSERT INTO main.t VALUES (9, 'main')");
+  EXPECT_EQ(EventCount(), events + 1);
+  db_->Exec("DETACH aux");
+  EXPECT_TRUE(Matches({"t"}));
+  Db b(other);
+  ASSERT_TRUE(b.loaded()) << b.load_error();
+  EXPECT_EQ(b.Rows("SELECT * FROM t"), (Rows{{"1", "'b'"}}));
+  EXPECT_TRUE(LogMatchesTables(b, other, {"t"}));
+}
+
 }  // namespace
 }  // namespace crlog::capture_test
