@@ -19,10 +19,12 @@
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/crash_point.h"
 #include "engine/durability.h"
+#include "engine/import_split.h"
 #include "engine/meta_tables.h"
 #include "engine/replica.h"
 #include "engine/row_clock.h"
@@ -661,6 +663,12 @@ absl::StatusOr<std::vector<std::string>> Replica::DropDroppedTables(sqlite3* db)
         !s.ok()) {
       return s;
     }
+    if (absl::StartsWith(name, meta::kDroppedTablePrefix)) {
+      // Dropped and created again: the drop is of the name after the id.
+      std::string_view rest = std::string_view(name).substr(sizeof(meta::kDroppedTablePrefix) - 1);
+      names.emplace_back(rest.substr(rest.find(':') + 1));
+      continue;
+    }
     names.push_back(name);
   }
   return names;
@@ -698,19 +706,26 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
   // its merged cells in place, so they follow it.
   std::vector<log::Hash> parents = *heads;
   if (import.has_value()) {
-    auto enc = log::EncodeEvent(import->event, log_->options().max_event_bytes);
-    if (!enc.ok()) {
-      return absl::Status(enc.status().code(),
-                          absl::StrCat("the changes merged in this transaction make an import event that ",
-                                       "cannot be stored (", enc.status().message(),
-                                       "); merge them in smaller transactions"));
+    auto members = SplitImport(import->event, max_event_bytes_);
+    if (!members.ok()) return members.status();
+    log::Hash first{};
+    for (log::Event& member : *members) {
+      if (member.group.index > 0) member.group.first = first;
+      auto enc = log::EncodeEvent(member, log_->options().max_event_bytes);
+      if (!enc.ok()) {
+        return absl::Status(enc.status().code(),
+                            absl::StrCat("the changes merged in this transaction make an import event that ",
+                                         "cannot be stored (", enc.status().message(),
+                                         "); merge them in smaller transactions"));
+      }
+      if (member.group.index == 0) first = enc->hash;
+      parents.push_back(enc->hash);
+      bytes.push_back(enc->bytes);
+      encoded.push_back(*std::move(enc));
     }
-    parents.push_back(enc->hash);
     std::sort(parents.begin(), parents.end());
     parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
     *lamport = std::max<uint64_t>(*lamport, 2);
-    bytes.push_back(enc->bytes);
-    encoded.push_back(*std::move(enc));
   }
   const size_t first_native = encoded.size();
 
@@ -758,7 +773,12 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
     watermark.hash = encoded.back().hash;
   }
   absl::Status s = meta::WriteWatermark(db, watermark);
-  if (s.ok()) s = meta::AdvanceHeads(db, events.empty() ? std::vector<log::Hash>{} : parents, encoded.back().hash);
+  if (events.empty()) {
+    // An import alone: each of its members is a head beside the others.
+    for (size_t i = 0; s.ok() && i < first_native; ++i) s = meta::AdvanceHeads(db, {}, encoded[i].hash);
+  } else if (s.ok()) {
+    s = meta::AdvanceHeads(db, parents, encoded.back().hash);
+  }
   // crsql_changes reads rows by db_version: only data events are recorded,
   // after any already recorded at that version (an alter's derived cells can
   // share the version of the transaction before it).
@@ -767,7 +787,7 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
   }
   if (s.ok() && data_count > 0) s = meta::RecordVersionSites(db, db_version, {site_}, site_);
   if (s.ok() && import.has_value()) {
-    s = meta::AppendVersion(db, import->db_version, encoded.front().hash);
+    for (size_t i = 0; s.ok() && i < first_native; ++i) s = meta::AppendVersion(db, import->db_version, encoded[i].hash);
     if (s.ok()) s = meta::RecordVersionSites(db, import->db_version, import->event.origins, site_);
   }
   if (!s.ok()) {

@@ -77,6 +77,7 @@ struct Fold::State {
     bool dirty = false;
   };
   std::optional<CachedRow> cached;
+  std::optional<Fold::RefusedRow> refused;
 
   // Sets the sync bit for the duration of a table write.
   class SyncScope {
@@ -518,6 +519,19 @@ absl::StatusOr<std::unique_ptr<Fold>> Fold::Begin(sqlite3* db, const FoldOptions
 
 absl::Status Fold::Flush() { return state_->WriteCached(); }
 
+const std::optional<Fold::RefusedRow>& Fold::refused_row() const { return state_->refused; }
+
+absl::Status Fold::Restart(const FoldStats& stats) {
+  Forget();
+  state_->refused.reset();
+  state_->stats = stats;
+  state_->next_cell_seq = 0;
+  auto w = meta::ReadWatermark(state_->db);
+  if (!w.ok()) return w.status();
+  state_->watermark = *w;
+  return absl::OkStatus();
+}
+
 void Fold::Forget() {
   state_->cached.reset();
   state_->tables.clear();
@@ -567,6 +581,7 @@ absl::StatusOr<ChangeOutcome> Fold::MergeChange(const IncomingChange& c, uint64_
 
 absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
   State& s = *state_;
+  s.refused.reset();
   // The members of an event group are one transaction: one db_version, one
   // run of seqs.
   const bool continues_group = e.group.grouped() && e.group.index > 0;
@@ -608,6 +623,7 @@ absl::Status Fold::Apply(const log::Hash& hash, const log::Event& e) {
       auto changed = s.MergeRow(t, op.pk, op.causal_length, origin(op.origin), op.seq, has_entry,
                                 absl::MakeSpan(cells), db_version, /*number_cells=*/!is_import, context);
       if (!changed.ok()) {
+        s.refused = RefusedRow{tc.table, op.pk};
         // Name the row the tables refused (a CHECK or NOT NULL constraint, a
         // trigger of the application's), unless the message does already.
         const absl::Status& st = changed.status();

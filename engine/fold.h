@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -104,6 +105,17 @@ class Fold {
   void Forget();
 
   const FoldStats& stats() const;
+
+  // The row the tables refused when Apply last failed on one (a constraint,
+  // a pk the table cannot hold): its table and packed pk.
+  struct RefusedRow {
+    std::string table, pk;
+  };
+  const std::optional<RefusedRow>& refused_row() const;
+
+  // After a ROLLBACK TO undid writes of Apply: forgets the caches, re-reads
+  // the watermark and takes `stats` as the stats so far.
+  absl::Status Restart(const FoldStats& stats);
 
  private:
   Fold() = default;

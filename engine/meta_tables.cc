@@ -1,6 +1,9 @@
 // crlog's tables inside the database (engine/meta_tables.h).
 #include "engine/meta_tables.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "engine/sql.h"
 
 namespace crlog::engine::meta {
@@ -11,14 +14,14 @@ absl::Status CreateTables(sqlite3* db) {
 }
 
 absl::Status CreateCrlogTables(sqlite3* db) {
-  return Exec(db, R"sql(
+  absl::Status s = Exec(db, R"sql(
 CREATE TABLE IF NOT EXISTS crlog_site(
   id INTEGER PRIMARY KEY CHECK (id = 0), site BLOB NOT NULL, owner BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS crlog_watermark(
   id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL, hash BLOB,
   db_version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS crlog_heads(hash BLOB PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS crlog_tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS crlog_tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, shape TEXT);
 CREATE TABLE IF NOT EXISTS crlog_clock(
   tbl INTEGER NOT NULL, pk BLOB NOT NULL, clock BLOB NOT NULL,
   PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
@@ -42,6 +45,14 @@ CREATE TABLE IF NOT EXISTS crlog_keys(
   added_micros INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO crlog_watermark(id, seq, hash, db_version) VALUES (0, 0, NULL, 0);
 )sql");
+  return s.ok() ? CreateHeldTable(db) : s;
+}
+
+absl::Status CreateHeldTable(sqlite3* db) {
+  return Exec(db,
+              "CREATE TABLE IF NOT EXISTS main.crlog_held("
+              "event BLOB PRIMARY KEY NOT NULL, cause BLOB NOT NULL, tbl TEXT, pk BLOB, "
+              "reason TEXT NOT NULL, held_at INTEGER NOT NULL)");
 }
 
 absl::Status CreateCrsqlTables(sqlite3* db) {
@@ -51,6 +62,26 @@ CREATE TABLE IF NOT EXISTS "crsql_master" ("key" TEXT PRIMARY KEY, "value" ANY);
 CREATE TABLE IF NOT EXISTS crsql_tracked_peers ("site_id" BLOB NOT NULL, "version" INTEGER NOT NULL, "seq" INTEGER DEFAULT 0, "tag" INTEGER, "event" INTEGER, PRIMARY KEY ("site_id", "tag", "event")) STRICT;
 INSERT OR IGNORE INTO crsql_master("key", "value") VALUES ('crsqlite_version', 150000);
 )sql");
+}
+
+std::string EncodeShape(const std::vector<std::string>& pk, const std::vector<std::string>& columns) {
+  return absl::StrCat(absl::StrJoin(pk, "\x1f"), "\x1e", absl::StrJoin(columns, "\x1f"));
+}
+
+void DecodeShape(std::string_view shape, std::vector<std::string>* pk, std::vector<std::string>* columns) {
+  const size_t split = shape.find('\x1e');
+  std::string_view p = shape.substr(0, split);
+  std::string_view c = split == std::string_view::npos ? std::string_view() : shape.substr(split + 1);
+  pk->clear();
+  columns->clear();
+  if (!p.empty()) *pk = absl::StrSplit(absl::string_view(p.data(), p.size()), '\x1f');
+  if (!c.empty()) *columns = absl::StrSplit(absl::string_view(c.data(), c.size()), '\x1f');
+}
+
+absl::StatusOr<bool> HasShapeColumn(sqlite3* db) {
+  auto stmt = Stmt::Prepare(db, "SELECT 1 FROM pragma_table_info('crlog_tables', 'main') WHERE name = 'shape'");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->Step();
 }
 
 absl::StatusOr<bool> HasCrsqlTables(sqlite3* db) {

@@ -18,6 +18,8 @@
 //                    applied when an alter adds them
 //   crlog_keys       the public key trusted for each signing site
 //                    (engine/signing_keys.h)
+//   crlog_held       remote events the tables refused to fold, and those
+//                    behind them (engine/held_events.h)
 //   crsql_master, crsql_tracked_peers  cr-sqlite's, with its layout (below)
 #ifndef CRLOG_ENGINE_META_TABLES_H_
 #define CRLOG_ENGINE_META_TABLES_H_
@@ -27,6 +29,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -35,12 +38,21 @@
 
 namespace crlog::engine::meta {
 
+// A replicated table dropped and created again in a transaction that has
+// not committed yet keeps its crlog_tables entry renamed
+// "crlog_dropped:<id>:<name>" (no user table can have a crlog_ name) until
+// the commit records the drop (engine/replica.h, MakeReplicated).
+inline constexpr char kDroppedTablePrefix[] = "crlog_dropped:";
+
 // Creates the tables if they are missing (cr-sqlite's two included).
 // Requires a write transaction.
 absl::Status CreateTables(sqlite3* db);
 // crlog's own tables only (a replay's scratch database, which ends as an
 // ordinary file without them).
 absl::Status CreateCrlogTables(sqlite3* db);
+// crlog_held (engine/held_events.h); databases older than it get it when
+// they first hold an event.
+absl::Status CreateHeldTable(sqlite3* db);
 // cr-sqlite's tables that programs and sync servers use directly, with its
 // layout: crsql_master (key/value: 'crsqlite_version', 'config.<name>' for
 // crsql_config_set, and whatever a server stores, such as vlcn's
@@ -49,6 +61,14 @@ absl::Status CreateCrlogTables(sqlite3* db);
 // they existed get them at the next load that can write.
 absl::Status CreateCrsqlTables(sqlite3* db);
 absl::StatusOr<bool> HasCrsqlTables(sqlite3* db);
+
+// crlog_tables.shape: a replicated table's pk and non-pk column names as
+// capture was set up for them, to find an ALTER TABLE made outside
+// crsql_begin_alter / crsql_commit_alter. Databases older than the column
+// get it at the next load that can write.
+std::string EncodeShape(const std::vector<std::string>& pk, const std::vector<std::string>& columns);
+void DecodeShape(std::string_view shape, std::vector<std::string>* pk, std::vector<std::string>* columns);
+absl::StatusOr<bool> HasShapeColumn(sqlite3* db);
 // Whether this database has been initialised by crlog (crlog_site exists).
 absl::StatusOr<bool> Initialised(sqlite3* db);
 

@@ -297,6 +297,7 @@ absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, cons
   SchemaFollower tables(db);
 
   uint64_t done = 0;
+  absl::flat_hash_set<log::Hash> left_out = options.held;
   for (const log::Hash& hash : *hashes) {
     auto stored = store.Get(hash);
     if (!stored.ok()) return stored.status();
@@ -316,7 +317,14 @@ absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, cons
     const log::Event* to_fold = &*event;
     std::optional<log::Event> cut;
     const bool schema = event->kind == log::EventKind::kSchemaChange;
-    if (schema) {
+    bool held = !left_out.empty() && left_out.contains(hash);
+    for (size_t p = 0; p < event->parents.size() && !held && !left_out.empty(); ++p) {
+      held = left_out.contains(event->parents[p]);
+    }
+    if (held) {
+      left_out.insert(hash);
+      to_fold = nullptr;
+    } else if (schema) {
       if (event->site != point.schema_site) to_fold = nullptr;
     } else if (event->tables.empty()) {
       to_fold = nullptr;

@@ -71,6 +71,10 @@ struct ReplayOptions {
   // independently, so these rows end as a full replay leaves them.
   std::optional<RowFilter> only_rows;
   ReplayObserver* observer = nullptr;
+  // Events the database left out of its tables (engine/held_events.h, its
+  // crlog_held): left out here too, with every event that descends from one,
+  // so the replay rebuilds the tables the database holds.
+  absl::flat_hash_set<log::Hash> held;
   // Called now and then with (events done, events in the point).
   std::function<void(uint64_t, uint64_t)> progress;
 };

@@ -23,10 +23,12 @@
 #include "engine/crash_point.h"
 #include "engine/durability.h"
 #include "engine/fold.h"
+#include "engine/held_events.h"
 #include "engine/meta_tables.h"
 #include "engine/row_clock.h"
 #include "engine/sql.h"
 #include "log/strings.h"
+#include "schema/packed_pk.h"
 #include "schema/sql_quote.h"
 #include "schema/table_info.h"
 
@@ -73,9 +75,70 @@ SELECT (SELECT count(*) FROM main.sqlite_schema
 
 std::string CaptureTableName(std::string_view table) { return absl::StrCat("crlog_capture_", Sv(table)); }
 
+// Records the columns capture is set up for (crlog_tables.shape), where the
+// database has the column.
+absl::Status RecordShape(sqlite3* db, const schema::TableInfo& info) {
+  auto has = meta::HasShapeColumn(db);
+  if (!has.ok() || !*has) return has.status();
+  std::vector<std::string> pk, columns;
+  for (int i : info.pk) pk.push_back(info.columns[i].name);
+  for (int i : info.non_pk) columns.push_back(info.columns[i].name);
+  auto update = Stmt::Prepare(db, "UPDATE main.crlog_tables SET shape = ?2 WHERE name = ?1");
+  if (!update.ok()) return update.status();
+  update->BindText(1, info.name);
+  update->BindText(2, meta::EncodeShape(pk, columns));
+  return update->Run();
+}
+
+// Packed pks of the rows alive in a replicated table's clocks.
+absl::StatusOr<std::vector<std::string>> LiveRowPks(sqlite3* db, int64_t table_id) {
+  auto stmt = Stmt::Prepare(db, "SELECT pk, clock FROM main.crlog_clock WHERE tbl = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindInt(1, table_id);
+  std::vector<std::string> pks;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    auto clock = RowClock::Decode(stmt->ColumnBlob(1));
+    if (!clock.ok()) return clock.status();
+    if (clock->alive()) pks.emplace_back(stmt->ColumnBlob(0));
+  }
+  return pks;
+}
+
+// Whether a replicated table has none of crlog's triggers while no alter is
+// open on it: DROP TABLE took them, and the table was created again.
+absl::StatusOr<bool> RecreatedSinceReplicated(sqlite3* db, std::string_view table) {
+  auto stmt = Stmt::Prepare(db, R"sql(
+SELECT NOT EXISTS (SELECT 1 FROM main.sqlite_schema
+                    WHERE type = 'trigger' AND tbl_name = ?1 AND name LIKE 'crlog\_%' ESCAPE '\')
+   AND NOT EXISTS (SELECT 1 FROM main.crlog_alter WHERE tbl = ?1))sql");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, table);
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row && stmt->ColumnInt(0) == 1;
+}
+
 }  // namespace
 
 std::string LogPathFor(const std::string& db_path) { return db_path + "-crlog"; }
+
+absl::Status CheckNotAlteredBehindCrlog(const TableDesc& desc) {
+  if (!desc.AlteredBehindCrlog()) return absl::OkStatus();
+  auto names = [](const std::vector<std::string>& pk, const std::vector<std::string>& columns) {
+    std::vector<std::string> all = pk;
+    all.insert(all.end(), columns.begin(), columns.end());
+    return absl::StrJoin(all, ", ");
+  };
+  return absl::FailedPreconditionError(absl::StrCat(
+      "table '", desc.name, "' was altered outside crsql_begin_alter / crsql_commit_alter: crlog replicates its "
+      "columns (", names(desc.recorded_pk, desc.recorded_columns), ") but it now has (",
+      names(desc.pk_columns, desc.columns), "), so its changes cannot replicate as they are; run SELECT "
+      "crsql_commit_alter('", desc.name, "') to take the alter in (or undo the ALTER), and bracket later "
+      "alters with crsql_begin_alter"));
+}
 
 Replica::~Replica() {
   log_.reset();
@@ -198,10 +261,36 @@ absl::StatusOr<std::shared_ptr<Replica>> Replica::Create(sqlite3* db, const std:
   return r;
 }
 
+// crlog_tables.shape for a database older than it: the tables' current
+// columns, the best there is to know (an alter made before it existed went
+// unchecked then too).
+absl::Status AddShapeColumn(sqlite3* db) {
+  if (absl::Status s = Exec(db, "ALTER TABLE main.crlog_tables ADD COLUMN shape TEXT"); !s.ok()) return s;
+  auto names = QueryTexts(Stmt::Prepare(db, "SELECT name FROM main.crlog_tables"));
+  if (!names.ok()) return names.status();
+  auto update = Stmt::Prepare(db, "UPDATE main.crlog_tables SET shape = ?2 WHERE name = ?1");
+  if (!update.ok()) return update.status();
+  for (const std::string& name : *names) {
+    auto info = schema::ReadTableInfo(db, "main", name);
+    if (!info.ok()) continue;  // dropped: the next commit records it
+    std::vector<std::string> pk, columns;
+    for (int i : info->pk) pk.push_back(info->columns[i].name);
+    for (int i : info->non_pk) columns.push_back(info->columns[i].name);
+    update->BindText(1, name);
+    update->BindText(2, meta::EncodeShape(pk, columns));
+    if (absl::Status s = update->Run(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AddCrsqlTables(sqlite3* db) {
   auto has = meta::HasCrsqlTables(db);
   if (!has.ok()) return has.status();
-  if (*has || sqlite3_db_readonly(db, "main") != 0 || sqlite3_get_autocommit(db) == 0) return absl::OkStatus();
+  auto has_shape = meta::HasShapeColumn(db);
+  if (!has_shape.ok()) return has_shape.status();
+  if ((*has && *has_shape) || sqlite3_db_readonly(db, "main") != 0 || sqlite3_get_autocommit(db) == 0) {
+    return absl::OkStatus();
+  }
   // Without waiting: a load must not stall behind another writer for the
   // application's busy timeout (restored after; a custom busy handler,
   // which PRAGMA busy_timeout reports as 0, is left alone).
@@ -215,6 +304,7 @@ absl::Status AddCrsqlTables(sqlite3* db) {
   absl::Status s = Exec(db, "BEGIN IMMEDIATE");
   if (s.ok()) {
     s = meta::CreateCrsqlTables(db);
+    if (s.ok() && !*has_shape) s = AddShapeColumn(db);
     s = s.ok() ? Exec(db, "COMMIT") : s;
     if (!s.ok()) Exec(db, "ROLLBACK").IgnoreError();
   }
@@ -246,6 +336,10 @@ absl::Status Replica::ResolvePending(sqlite3* db, absl::Span<const log::Hash> in
   absl::flat_hash_set<log::Hash> committed;
   std::vector<log::Hash> work(heads->begin(), heads->end());
   if (watermark->seq != 0) work.push_back(watermark->hash);
+  // Held events committed too: they are in the log, outside the heads' past.
+  auto held = ReadHeldCauses(db);
+  if (!held.ok()) return held.status();
+  for (const auto& [event, cause] : *held) work.push_back(event);
   while (!work.empty()) {
     log::Hash h = work.back();
     work.pop_back();
@@ -276,7 +370,17 @@ absl::StatusOr<bool> Replica::NeedsRecovery(sqlite3* db) {
   if (!db_heads.ok()) return db_heads.status();
   auto log_heads = log_->Heads();
   if (!log_heads.ok()) return log_heads.status();
-  if (*db_heads != *log_heads) return true;  // the log has events to fold, or lacks some
+  if (*db_heads != *log_heads) {
+    // The log has events to fold, or lacks some; or it holds events the
+    // tables refused (engine/held_events.h), which stay out of the heads.
+    auto held = ReadHeldCauses(db);
+    if (!held.ok()) return held.status();
+    if (held->empty()) return true;
+    absl::flat_hash_set<log::Hash> materialised(db_heads->begin(), db_heads->end());
+    for (const log::Hash& h : *log_heads) {
+      if (!materialised.contains(h) && !held->contains(h)) return true;
+    }
+  }
   auto dropped = Stmt::Prepare(db, "SELECT 1 FROM main.crlog_tables WHERE name NOT IN "
                                    "(SELECT name FROM main.sqlite_schema WHERE type = 'table')");
   if (!dropped.ok()) return dropped.status();
@@ -452,14 +556,13 @@ absl::StatusOr<uint64_t> Replica::FoldMissing(sqlite3* db, const FoldOptions& op
       suspended.push_back(t);
     }
   }
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (absl::Status s = (*fold)->Apply(hashes[i], events[i]); !s.ok()) return s;
-  }
+  auto folded = FoldHoldingRefused(db, **fold, events, hashes);
+  if (!folded.ok()) return folded.status();
   for (const std::string& t : suspended) {
-    if (absl::Status s = MakeReplicated(db, "main", t); !s.ok()) return s;
+    if (absl::Status s = SetUpCapture(db, t, /*restoring=*/true); !s.ok()) return s;
   }
   *stats = (*fold)->stats();
-  return events.size();
+  return *folded;
 }
 
 absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Span<const std::string_view> events,
@@ -502,6 +605,13 @@ absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Spa
   pending_heads.insert(pending_heads.end(), added.begin(), added.end());
   auto folded = FoldMissing(db, options, &result.fold, own, std::move(stored), pending_heads);
   absl::Status s = folded.status();
+  if (s.ok() && !added.empty()) {
+    auto held = ReadHeldCauses(db);
+    if (!held.ok()) s = held.status();
+    else {
+      for (const log::Hash& h : added) result.events_held += held->contains(h);
+    }
+  }
   if (s.ok()) s = Exec(db, own ? "COMMIT" : "RELEASE crlog_apply");
   if (!s.ok()) return undo(s, added);
   result.events_folded = *folded;
@@ -512,6 +622,27 @@ absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Spa
     result.pending.events = std::move(added);
   }
   return result;
+}
+
+absl::StatusOr<std::vector<HeldEvent>> Replica::HeldEvents(sqlite3* db) { return ReadHeldEvents(db); }
+
+absl::StatusOr<uint64_t> Replica::RetryHeld(sqlite3* db, const FoldOptions& options) {
+  const bool own = sqlite3_get_autocommit(db) != 0;
+  if (absl::Status s = Exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT crlog_retry"); !s.ok()) return s;
+  auto undo = [&](absl::Status s) {
+    Exec(db, own ? "ROLLBACK" : "ROLLBACK TO crlog_retry; RELEASE crlog_retry").IgnoreError();
+    return s;
+  };
+  if (own) {
+    if (absl::Status s = ResolvePending(db); !s.ok()) return undo(s);
+  }
+  if (absl::Status s = ForgetHeldEvents(db); !s.ok()) return undo(s);
+  FoldStats stats;
+  auto folded = FoldMissing(db, options, &stats, own);
+  absl::Status s = folded.status();
+  if (s.ok()) s = Exec(db, own ? "COMMIT" : "RELEASE crlog_retry");
+  if (!s.ok()) return undo(s);
+  return *folded;
 }
 
 absl::Status Replica::RecordDrops(sqlite3* db, std::optional<PendingCommit>* commit) {
@@ -543,6 +674,10 @@ absl::Status Replica::EnsureTriggersFirst(sqlite3* db) {
     auto in_order = CaptureInOrder(db, table);
     if (!in_order.ok()) return in_order.status();
     if (*in_order) continue;
+    // Altered behind crlog's back: its writes are refused until
+    // crsql_commit_alter takes the alter in; a load must still open.
+    auto desc = Table(db, table);
+    if (desc.ok() && (*desc)->AlteredBehindCrlog()) continue;
     // Re-creating crlog's triggers makes them the newest again.
     if (absl::Status s = MakeReplicated(db, "main", table); !s.ok()) return s;
   }
@@ -575,7 +710,9 @@ absl::StatusOr<std::vector<std::string>> Replica::ReplicatedTables(sqlite3* db) 
 }
 
 absl::StatusOr<std::shared_ptr<const TableDesc>> Replica::Table(sqlite3* db, std::string_view table) {
-  auto stmt = Stmt::Prepare(db, "SELECT id FROM main.crlog_tables WHERE name = ?1");
+  auto stmt = Stmt::Prepare(db, "SELECT id, shape FROM main.crlog_tables WHERE name = ?1");
+  // A database older than crlog_tables.shape, not upgraded yet (read-only).
+  if (!stmt.ok()) stmt = Stmt::Prepare(db, "SELECT id, NULL FROM main.crlog_tables WHERE name = ?1");
   if (!stmt.ok()) return stmt.status();
   stmt->BindText(1, table);
   auto row = stmt->Step();
@@ -586,6 +723,10 @@ absl::StatusOr<std::shared_ptr<const TableDesc>> Replica::Table(sqlite3* db, std
   }
   auto desc = std::make_shared<TableDesc>();
   desc->id = stmt->ColumnInt(0);
+  if (!stmt->ColumnIsNull(1)) {
+    desc->shape_recorded = true;
+    meta::DecodeShape(stmt->ColumnText(1), &desc->recorded_pk, &desc->recorded_columns);
+  }
   auto info = schema::ReadTableInfo(db, "main", table);
   if (!info.ok()) return info.status();
   desc->name = info->name;
@@ -601,6 +742,10 @@ absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, 
         "crsql_as_crr('", Sv(schema_name), "', '", Sv(table), "'): crlog replicates tables of the main "
         "schema only, not of attached databases; open that database and load crlog there"));
   }
+  return SetUpCapture(db, table, /*restoring=*/false);
+}
+
+absl::Status Replica::SetUpCapture(sqlite3* db, std::string_view table, bool restoring) {
   if (absl::Status s = CheckJournalMode(db); !s.ok()) return s;
   auto info = schema::ReadTableInfo(db, "main", table);
   if (!info.ok()) return info.status();
@@ -609,7 +754,19 @@ absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, 
   auto existing = Table(db, info->name);
   bool is_new = absl::IsNotFound(existing.status());
   if (!existing.ok() && !is_new) return existing.status();
-  if (!is_new) {
+  bool recreated = false;
+  if (!is_new && !restoring) {
+    auto was = RecreatedSinceReplicated(db, info->name);
+    if (!was.ok()) return was.status();
+    recreated = *was;
+  }
+  if (!is_new && !restoring) {
+    // Setting capture up again would take the alter for granted.
+    if (!recreated) {
+      if (absl::Status s = CheckNotAlteredBehindCrlog(**existing); !s.ok()) return s;
+    }
+  }
+  if (!is_new && !recreated) {
     // Already replicated: write nothing unless capture needs repair. Apps
     // call crsql_as_crr at every start, and a SELECT that begins to write
     // cannot wait for another connection's lock.
@@ -619,12 +776,42 @@ absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, 
   }
   Savepoint sp(db, "crlog_as_crr");
   if (!sp.status().ok()) return sp.status();
+  // The table was dropped (its triggers went with it) and created again
+  // since it was replicated. Its old rows must not come back anywhere: with
+  // a key of the same width, every row of its old life is deleted and every
+  // row of the new table written, as one transaction of this replica's, so
+  // peers and replay end with exactly the new table. A key of another width
+  // cannot name the old rows: the table starts anew, and the commit records
+  // the old one's drop (DropDroppedTables), its entry kept under a reserved
+  // name until then. Either way the capture table, with the old shape, goes.
+  std::vector<std::string> old_rows;
+  if (recreated) {
+    auto live = LiveRowPks(db, (*existing)->id);
+    if (!live.ok()) return live.status();
+    bool same_key = true;
+    for (const std::string& pk : *live) {
+      auto values = schema::UnpackColumns(pk);
+      same_key &= values.ok() && values->size() == info->pk.size();
+    }
+    std::string sql = absl::StrCat("DROP TABLE IF EXISTS main.", schema::QuoteIdentifier(CaptureTableName(info->name)),
+                                   ";\n");
+    if (same_key) {
+      old_rows = *std::move(live);
+    } else {
+      absl::StrAppend(&sql, "UPDATE main.crlog_tables SET name = '", meta::kDroppedTablePrefix,
+                      "' || id || ':' || name WHERE id = ", (*existing)->id, ";\n");
+      is_new = true;
+      recreated = false;
+    }
+    if (absl::Status s = Exec(db, sql); !s.ok()) return s;
+  }
   if (is_new) {
     auto ins = Stmt::Prepare(db, "INSERT INTO main.crlog_tables(name) VALUES (?1)");
     if (!ins.ok()) return ins.status();
     ins->BindText(1, info->name);
     if (absl::Status s = ins->Run(); !s.ok()) return s;
   }
+  if (absl::Status s = RecordShape(db, *info); !s.ok()) return s;
 
   const std::string q = schema::QuoteIdentifier(info->name);
   const std::string capture = schema::QuoteIdentifier(CaptureTableName(info->name));
@@ -674,7 +861,18 @@ absl::Status Replica::MakeReplicated(sqlite3* db, std::string_view schema_name, 
       "(", list({"op", absl::StrJoin(o, ", ")}), ") VALUES (", list({"3", prefixed(pk_cols, "OLD.")}),
       "); END;\n");
   if (absl::Status s = Exec(db, sql); !s.ok()) return s;
-  if (is_new) {
+  if (recreated) {
+    auto del = Stmt::Prepare(db, absl::StrCat("INSERT INTO main.", capture, "(", list({"op", absl::StrJoin(o, ", ")}),
+                                              ") VALUES (", list({"3", absl::StrJoin(std::vector<std::string>(o.size(), "?"), ", ")}), ")"));
+    if (!del.ok()) return del.status();
+    for (const std::string& pk : old_rows) {
+      auto values = schema::UnpackColumns(pk);
+      if (!values.ok()) return values.status();
+      for (size_t i = 0; i < values->size(); ++i) del->BindValue(static_cast<int>(i + 1), (*values)[i]);
+      if (absl::Status s = del->Run(); !s.ok()) return s;
+    }
+  }
+  if (is_new || recreated) {
     // The schema mark makes the commit write a schema-change event first;
     // the backfill turns existing rows into local writes through capture.
     std::string backfill = absl::StrCat(
@@ -730,6 +928,7 @@ absl::StatusOr<std::vector<std::string>> SnapshotPk(sqlite3* db, int64_t table_i
 absl::Status Replica::BeginAlter(sqlite3* db, std::string_view table) {
   auto desc = Table(db, table);
   if (!desc.ok()) return desc.status();
+  if (absl::Status s = CheckNotAlteredBehindCrlog(**desc); !s.ok()) return s;
   Savepoint sp(db, "crlog_begin_alter");
   if (!sp.status().ok()) return sp.status();
   auto remember = Stmt::Prepare(db, "INSERT OR REPLACE INTO main.crlog_alter(tbl, columns) VALUES (?1, ?2)");
@@ -866,6 +1065,42 @@ absl::Status CaptureAlterWrites(sqlite3* db, const TableDesc& desc, const std::v
   return Exec(db, sql);
 }
 
+// crsql_begin_alter after the fact, for an ALTER TABLE that ran without it
+// (TableDesc::AlteredBehindCrlog): the alter record holds the recorded
+// columns, and the snapshot today's rows under those columns (a renamed
+// column's values under its old name, an added column left out).
+absl::Status OpenAlterAfterTheFact(sqlite3* db, const TableDesc& desc) {
+  auto remember = Stmt::Prepare(db, "INSERT OR REPLACE INTO main.crlog_alter(tbl, columns) VALUES (?1, ?2)");
+  if (!remember.ok()) return remember.status();
+  remember->BindText(1, desc.name);
+  remember->BindText(2, absl::StrJoin(desc.recorded_columns, std::string(1, kColumnSeparator)));
+  if (absl::Status s = remember->Run(); !s.ok()) return s;
+  std::vector<std::string> old_names, pk, select;
+  for (size_t i = 0; i < desc.recorded_pk.size(); ++i) {
+    pk.push_back(schema::QuoteIdentifier(desc.recorded_pk[i]));
+    old_names.push_back(pk.back());
+    // ALTER TABLE cannot change the key's columns, only rename them.
+    select.push_back(i < desc.pk_columns.size() ? schema::QuoteIdentifier(desc.pk_columns[i]) : "NULL");
+  }
+  const std::vector<int> map = MapColumns(desc.recorded_columns, desc.columns);
+  for (size_t j = 0; j < desc.recorded_columns.size(); ++j) {
+    old_names.push_back(schema::QuoteIdentifier(desc.recorded_columns[j]));
+    select.push_back(map[j] >= 0 ? schema::QuoteIdentifier(desc.columns[map[j]]) : "NULL");
+  }
+  const std::string snapshot = schema::QuoteIdentifier(AlterSnapshotName(desc.id));
+  const std::string trigger = absl::StrCat("crlog_", desc.name);
+  return Exec(db, absl::StrCat(
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_insert"), ";\n",
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_update"), ";\n",
+      "DROP TRIGGER IF EXISTS main.", schema::QuoteIdentifier(trigger + "_delete"), ";\n",
+      "DROP TABLE IF EXISTS main.", schema::QuoteIdentifier(CaptureTableName(desc.name)), ";\n",
+      "DROP TABLE IF EXISTS main.", snapshot, ";\n",
+      "CREATE TABLE main.", snapshot, "(", absl::StrJoin(old_names, ", "), ", PRIMARY KEY (", absl::StrJoin(pk, ", "),
+      "));\n",
+      "INSERT INTO main.", snapshot, " SELECT ", absl::StrJoin(select, ", "), " FROM main.",
+      schema::QuoteIdentifier(desc.name), ";\n"));
+}
+
 absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::string_view table) {
   auto desc = Table(db, table);
   if (!desc.ok()) return desc.status();
@@ -874,6 +1109,17 @@ absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::
   old->BindText(1, (*desc)->name);
   auto found = old->Step();
   if (!found.ok()) return found.status();
+  if (!*found && (*desc)->AlteredBehindCrlog()) {
+    // ALTER TABLE ran without crsql_begin_alter: take it in as if it had
+    // been bracketed. Nothing was written to the table since (capture
+    // refuses its writes), so the rows before the alter are today's rows
+    // under the recorded columns.
+    old->Reset();
+    if (absl::Status s = OpenAlterAfterTheFact(db, **desc); !s.ok()) return s;
+    old->BindText(1, (*desc)->name);
+    found = old->Step();
+    if (!found.ok()) return found.status();
+  }
   if (!*found) {
     return absl::FailedPreconditionError(absl::StrCat("crsql_commit_alter('", (*desc)->name,
                                                       "'): no alter is open on it; call crsql_begin_alter('",
@@ -918,10 +1164,11 @@ absl::StatusOr<std::vector<OwnedChange>> Replica::CommitAlter(sqlite3* db, std::
   if (!forget.ok()) return forget.status();
   forget->BindText(1, (*desc)->name);
   if (absl::Status s = forget->Run(); !s.ok()) return s;
+  if (absl::Status s = RecordShape(db, *info); !s.ok()) return s;
 
   // Capture comes back for the new columns, and the commit records the
   // table's new schema as an event.
-  if (absl::Status s = MakeReplicated(db, "main", (*desc)->name); !s.ok()) return s;
+  if (absl::Status s = SetUpCapture(db, (*desc)->name, /*restoring=*/true); !s.ok()) return s;
   if (absl::Status s = Exec(db, absl::StrCat("INSERT INTO main.",
                                              schema::QuoteIdentifier(CaptureTableName((*desc)->name)),
                                              "(op) VALUES (4)"));

@@ -26,6 +26,7 @@
 #include "engine/capture_buffer.h"
 #include "engine/change_merger.h"
 #include "engine/fold.h"
+#include "engine/held_events.h"
 #include "engine/meta_tables.h"
 #include "engine/row_clock.h"
 #include "engine/table_desc.h"
@@ -144,11 +145,20 @@ class Replica {
   struct ApplyResult {
     uint64_t events_added = 0;   // new to the log
     uint64_t events_folded = 0;  // materialised now
+    uint64_t events_held = 0;    // refused by the tables, or behind one that was
     FoldStats fold;
     PendingCommit pending;       // inside a caller's transaction: see above
   };
   absl::StatusOr<ApplyResult> ApplyEvents(sqlite3* db, absl::Span<const std::string_view> events,
                                           const FoldOptions& options, absl::Span<const log::Hash> in_flight = {});
+  // Events the tables refused to fold, and those behind them
+  // (engine/held_events.h).
+  absl::StatusOr<std::vector<HeldEvent>> HeldEvents(sqlite3* db);
+  // Folds the held events again (after an alter relaxed a constraint, say):
+  // those the tables take now leave crlog_held, the rest stay held. Runs in
+  // its own transaction, or in a savepoint of the caller's. Returns how many
+  // were folded.
+  absl::StatusOr<uint64_t> RetryHeld(sqlite3* db, const FoldOptions& options);
   // Phase two (xCommit): SQLite committed; publish. Errors are left for
   // recovery to repair and only reported.
   absl::Status FinishCommit(const PendingCommit& commit);
@@ -215,6 +225,10 @@ class Replica {
   // On load: records tables dropped behind crlog's back as schema-change
   // events (staged into `commit`).
   absl::Status RecordDrops(sqlite3* db, std::optional<PendingCommit>* commit);
+  // crsql_as_crr's work. `restoring`: crlog removed the table's triggers
+  // itself (an alter, a large fold) and puts them back; otherwise triggers
+  // missing outside an alter mean the table was dropped and created again.
+  absl::Status SetUpCapture(sqlite3* db, std::string_view table, bool restoring);
   static absl::StatusOr<std::shared_ptr<Replica>> Create(sqlite3* db, const std::string& db_path,
                                                          std::shared_ptr<Replica>* early);
 
@@ -227,6 +241,12 @@ class Replica {
   mutable std::mutex signing_mu_;
   std::shared_ptr<const log::SigningKey> signing_key_;  // guarded by signing_mu_
 };
+
+// FailedPrecondition naming the table and the way out when ALTER TABLE ran
+// on it outside crsql_begin_alter / crsql_commit_alter
+// (TableDesc::AlteredBehindCrlog): capture refuses its writes and
+// crsql_changes its rows until crsql_commit_alter takes the alter in.
+absl::Status CheckNotAlteredBehindCrlog(const TableDesc& desc);
 
 // Where the log of the database at `db_path` lives.
 std::string LogPathFor(const std::string& db_path);

@@ -36,6 +36,9 @@ struct CaptureVtab {
   // The attached database the capture table lives in, when not "main": its
   // table belongs to another replica's log (see Connect).
   std::string attached_schema;
+  // Why every write is refused, when ALTER TABLE ran on the table outside
+  // crsql_begin_alter / crsql_commit_alter (see Connect).
+  std::string altered;
   int pk_count = 0;
   int column_count = 0;
 };
@@ -111,8 +114,13 @@ int Connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_v
                            std::string(desc.status().message()).c_str());
     return SqliteCode(desc.status());
   }
-  int pk = static_cast<int>((*desc)->pk_columns.size());
-  int cols = static_cast<int>((*desc)->columns.size());
+  // Altered behind crlog's back (ADD or RENAME COLUMN): the triggers still
+  // write the recorded columns, and capturing them under today's names
+  // would replicate wrong cells. Connected with the recorded shape, to
+  // refuse every write with the way out.
+  const bool altered = (*desc)->AlteredBehindCrlog();
+  int pk = static_cast<int>((altered ? (*desc)->recorded_pk : (*desc)->pk_columns).size());
+  int cols = static_cast<int>((altered ? (*desc)->recorded_columns : (*desc)->columns).size());
   std::vector<std::string> names = {"op"};
   for (int i = 0; i < pk; ++i) names.push_back(absl::StrCat("o", i));
   for (int i = 0; i < pk; ++i) names.push_back(absl::StrCat("n", i));
@@ -124,6 +132,12 @@ int Connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_v
   sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
   auto* v = new CaptureVtab();
   v->conn = conn;
+  if (altered) {
+    v->table = table;
+    v->altered = std::string(engine::CheckNotAlteredBehindCrlog(**desc).message());
+    *out = &v->base;
+    return SQLITE_OK;
+  }
   v->buffer = std::make_unique<engine::CaptureBuffer>(*std::move(desc));
   v->buffer->set_ordinals(&v->conn->op_ordinal);
   v->pk_count = pk;
@@ -195,6 +209,9 @@ int Update(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
         v->attached_schema, "', which this connection does not write: open that database as the main one "
         "(with the extension loaded) to write to it; a commit across two databases could not be followed "
         "by both logs")));
+  }
+  if (!v->altered.empty() && v->conn->sync_bit == 0) {
+    return VtabError(vtab, absl::FailedPreconditionError(v->altered));
   }
   if (v->conn->sync_bit != 0) return SQLITE_OK;  // a merge is writing: not a local change
   if (!v->buffer) {

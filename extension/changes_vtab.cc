@@ -194,6 +194,11 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
     auto desc = conn->replica->Table(db, name);
     std::unique_ptr<TableReader> r;
     if (desc.ok()) {
+      // Cells are kept by column position: after an ADD or RENAME COLUMN
+      // crlog did not take in, they would go out under wrong names.
+      if (absl::Status s = engine::CheckNotAlteredBehindCrlog(**desc); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("crsql_changes: ", s.message()));
+      }
       r = std::make_unique<TableReader>();
       r->desc = *desc;
       std::vector<std::string> cols, terms;

@@ -347,6 +347,27 @@ void Apply(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_int64(ctx, static_cast<int64_t>(result->events_added));
 }
 
+// crlog_retry_held(): folds the events crlog_held lists again (after an
+// alter relaxed the constraint that refused them, say); returns how many the
+// tables took. Those still refused stay held. Inside a transaction it
+// commits or rolls back with it.
+void RetryHeld(sqlite3_context* ctx, int argc, sqlite3_value**) {
+  Connection* conn = Conn(ctx);
+  if (!RequireReplica(ctx, conn)) return;
+  if (argc != 0) return ResultError(ctx, absl::InvalidArgumentError("crlog_retry_held takes no arguments"));
+  if (conn->merger) {
+    WritingScope writing(conn);
+    if (absl::Status s = conn->merger->Flush(); !s.ok()) return ResultError(ctx, s);
+  }
+  engine::FoldOptions options;
+  options.local_site = conn->replica->site();
+  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  options.sync_bit = &conn->sync_bit;
+  auto folded = conn->replica->RetryHeld(conn->db, options);
+  if (!folded.ok()) return ResultError(ctx, folded.status());
+  sqlite3_result_int64(ctx, static_cast<int64_t>(*folded));
+}
+
 // Signing (engine/signing_keys.h; docs/sql.md, "Signing").
 
 // A fixed-size id or key given as a BLOB of its bytes or TEXT of its hex.
@@ -460,6 +481,7 @@ int RegisterFunctions(sqlite3* db, Connection* conn) {
       {"crsql_alter_commit", -1, direct, CommitAlter},
       {"crlog_export", 0, direct, Export},
       {"crlog_apply", 1, direct, Apply},
+      {"crlog_retry_held", 0, direct, RetryHeld},
       {"crlog_sign_with", 1, direct, SignWith},
       {"crlog_trust", -1, direct, Trust},
       {"crlog_public_key", 0, innocuous, PublicKey},

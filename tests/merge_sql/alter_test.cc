@@ -190,5 +190,145 @@ TEST_F(MergeSqlTest, AlterThatBreaksReplicationIsRefused) {
   EXPECT_EQ(EventCount(*a, "change"), changes + 1);
 }
 
+std::string ApplyExport(Db& from, Db& to) {
+  Value bundle = from.One("SELECT crlog_export()");
+  return Execute(to, "SELECT crlog_apply(?)", {Value::Blob(bundle.bytes)});
+}
+
+// DROP TABLE, CREATE TABLE and crsql_as_crr again, in one session: the old
+// rows used to come back on every peer and in replay, because nothing
+// recorded that they were gone. Now the re-replication deletes every row of
+// the old life and writes the new table's rows, one transaction.
+TEST_F(MergeSqlTest, ATableDroppedAndCreatedAgainDoesNotBringItsOldRowsBack) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(engine_peer, "b.db");
+  OPEN_REPLICA(sql_peer, "c.db");
+  OPEN_REPLICA(fresh, "d.db");
+  constexpr std::string_view kCreate = "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT)";
+  for (Db* db : {a.get(), engine_peer.get(), sql_peer.get(), fresh.get()}) MakeCrr(*db, kCreate, "t");
+  a->Exec("INSERT INTO t VALUES (1, 'one'), (2, 'two')");
+  ASSERT_EQ(ApplyExport(*a, *engine_peer), "");
+  SyncCursor cursor;
+  ASSERT_EQ(SyncOnce(*a, *sql_peer, &cursor), "");
+  a->Exec("DROP TABLE t");
+  a->Exec(std::string(kCreate));
+  a->Exec("INSERT INTO t VALUES (2, 'deux'), (3, 'three')");
+  a->Exec("SELECT crsql_as_crr('t')");
+  a->Exec("INSERT INTO t VALUES (4, 'four')");
+  const std::vector<std::string> want = {"2|'deux'", "3|'three'", "4|'four'"};
+  EXPECT_EQ(TableLines(*a, "t"), want);
+  ASSERT_EQ(ApplyExport(*a, *engine_peer), "");
+  ASSERT_EQ(ApplyExport(*a, *fresh), "");
+  ASSERT_EQ(SyncOnce(*a, *sql_peer, &cursor), "");
+  EXPECT_EQ(TableLines(*engine_peer, "t"), want);
+  EXPECT_EQ(TableLines(*fresh, "t"), want);
+  EXPECT_EQ(TableLines(*sql_peer, "t"), want);
+  EXPECT_EQ(ChangeLines(*engine_peer), ChangeLines(*a));
+  EXPECT_EQ(VerifyInProcess(File("a.db")), "") << "replay of A's log gives A's table";
+  EXPECT_EQ(VerifyInProcess(File("b.db")), "");
+}
+
+// Created again with a key of another width, the old rows cannot be named
+// in the new table: the table starts anew, and the log records the drop, so
+// that replay does not bring the old rows back.
+TEST_F(MergeSqlTest, ATableCreatedAgainWithAnotherKeyRecordsTheDrop) {
+  OPEN_REPLICA(a, "a.db");
+  MakeCrr(*a, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT)", "t");
+  a->Exec("INSERT INTO t VALUES (1, 'one'), (2, 'two')");
+  const int64_t schema_events = EventCount(*a, "schema");
+  a->Exec("DROP TABLE t");
+  a->Exec("CREATE TABLE t(id INTEGER NOT NULL, k TEXT NOT NULL, a TEXT, PRIMARY KEY (id, k))");
+  a->Exec("INSERT INTO t VALUES (1, 'x', 'new')");
+  a->Exec("SELECT crsql_as_crr('t')");
+  EXPECT_EQ(EventCount(*a, "schema"), schema_events + 2) << "the drop, then the new table";
+  EXPECT_EQ(TableLines(*a, "t"), std::vector<std::string>{"1|'x'|'new'"});
+  EXPECT_EQ(a->Int("SELECT count(*) FROM crlog_tables"), 1);
+  EXPECT_EQ(VerifyInProcess(File("a.db")), "");
+  OPEN_REPLICA(fresh, "d.db");
+  MakeCrr(*fresh, "CREATE TABLE t(id INTEGER NOT NULL, k TEXT NOT NULL, a TEXT, PRIMARY KEY (id, k))", "t");
+  SyncCursor cursor;
+  ASSERT_EQ(SyncOnce(*a, *fresh, &cursor), "");
+  EXPECT_EQ(TableLines(*fresh, "t"), std::vector<std::string>{"1|'x'|'new'"});
+}
+
+// ALTER TABLE ADD COLUMN without crsql_begin_alter used to go unnoticed: the
+// new column's cells never replicated. Now the next write and crsql_changes
+// say so, naming the table and the way out, and crsql_commit_alter takes
+// the alter in after the fact as if it had been bracketed.
+TEST_F(MergeSqlTest, AnAddColumnOutsideTheAlterBracketIsRefusedUntilCommitAlterTakesItIn) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(peer, "b.db");
+  MakeCrr(*a, kT, "t");
+  MakeCrr(*peer, kT, "t");
+  a->Exec("INSERT INTO t VALUES (1, 'x', 1)");
+  SyncCursor cursor;
+  ASSERT_EQ(SyncOnce(*a, *peer, &cursor), "");
+  const int64_t events = EventCount(*a);
+  a->Exec("ALTER TABLE t ADD COLUMN c TEXT DEFAULT 'dflt'");
+  for (const char* sql : {"INSERT INTO t VALUES (2, 'y', 2, 'cee')", "UPDATE t SET c = 'changed'",
+                          "SELECT count(*) FROM crsql_changes"}) {
+    EXPECT_THAT(a->Try(sql), ::testing::AllOf(::testing::HasSubstr("table 't' was altered outside crsql_begin_alter"),
+                                              ::testing::HasSubstr("(id, a, b) but it now has (id, a, b, c)"),
+                                              ::testing::HasSubstr("crsql_commit_alter('t')")))
+        << sql;
+  }
+  EXPECT_EQ(EventCount(*a), events) << "nothing was captured under wrong columns";
+  a->Exec("SELECT crsql_commit_alter('t')");
+  a->Exec("INSERT INTO t VALUES (2, 'y', 2, 'cee')");
+  a->Exec("UPDATE t SET c = 'changed' WHERE id = 1");
+  ASSERT_EQ(peer->Try("SELECT crsql_begin_alter('t'); ALTER TABLE t ADD COLUMN c TEXT DEFAULT 'dflt'; "
+                      "SELECT crsql_commit_alter('t');"),
+            "");
+  ASSERT_EQ(SyncOnce(*a, *peer, &cursor), "");
+  EXPECT_EQ(TableLines(*peer, "t"), (std::vector<std::string>{"1|'x'|1|'changed'", "2|'y'|2|'cee'"}));
+  EXPECT_EQ(VerifyInProcess(File("a.db")), "");
+}
+
+// An ALTER made by a connection without crlog is found when the extension
+// next opens the database, which still opens.
+TEST_F(MergeSqlTest, AnAlterByAConnectionWithoutCrlogIsFoundWhenTheExtensionOpensTheDatabase) {
+  {
+    OPEN_REPLICA(a, "a.db");
+    MakeCrr(*a, kT, "t");
+    a->Exec("INSERT INTO t VALUES (1, 'x', 1)");
+  }
+  {
+    Db plain(File("a.db"), /*load_extension=*/false);
+    plain.Exec("ALTER TABLE t ADD COLUMN c");
+  }
+  OPEN_REPLICA(a, "a.db");
+  EXPECT_THAT(a->Try("INSERT INTO t VALUES (2, 'y', 2, 3)"), ::testing::HasSubstr("but it now has (id, a, b, c)"));
+  a->Exec("SELECT crsql_commit_alter('t')");
+  a->Exec("INSERT INTO t VALUES (2, 'y', 2, 3)");
+  EXPECT_EQ(SelectChanges(*a, "WHERE cid = 'c'").size(), 1u);
+  EXPECT_EQ(VerifyInProcess(File("a.db")), "");
+}
+
+// RENAME COLUMN outside the bracket used to make crsql_changes send the old
+// cells under the new name. The same refusal; crsql_commit_alter restamps
+// the renamed column as a bracketed rename does.
+TEST_F(MergeSqlTest, ARenameOutsideTheAlterBracketIsTakenInByCommitAlter) {
+  OPEN_REPLICA(a, "a.db");
+  MakeCrr(*a, kT, "t");
+  a->Exec("INSERT INTO t VALUES (1, 'x', 1)");
+  a->Exec("ALTER TABLE t RENAME COLUMN b TO bee");
+  EXPECT_THAT(a->Try("UPDATE t SET bee = 5"), ::testing::HasSubstr("(id, a, b) but it now has (id, a, bee)"));
+  EXPECT_THAT(a->Try("SELECT * FROM crsql_changes"), ::testing::HasSubstr("was altered outside"));
+  const int64_t before = DbVersion(*a);
+  a->Exec("SELECT crsql_commit_alter('t')");
+  auto bee = SelectChanges(*a, "WHERE cid = 'bee'");
+  ASSERT_EQ(bee.size(), 1u);
+  EXPECT_EQ(bee[0].col_version, 1) << "restamped, as a bracketed rename";
+  EXPECT_EQ(bee[0].db_version, before);
+  EXPECT_EQ(SelectChanges(*a, "WHERE cid = 'b'").size(), 0u);
+  a->Exec("UPDATE t SET bee = 5");
+  OPEN_REPLICA(fresh, "c.db");
+  MakeCrr(*fresh, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, bee)", "t");
+  SyncCursor cursor;
+  ASSERT_EQ(SyncOnce(*a, *fresh, &cursor), "");
+  EXPECT_EQ(TableLines(*fresh, "t"), std::vector<std::string>{"1|'x'|5"});
+  EXPECT_EQ(VerifyInProcess(File("a.db")), "");
+}
+
 }  // namespace
 }  // namespace crlog::merge_sql_test

@@ -229,5 +229,36 @@ TEST_F(MergeSqlTest, SameChangeByTwoPathsIsStoredOnce) {
   EXPECT_EQ(b->Int("SELECT count(*) FROM crsql_changes WHERE pk = X'010901'"), 2);
 }
 
+// The sync loop's usual shape, merging a whole 20,000-row (about 20 MB)
+// database in one transaction, used to be refused ("import event over the
+// limit"): the import becomes an event group instead, which the engine path
+// passes on whole and every replica folds alike.
+TEST_F(MergeSqlTest, AMergeLargerThanOneEventBecomesAnImportGroup) {
+  OPEN_REPLICA(a, "a.db");
+  OPEN_REPLICA(b, "b.db");
+  OPEN_REPLICA(c, "c.db");
+  for (Db* db : {a.get(), b.get(), c.get()}) {
+    MakeCrr(*db, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, body TEXT)", "t");
+  }
+  a->Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+          "INSERT INTO t SELECT i, printf('%.1000c', 'x') || i FROM n");
+  SyncCursor cursor;
+  ASSERT_EQ(SyncOnce(*a, *b, &cursor), "");
+  EXPECT_GE(EventCount(*b, "import"), 2) << "one import would be over the 16 MiB limit";
+  EXPECT_EQ(b->Int("SELECT count(*) FROM t"), 20000);
+  EXPECT_EQ(ChangeLines(*b), ChangeLines(*a));
+  // B's next local write follows every member.
+  b->Exec("UPDATE t SET body = 'b' WHERE id = 1");
+  Value bundle = b->One("SELECT crlog_export()");
+  ASSERT_EQ(Execute(*c, "SELECT crlog_apply(?)", {Value::Blob(bundle.bytes)}), "");
+  EXPECT_EQ(TableLines(*c, "t"), TableLines(*b, "t"));
+  EXPECT_EQ(ChangeLines(*c), ChangeLines(*b));
+  b.reset();
+  OPEN_REPLICA(again, "b.db");
+  EXPECT_EQ(again->Int("SELECT count(*) FROM t"), 20000);
+  EXPECT_EQ(VerifyInProcess(File("b.db")), "");
+  EXPECT_EQ(VerifyInProcess(File("c.db")), "");
+}
+
 }  // namespace
 }  // namespace crlog::merge_sql_test
