@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/alter_columns.h"
 #include "engine/fold.h"
+#include "engine/held_events.h"
 #include "engine/meta_tables.h"
 #include "engine/sql.h"
 #include "log/row_codec.h"
@@ -281,8 +282,10 @@ absl::Status ReleaseStashed(sqlite3* db, const std::string& table, const std::ve
   return meta::WriteWatermark(db, *watermark);
 }
 
+// One replay. An event the tables refuse (engine/held_events.h) fails it,
+// naming the event in `*refused`.
 absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, const Point& point, sqlite3* db,
-                                                const ReplayOptions& options) {
+                                                const ReplayOptions& options, std::optional<log::Hash>* refused) {
   if (absl::Status s = meta::CreateCrlogTables(db); !s.ok()) return s;
   auto hashes = PointEvents(store, point, options.local_site);
   if (!hashes.ok()) return hashes.status();
@@ -324,6 +327,7 @@ absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, cons
     if (held) {
       left_out.insert(hash);
       to_fold = nullptr;
+      ++stats.held;
     } else if (schema) {
       if (event->site != point.schema_site) to_fold = nullptr;
     } else if (event->tables.empty()) {
@@ -353,6 +357,7 @@ absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, cons
         }
       } else {
         if (absl::Status s = (*fold)->Apply(hash, *to_fold); !s.ok()) {
+          if (IsRefusedByTables(s)) *refused = hash;
           return absl::Status(s.code(), absl::StrCat("replaying event ", log::ShortHex(hash), ": ", s.message()));
         }
         stats.ops += to_fold->CountOps();
@@ -385,15 +390,20 @@ const absl::flat_hash_set<std::string>* RowFilter::PksOf(std::string_view table)
 
 absl::StatusOr<ReplayStats> ReplayInto(const log::LogStore& store, const Point& point, sqlite3* db,
                                        const ReplayOptions& options) {
-  if (absl::Status s = Exec(db, "BEGIN"); !s.ok()) return s;
-  auto stats = ReplayInTransaction(store, point, db, options);
-  absl::Status s = stats.status();
-  if (s.ok()) s = Exec(db, "COMMIT");
-  if (!s.ok()) {
+  // An event the tables refuse is held, as the live fold holds it: the
+  // replay starts again without it and what descends from it. Refusals are
+  // rare, and a replay is deterministic, so the restarts are few.
+  ReplayOptions attempt = options;
+  while (true) {
+    if (absl::Status s = Exec(db, "BEGIN"); !s.ok()) return s;
+    std::optional<log::Hash> refused;
+    auto stats = ReplayInTransaction(store, point, db, attempt, &refused);
+    absl::Status s = stats.status();
+    if (s.ok()) s = Exec(db, "COMMIT");
+    if (s.ok()) return stats;
     Exec(db, "ROLLBACK").IgnoreError();
-    return s;
+    if (!refused || !attempt.held.insert(*refused).second) return s;
   }
-  return stats;
 }
 
 absl::StatusOr<std::vector<std::string>> ReplayedTables(sqlite3* db) {

@@ -71,9 +71,9 @@ struct ReplayOptions {
   // independently, so these rows end as a full replay leaves them.
   std::optional<RowFilter> only_rows;
   ReplayObserver* observer = nullptr;
-  // Events the database left out of its tables (engine/held_events.h, its
-  // crlog_held): left out here too, with every event that descends from one,
-  // so the replay rebuilds the tables the database holds.
+  // Events to leave out, with every event that descends from one. An event
+  // the tables refuse is added (engine/held_events.h), as the live fold
+  // holds it.
   absl::flat_hash_set<log::Hash> held;
   // Called now and then with (events done, events in the point).
   std::function<void(uint64_t, uint64_t)> progress;
@@ -84,6 +84,7 @@ struct ReplayStats {
   uint64_t folded = 0;  // events folded (with only_rows: those touching them)
   uint64_t ops = 0;     // row ops folded
   uint64_t tables = 0;  // replicated tables at the point
+  uint64_t held = 0;    // events left out: refused by the tables (or named), or behind one
 };
 
 // Folds the point's events into `db`: a database holding no replicated

@@ -453,6 +453,13 @@ TEST_F(MergeSqlTest, AnEventTheTablesRefuseIsHeldWithWhatDescendsFromIt) {
   EXPECT_EQ(TableLines(*again, "t"), (std::vector<std::string>{"3|7", "4|8"}));
   EXPECT_EQ(again->Int("SELECT count(*) FROM crlog_held"), 2);
   EXPECT_EQ(VerifyInProcess(File("b.db")), "");
+  // Replay of B's log holds what B's tables hold, as B's fold did.
+  ASSERT_EQ(again->Try("SELECT crlog_replay('head', '" + File("replayed.db") + "')"), "");
+  {
+    Db replayed(File("replayed.db"), /*load_extension=*/false);
+    EXPECT_EQ(replayed.Rows("SELECT * FROM t ORDER BY id"),
+              (std::vector<std::vector<std::string>>{{"3", "7"}, {"4", "8"}}));
+  }
   // B passes on what it holds: a replica without the constraint takes all.
   OPEN_REPLICA(d, "d.db");
   MakeCrr(*d, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, b INTEGER)", "t");
