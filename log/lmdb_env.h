@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -38,6 +39,19 @@ class LogStore::Env {
   // Serialises this process's writers, so the per-transaction sync flag set
   // on the shared MDB_env applies to the transaction that set it.
   std::mutex write_mu;
+
+  // OK if `bytes`, read at `position`, hash to `hash`, the id they are
+  // stored under; DataLoss naming the event and the file otherwise. Every
+  // read of stored event bytes goes through it, so a byte changed on disk is
+  // never exported, folded or shown as history. This process checks each
+  // event once: the first 8 bytes of each checked id are kept by position
+  // (a position reused after a discard holds another id, and is checked
+  // again).
+  absl::Status CheckIntact(uint64_t position, const Hash& hash, std::string_view bytes) const;
+
+ private:
+  mutable std::mutex verified_mu_;
+  mutable std::vector<uint64_t> verified_;  // by position; 0: not checked
 };
 
 // Maps an LMDB return code to a status naming the log and what was being

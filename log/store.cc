@@ -197,6 +197,29 @@ absl::Status WriteTxn(LogStore::Env& env, Durability durability, std::string_vie
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status LogStore::Env::CheckIntact(uint64_t position, const Hash& hash, std::string_view bytes) const {
+  uint64_t prefix = 0;
+  std::memcpy(&prefix, hash.data(), sizeof prefix);
+  prefix |= 1;  // never 0, which means "not checked"
+  {
+    std::lock_guard<std::mutex> lock(verified_mu_);
+    if (position < verified_.size() && verified_[position] == prefix) return absl::OkStatus();
+  }
+  if (Sha256(bytes) != hash) {
+    return absl::DataLossError(absl::StrCat("event ", ToHex(hash), " at position ", position, " of '", path,
+                                            "' was altered: its bytes do not hash to its id; run `crlog verify` "
+                                            "to find every fault, and restore the log from a backup or a peer"));
+  }
+  std::lock_guard<std::mutex> lock(verified_mu_);
+  if (position >= verified_.size()) verified_.resize(std::max<size_t>(position + 1, verified_.size() * 2), 0);
+  verified_[position] = prefix;
+  return absl::OkStatus();
+}
+
+namespace {
+
 absl::StatusOr<StoredEvent> ReadEventAt(MDB_txn* txn, const LogStore::Env& env,
                                         uint64_t position) {
   PositionKey key(position);
@@ -215,6 +238,7 @@ absl::StatusOr<StoredEvent> ReadEventAt(MDB_txn* txn, const LogStore::Env& env,
   std::memcpy(out.hash.data(), v.mv_data, format::kHashSize);
   out.bytes.assign(static_cast<const char*>(v.mv_data) + format::kEventValueHeader,
                    v.mv_size - format::kEventValueHeader);
+  if (absl::Status s = env.CheckIntact(position, out.hash, out.bytes); !s.ok()) return s;
   return out;
 }
 
@@ -849,6 +873,8 @@ absl::Status Scan(const LogStore::Env& env, bool newest_first, uint64_t from,
     std::memcpy(e.hash.data(), v.mv_data, format::kHashSize);
     e.bytes.assign(static_cast<const char*>(v.mv_data) + format::kEventValueHeader,
                    v.mv_size - format::kEventValueHeader);
+    status = env.CheckIntact(position, e.hash, e.bytes);
+    if (!status.ok()) break;
     if (!visit(e)) break;
   }
   mdb_cursor_close(cursor);

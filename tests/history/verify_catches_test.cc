@@ -225,5 +225,33 @@ TEST_F(VerifyCatchesTest, ReplayRefusesATamperedEvent) {
   EXPECT_NE(replayed.status().message().find(log::ToHex(target->hash)), std::string::npos) << replayed.status();
 }
 
+// Every path that reads stored event bytes checks them against their id:
+// export used to ship a tampered event (a peer's apply then took it as the
+// site's own), and crlog_ops and crlog_blame showed its altered values.
+TEST_F(VerifyCatchesTest, EveryReaderOfATamperedEventRefusesIt) {
+  std::vector<LoggedEvent> events = Events();
+  const LoggedEvent* target = nullptr;
+  for (const LoggedEvent& e : events) {
+    if (e.bytes.find("needle-value") != std::string::npos) target = &e;
+  }
+  ASSERT_NE(target, nullptr);
+  {
+    RawLmdb raw(log_);
+    auto v = raw.Get(log::format::kEventsDb, U64BE(target->position));
+    ASSERT_TRUE(v.has_value());
+    (*v)[v->find("needle-value") + 11] = 'f';
+    raw.Put(log::format::kEventsDb, U64BE(target->position), *v);
+  }
+  Db db(path_);
+  ASSERT_TRUE(db.loaded()) << db.load_error();
+  for (const char* sql : {"SELECT length(crlog_export())", "SELECT count(*) FROM crlog_ops",
+                          "SELECT count(*) FROM crlog_blame('t', crsql_pack_columns(2))",
+                          "SELECT count(*) FROM crlog_cell_history('t', crsql_pack_columns(2), 'v')"}) {
+    std::string err = db.Try(sql);
+    EXPECT_NE(err.find("was altered"), std::string::npos) << sql << ": " << err;
+    EXPECT_NE(err.find(log::ToHex(target->hash)), std::string::npos) << sql << ": " << err;
+  }
+}
+
 }  // namespace
 }  // namespace crlog::history_test
