@@ -96,8 +96,35 @@ absl::StatusOr<std::shared_ptr<LogStore::Env>> OpenEnv(const std::string& path,
   if (rc == 0) rc = mdb_env_set_mapsize(env->env, options.map_size);
   if (rc == 0) rc = mdb_env_set_maxreaders(env->env, 1022);
   unsigned flags = MDB_NOTLS | (options.read_only ? MDB_RDONLY : 0);
+  // LMDB takes a 0-byte data.mdb for a new log and writes a fresh one over
+  // it: the history it held is gone, and the log would then be called
+  // another database's. Say what it is instead.
+  const std::string data_file = (std::filesystem::path(canonical) / "data.mdb").string();
+  std::error_code size_ec;
+  const std::uintmax_t data_bytes = std::filesystem::file_size(data_file, size_ec);
+  if (!size_ec && data_bytes == 0) {
+    return absl::DataLossError(absl::StrCat(
+        "the log file '", data_file, "' is empty (0 bytes): the log's history is gone (a failed copy or a "
+        "truncation); restore the log directory from a backup, or move it aside with `crlog archive-log` "
+        "to start a new log"));
+  }
   if (rc == 0) rc = mdb_env_open(env->env, canonical.c_str(), flags, 0644);
   if (rc != 0) return LmdbError(rc, *env, "opening the log");
+  // A data.mdb shorter than the pages LMDB says it uses would be read past
+  // its end through the map, which kills the process with SIGBUS: refuse it
+  // before any read.
+  if (!size_ec) {
+    MDB_envinfo info;
+    MDB_stat stat;
+    if (mdb_env_info(env->env, &info) == 0 && mdb_env_stat(env->env, &stat) == 0) {
+      const std::uintmax_t used = (std::uintmax_t{info.me_last_pgno} + 1) * stat.ms_psize;
+      if (data_bytes < used) {
+        return absl::DataLossError(absl::StrCat(
+            "the log file '", data_file, "' is truncated: it is ", data_bytes, " bytes but its pages reach ",
+            used, " bytes; restore the log directory from a backup (`crlog verify` checks the result)"));
+      }
+    }
+  }
   // Killed processes leave stale reader slots that would pin old pages.
   int dead = 0;
   mdb_reader_check(env->env, &dead);

@@ -282,6 +282,23 @@ TEST_F(CrlogCliTest, VerifyOfTamperedRowValueExitsOneAndNamesTheEvent) {
   EXPECT_NE(r.err.find(log_.string()), std::string::npos) << "names the log:\n" << r.err;
 }
 
+// A truncated data.mdb used to kill `crlog verify` and `crlog log` with
+// SIGBUS; a 0-byte one became a new, empty log.
+TEST_F(CrlogCliTest, ATruncatedOrEmptyLogFileIsNamedInsteadOfCrashing) {
+  ASSERT_NO_FATAL_FAILURE(WriteDemo());
+  const fs::path data = log_ / "data.mdb";
+  for (std::uintmax_t size : {fs::file_size(data) / 2, std::uintmax_t{0}}) {
+    fs::resize_file(data, size);
+    for (const char* command : {"verify", "log"}) {
+      RunResult r = Crlog({command, log_.string()});
+      EXPECT_EQ(r.exit_code, 1) << "a damaged log: " << command << " " << size << ": " << r.out << r.err;
+      EXPECT_NE(r.err.find(size == 0 ? "is empty (0 bytes)" : "is truncated"), std::string::npos)
+          << command << ": " << r.err;
+      EXPECT_NE(r.err.find(data.string()), std::string::npos) << r.err;
+    }
+  }
+}
+
 TEST_F(CrlogCliTest, VerifyOfCorruptEventBytesExitsOne) {
   ASSERT_NO_FATAL_FAILURE(WriteDemo());
   std::string id = TamperWithFirstEvent(log_, [](std::string& stored) {

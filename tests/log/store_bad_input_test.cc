@@ -1,11 +1,15 @@
 // Bad input to LogStore (log/store.h): bytes that are not events, events
 // that break a rule, batches with one bad member (all or nothing), a log
 // from another format version, and a full map.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "log/store.h"
@@ -261,6 +265,48 @@ TEST_F(StoreMapFullTest, FullMapIsResourceExhaustedAndLosesNothing) {
   Reopen();
   ASSERT_OK_AND_ASSIGN(stats, store_->Stats());
   EXPECT_EQ(stats.events, stored.size());
+}
+
+// A data.mdb shorter than the pages LMDB says it uses used to kill the
+// process with SIGBUS on the first read through the map, read-only opens
+// included; a 0-byte one was silently made into a new, empty log. Both are
+// refused at open, naming the file and what it is.
+TEST_F(StoreBadInputTest, ATruncatedOrEmptyDataFileIsRefusedAtOpen) {
+  History h;
+  std::vector<Hash> parents;
+  for (int i = 0; i < 300; ++i) {
+    EncodedEvent e = h.Native(Site(1), parents, std::string(200, static_cast<char>('a' + i % 26)));
+    auto r = store_->Append(e.bytes, kNoSync);
+    ASSERT_TRUE(r.ok()) << r.status();
+    parents = {e.hash};
+  }
+  store_.reset();
+  const std::string data = LogPath() + "/data.mdb";
+  const std::uintmax_t full = std::filesystem::file_size(data);
+  ASSERT_GT(full, 8 * 4096u);
+  std::string original;
+  {
+    std::ifstream in(data, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (std::uintmax_t size : {full / 2, full - 4096, std::uintmax_t{0}}) {
+    SCOPED_TRACE(absl::StrCat("data.mdb cut to ", size, " of ", full, " bytes"));
+    std::filesystem::resize_file(data, size);
+    for (bool read_only : {true, false}) {
+      StoreOptions options = options_;
+      options.read_only = read_only;
+      auto opened = LogStore::Open(LogPath(), options);
+      ASSERT_FALSE(opened.ok()) << "read_only=" << read_only;
+      EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss) << opened.status();
+      EXPECT_THAT(opened.status().message(), HasSubstr(data));
+      EXPECT_THAT(opened.status().message(), HasSubstr(size == 0 ? "is empty (0 bytes)" : "is truncated"));
+    }
+    EXPECT_EQ(std::filesystem::file_size(data), size) << "nothing was written over it";
+    std::ofstream(data, std::ios::binary | std::ios::trunc) << original;
+  }
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(StoreSnapshot restored, Snapshot(*store_));
+  EXPECT_EQ(restored.events, 300u);
 }
 
 }  // namespace
