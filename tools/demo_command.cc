@@ -190,6 +190,11 @@ absl::Status RunDemo(const DemoOptions& options, const Io& io) {
     return absl::FailedPreconditionError(
         absl::StrCat("'", dir, "' exists and is not a directory; give a new or empty directory"));
   }
+  if (IsDatabaseLog(dir)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "'", dir, "' is the log of a database (beside it); the demo never replaces a database's history, "
+        "--force or not: give another directory"));
+  }
   if (HoldsLog(dir)) {
     if (!options.force) {
       return absl::AlreadyExistsError(absl::StrCat(

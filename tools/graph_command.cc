@@ -474,6 +474,7 @@ absl::Status RunGraph(const GraphOptions& options, const Io& io) {
     return absl::OkStatus();
   }
   const std::string& out = *options.out;
+  if (absl::Status s = CheckOutputPath(out, "--out"); !s.ok()) return s;
   const bool svg = absl::EndsWithIgnoreCase(out, ".svg");
   // dot takes minutes on a big graph and reports no progress of its own:
   // say what is happening rather than leave a silent terminal.

@@ -2,10 +2,12 @@
 // (tools/log_path.h).
 #include "tools/log_path.h"
 
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace crlog::tools {
@@ -28,6 +30,41 @@ absl::StatusOr<fs::file_status> Stat(const std::string& path) {
 bool HoldsLog(const std::string& dir) {
   std::error_code ec;
   return fs::is_directory(dir, ec) && fs::is_regular_file(fs::path(dir) / kLmdbDataFile, ec);
+}
+
+bool IsDatabaseLog(const std::string& dir) {
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  if (!HoldsLog(d) || !absl::EndsWith(d, kLogDirSuffix)) return false;
+  std::error_code ec;
+  return fs::is_regular_file(d.substr(0, d.size() - std::strlen(kLogDirSuffix)), ec);
+}
+
+absl::Status CheckOutputPath(const std::string& path, std::string_view flag) {
+  std::error_code ec;
+  const fs::path full = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  auto refuse = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(flag), " '", path, "' ", why,
+                                                   ": writing there would destroy a history; choose another path"));
+  };
+  const fs::path parent = full.parent_path();
+  const std::string name = full.filename().string();
+  if (HoldsLog(parent.string()) || absl::EndsWith(parent.filename().string(), kLogDirSuffix) ||
+      name == kLmdbDataFile || name == "lock.mdb") {
+    return refuse(absl::StrCat("is inside the log directory '", parent.string(), "'"));
+  }
+  if (HoldsLog(full.string())) return refuse("is a log directory");
+  for (const char* suffix : {"-wal", "-journal", "-shm"}) {
+    if (!absl::EndsWith(name, suffix)) continue;
+    const std::string database = full.string().substr(0, full.string().size() - std::strlen(suffix));
+    if (fs::is_regular_file(database, ec)) {
+      return refuse(absl::StrCat("is a companion file of the database '", database, "'"));
+    }
+  }
+  if (fs::is_regular_file(full, ec) && HoldsLog(full.string() + kLogDirSuffix)) {
+    return refuse(absl::StrCat("is a database with a log ('", full.string(), kLogDirSuffix, "')"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> FindLog(const std::string& path) {

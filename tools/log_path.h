@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "log/store.h"
@@ -22,6 +23,17 @@ inline constexpr char kLmdbDataFile[] = "data.mdb";
 
 // Whether `dir` is a directory holding an LMDB environment.
 bool HoldsLog(const std::string& dir);
+
+// Whether `dir` is the log of a database: a log directory named X-crlog
+// beside a file X. Its history is the database's; no command replaces it.
+bool IsDatabaseLog(const std::string& dir);
+
+// OK when a command may write a file at `path` (`flag` names the argument,
+// e.g. "--out"). Refused, whatever --force says, when the file would be, or
+// be inside, a log directory (its data.mdb or lock.mdb), a database's
+// companion file (X-wal, X-journal, X-shm beside a database X), or a
+// database that has a log: writing there destroys a history.
+absl::Status CheckOutputPath(const std::string& path, std::string_view flag);
 
 // The log directory for `path`. NotFound, naming `path` and what was looked
 // for, when there is none. Looks only; creates nothing.

@@ -17,6 +17,7 @@
 #include "engine/sql.h"
 #include "schema/sql_quote.h"
 #include "tools/commands.h"
+#include "tools/log_path.h"
 #include "tools/history_view.h"
 #include "tools/output.h"
 
@@ -34,6 +35,7 @@ bool SameFile(const std::string& a, const std::string& b) {
 // With --force, clears the way for the new file; never the database or its
 // log, and never a directory.
 absl::Status ClearOutput(const ReplayCommandOptions& options) {
+  if (absl::Status s = CheckOutputPath(options.out, "--out"); !s.ok()) return s;
   std::error_code ec;
   if (!fs::exists(options.out, ec)) return absl::OkStatus();
   if (SameFile(options.out, options.path) || SameFile(options.out, engine::LogPathFor(options.path))) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -204,6 +205,33 @@ TEST_F(HistoryCliTest, ReplayWritesTheTablesAtAPoint) {
   r = Crlog({"replay", a_, "--at", "head", "--out", a_, "--force"});
   EXPECT_EQ(r.exit_code, 3) << "never over the database itself";
   EXPECT_TRUE(fs::exists(a_));
+}
+
+// `replay --out DB-crlog/data.mdb --force` used to overwrite the log (exit
+// 0), and the companion files likewise; `demo --force DB-crlog` destroyed
+// a live history. Refused, --force or not, and nothing changes.
+TEST_F(HistoryCliTest, NoOutputPathMayBeALogOrADatabasesCompanionFile) {
+  ASSERT_NO_FATAL_FAILURE(WriteHistory());
+  const std::string log = a_ + "-crlog";
+  const std::uintmax_t log_bytes = fs::file_size(log + "/data.mdb");
+  for (const std::string& out : {log + "/data.mdb", log + "/lock.mdb", log + "/new.db", a_ + "-wal",
+                                 a_ + "-journal", a_ + "-shm", a_}) {
+    for (const char* command : {"replay", "graph"}) {
+      std::vector<std::string> args = {command, a_, "--out", out};
+      if (std::string(command) == "replay") args.push_back("--force");
+      RunResult r = Crlog(args);
+      EXPECT_EQ(r.exit_code, 3) << command << " --out " << out << ": " << r.out << r.err;
+      EXPECT_TRUE(Contains(r.err, "would destroy a history")) << r.err;
+    }
+  }
+  EXPECT_EQ(fs::file_size(log + "/data.mdb"), log_bytes);
+  EXPECT_FALSE(fs::exists(log + "/new.db"));
+  RunResult r = Crlog({"demo", log, "--force"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.err, "is the log of a database")) << r.err;
+  EXPECT_EQ(fs::file_size(log + "/data.mdb"), log_bytes);
+  r = Crlog({"verify", a_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(HistoryCliTest, DiffShowsChangedAddedAndRemovedRows) {
