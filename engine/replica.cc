@@ -125,6 +125,10 @@ SELECT NOT EXISTS (SELECT 1 FROM main.sqlite_schema
 
 std::string LogPathFor(const std::string& db_path) { return db_path + "-crlog"; }
 
+// Registry keys of in-memory databases' replicas: this, then the owner id
+// (no file path can start with it).
+constexpr char kInMemoryKey[] = "\x01memory:";
+
 absl::Status CheckNotAlteredBehindCrlog(const TableDesc& desc) {
   if (!desc.AlteredBehindCrlog()) return absl::OkStatus();
   auto names = [](const std::vector<std::string>& pk, const std::vector<std::string>& columns) {
@@ -155,9 +159,36 @@ absl::StatusOr<std::shared_ptr<Replica>> Replica::Attach(sqlite3* db, std::share
     if (early) early->reset();
     return s;
   };
-  if (db_path.empty()) {  // in-memory or temporary: never shared
+  if (db_path.empty()) {
+    // In-memory or temporary. Connections to one shared-cache in-memory
+    // database (file::memory:?cache=shared) see one database: its site row
+    // names the log the first connection made, which they share. A private
+    // database is new to each connection, and has no site row yet.
+    auto site = meta::Initialised(db);
+    if (!site.ok()) return fail(site.status());
+    std::optional<meta::SiteRow> row;
+    if (*site) {
+      auto read = meta::ReadSite(db);
+      if (!read.ok()) return fail(read.status());
+      row = *read;
+    }
+    std::lock_guard<std::mutex> lock(registry_mu);
+    auto& registry = Registry();
+    if (row.has_value()) {
+      auto it = registry.find(absl::StrCat(kInMemoryKey, log::ToHex(row->owner)));
+      if (it != registry.end()) {
+        if (auto replica = it->second.lock()) {
+          if (early) *early = replica;
+          return replica;
+        }
+      }
+    }
     auto r = Create(db, db_path, early);
     if (!r.ok()) return fail(r.status());
+    auto created = meta::ReadSite(db);
+    if (created.ok() && created->has_value()) {
+      registry[absl::StrCat(kInMemoryKey, log::ToHex((*created)->owner))] = *r;
+    }
     return r;
   }
   std::lock_guard<std::mutex> lock(registry_mu);

@@ -101,7 +101,12 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
   auto live = OpenDb(db_path, SQLITE_OPEN_READONLY, absl::StrCat("opening '", db_path, "'"));
   if (!live.ok()) return live.status();
   auto initialised = meta::Initialised(live->get());
-  if (!initialised.ok()) return initialised.status();
+  if (!initialised.ok()) {
+    // Not a SQLite database at all (a text file, a directory): not a fault
+    // found by verifying, but a file verify cannot read.
+    return absl::InvalidArgumentError(absl::StrCat("cannot read '", db_path, "' as a SQLite database: ",
+                                                   initialised.status().message()));
+  }
   if (!*initialised) {
     return absl::NotFoundError(absl::StrCat("'", db_path, "' is not replicated by crlog (no crlog tables)"));
   }

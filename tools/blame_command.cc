@@ -181,6 +181,7 @@ void PrintJson(const engine::RowBlame& blame, const std::optional<std::vector<en
 }  // namespace
 
 absl::Status RunBlame(const BlameOptions& options, const Io& io) {
+  if (absl::Status s = CheckPlainValues(options.pk); !s.ok()) return s;
   auto db = engine::HistoryDb::Open(options.path);
   if (!db.ok()) return db.status();
   const std::string pk = PackForTable((*db)->db(), options);

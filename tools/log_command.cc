@@ -214,6 +214,7 @@ absl::Status RunLog(const LogOptions& options, const Io& io) {
   if (!store.ok()) return store.status();
 
   std::optional<std::string> packed_pk;
+  if (absl::Status s = CheckPlainValues(options.pk); !s.ok()) return s;
   if (!options.pk.empty()) packed_pk = PackPlainPk(options.pk);
   if (options.ops) return RunLogWithOps(**store, options, packed_pk, io);
 

@@ -62,6 +62,20 @@ Value PlainValue(std::string_view text) {
   return Value::Text(text);
 }
 
+absl::Status CheckPlainValues(absl::Span<const std::string> values) {
+  for (const std::string& v : values) {
+    const absl::string_view t(v.data(), v.size());
+    if (t.size() < 3 || (t[0] != 'X' && t[0] != 'x') || t[1] != '\'' || t.back() != '\'') continue;
+    absl::string_view hex = t.substr(2, t.size() - 3);
+    if (hex.size() % 2 != 0 || !std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the pk value ", v, " is not a blob literal: X'...' takes an even number of hex digits (X'00ff'); "
+          "quote it ('", absl::StrReplaceAll(t, {{"'", "''"}}), "') to mean that text"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string PackPlainPk(absl::Span<const std::string> values) {
   std::vector<Value> pk;
   for (const std::string& v : values) pk.push_back(PlainValue(v));

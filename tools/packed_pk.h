@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "log/value.h"
 
@@ -32,6 +33,12 @@ std::string PkTuple(std::string_view packed);
 // text in single quotes ('42' is text; '' inside stands for one quote),
 // X'00ff' a blob, anything else text as typed.
 Value PlainValue(std::string_view text);
+
+// InvalidArgument naming the value when one of `values` is written as a
+// blob literal (X'...') that is not one: an odd number of hex digits, or
+// a character that is not a hex digit. Taking it as text would name a row
+// the user did not mean.
+absl::Status CheckPlainValues(absl::Span<const std::string> values);
 
 // The packed pk of plain values.
 std::string PackPlainPk(absl::Span<const std::string> values);

@@ -234,6 +234,27 @@ TEST_F(HistoryCliTest, NoOutputPathMayBeALogOrADatabasesCompanionFile) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// `crlog verify notadb.txt` used to exit 1 ("failed verification"), as if
+// a replica had been found at fault; `--pk X'0'` was taken as the text
+// "X'0'" and named a row the user did not mean.
+TEST_F(HistoryCliTest, AFileThatIsNoDatabaseAndABadBlobLiteralAreUsageErrors) {
+  ASSERT_NO_FATAL_FAILURE(WriteHistory());
+  const std::string text = (dir_ / "notadb.txt").string();
+  std::ofstream(text) << "this is not a database, it is text\n";
+  RunResult r = Crlog({"verify", text});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.err, "cannot read")) << r.err;
+  EXPECT_FALSE(Contains(r.err, "failed verification")) << r.err;
+  for (const char* bad : {"X'0'", "x'abc'", "X'zz'"}) {
+    r = Crlog({"blame", a_, "items", bad});
+    EXPECT_EQ(r.exit_code, 3) << bad << ": " << r.out << r.err;
+    EXPECT_TRUE(Contains(r.err, "is not a blob literal")) << r.err;
+    r = Crlog({"log", a_, "--table", "items", "--pk", bad});
+    EXPECT_EQ(r.exit_code, 3) << bad << ": " << r.out << r.err;
+    EXPECT_TRUE(Contains(r.err, "is not a blob literal")) << r.err;
+  }
+}
+
 TEST_F(HistoryCliTest, DiffShowsChangedAddedAndRemovedRows) {
   ASSERT_NO_FATAL_FAILURE(WriteHistory());
   const std::string inserted = ids_.at(1);  // A's insert of the three rows (after its schema)

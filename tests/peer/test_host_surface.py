@@ -686,3 +686,26 @@ def test_automigrate_drops_a_replicated_table_out_of_crsql_changes(make_peer):
     q.exec("INSERT INTO items (id, name) VALUES (9, 'kiwi')")
     assert sorted(q.query("SELECT cid, val FROM crsql_changes WHERE pk = ?", (pk(q, 9),))) == [
         ("color", "red"), ("name", "kiwi"), ("qty", None)]
+
+
+def test_connections_to_one_shared_cache_memory_database_share_its_log():
+    """A second connection to a shared-cache in-memory database used to be
+    refused ("restore that directory beside the database"): both see one
+    database, so both write to the one log the first connection made."""
+    uri = "file:crlog_shared_memory?mode=memory&cache=shared"
+    first = sqlite3.connect(uri, uri=True, isolation_level=None)
+    first.enable_load_extension(True)
+    first.load_extension(extension())
+    first.execute("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT)")
+    first.execute("SELECT crsql_as_crr('t')")
+    first.execute("INSERT INTO t VALUES (1, 'first')")
+    second = sqlite3.connect(uri, uri=True, isolation_level=None)
+    second.enable_load_extension(True)
+    second.load_extension(extension())
+    second.execute("INSERT INTO t VALUES (2, 'second')")
+    for conn in (first, second):
+        assert conn.execute("SELECT count(*) FROM crlog_events WHERE kind = 'change'").fetchone()[0] == 2
+        assert sorted(r[0] for r in conn.execute("SELECT pk FROM crsql_changes")) == sorted(
+            r[0] for r in first.execute("SELECT crsql_pack_columns(id) FROM t"))
+    second.close()
+    first.close()
