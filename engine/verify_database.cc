@@ -4,16 +4,23 @@
 
 #include "schema/sqlite_api.h"
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/fold.h"
 #include "engine/meta_tables.h"
 #include "engine/replay.h"
 #include "engine/replica.h"
+#include "engine/row_clock.h"
 #include "engine/signing_keys.h"
 #include "engine/sql.h"
 #include "log/store.h"
 #include "log/strings.h"
+#include "schema/packed_pk.h"
 #include "schema/sql_quote.h"
 #include "schema/table_info.h"
 
@@ -91,6 +98,90 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
   auto row = count->Step();
   if (!row.ok()) return row.status();
   return static_cast<uint64_t>(count->ColumnInt(0));
+}
+
+// Every row's clock as `schema` ("main" or "live") holds it for the
+// replicated table `table`: causal length by packed pk, and the db_versions
+// its cells cite.
+struct Clocks {
+  std::map<std::string, uint64_t> cl;
+  std::set<uint64_t> versions;
+};
+absl::StatusOr<Clocks> ReadClocks(sqlite3* db, const std::string& schema, const std::string& table) {
+  auto stmt = Stmt::Prepare(db, absl::StrCat("SELECT c.pk, c.clock FROM ", schema, ".crlog_clock AS c JOIN ", schema,
+                                             ".crlog_tables AS t ON t.id = c.tbl WHERE t.name = ?1"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, table);
+  Clocks out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    auto clock = RowClock::Decode(stmt->ColumnBlob(1));
+    if (!clock.ok()) {
+      return absl::DataLossError(absl::StrCat("table '", table, "': a crlog_clock row does not decode: ",
+                                              clock.status().message()));
+    }
+    out.cl[std::string(stmt->ColumnBlob(0))] = clock->cl;
+    if (clock->has_sentinel && clock->sentinel.db_version > 0) out.versions.insert(clock->sentinel.db_version);
+    for (const CellClock& c : clock->cells) {
+      if (c.db_version > 0) out.versions.insert(c.db_version);
+    }
+  }
+  return out;
+}
+
+std::string PkText(std::string_view packed) {
+  auto values = schema::UnpackColumns(packed);
+  if (!values.ok()) return log::ToHex(packed);
+  std::vector<std::string> parts;
+  for (const Value& v : *values) parts.push_back(ValueToString(v));
+  return absl::StrCat("(", absl::StrJoin(parts, ", "), ")");
+}
+
+// crsql_changes is read from crlog_clock and crlog_versions: rows deleted
+// from them (by a connection without crlog) silently take changes out of
+// sync. The live clocks must name the rows, with the causal lengths, that
+// the fold of the log gives, and every version they cite must be recorded.
+absl::Status CompareClocks(sqlite3* db, const std::string& table) {
+  auto folded = ReadClocks(db, "main", table);
+  if (!folded.ok()) return folded.status();
+  auto live = ReadClocks(db, "live", table);
+  if (!live.ok()) return live.status();
+  const std::string advice =
+      "crlog's metadata was edited behind its back, so crsql_changes would leave changes out; restore the database "
+      "from a backup, or rebuild it with `crlog replay`";
+  for (const auto& [pk, cl] : folded->cl) {
+    auto it = live->cl.find(pk);
+    if (it == live->cl.end()) {
+      return absl::DataLossError(absl::StrCat("table '", table, "', row ", PkText(pk),
+                                              ": the log gives it a clock (causal length ", cl,
+                                              ") but crlog_clock of the database has none: ", advice));
+    }
+    if (it->second != cl) {
+      return absl::DataLossError(absl::StrCat("table '", table, "', row ", PkText(pk), ": crlog_clock says causal length ",
+                                              it->second, " but the log gives ", cl, ": ", advice));
+    }
+  }
+  for (const auto& [pk, cl] : live->cl) {
+    if (!folded->cl.contains(pk)) {
+      return absl::DataLossError(absl::StrCat("table '", table, "', row ", PkText(pk),
+                                              ": crlog_clock has a clock the log does not give: ", advice));
+    }
+  }
+  auto recorded = Stmt::Prepare(db, "SELECT 1 FROM live.crlog_versions WHERE db_version = ?1");
+  if (!recorded.ok()) return recorded.status();
+  for (uint64_t v : live->versions) {
+    recorded->BindInt(1, static_cast<int64_t>(v));
+    auto found = recorded->Step();
+    if (!found.ok()) return found.status();
+    recorded->Reset();
+    if (!*found) {
+      return absl::DataLossError(absl::StrCat("table '", table, "': crlog_clock cites db_version ", v,
+                                              " but crlog_versions records no event at it: ", advice));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -210,6 +301,10 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
     }
     auto rows = CompareTable(fold_db->get(), *info);
     if (!rows.ok()) return rows.status();
+    if (absl::Status s = CompareClocks(fold_db->get(), name); !s.ok()) {
+      if (absl::IsDataLoss(s)) return Fault(std::string(s.message()));
+      return s;
+    }
     report.rows += *rows;
     ++report.tables;
   }

@@ -5,6 +5,8 @@
 // store is unchanged.
 #include "log/store.h"
 
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -39,6 +41,8 @@ absl::flat_hash_map<std::string, std::weak_ptr<LogStore::Env>>& Registry() {
   static auto* registry = new absl::flat_hash_map<std::string, std::weak_ptr<LogStore::Env>>();
   return *registry;
 }
+
+bool TailPagesAreFree(MDB_env* env, uint64_t first, uint64_t last);
 
 absl::StatusOr<std::shared_ptr<LogStore::Env>> OpenEnv(const std::string& path,
                                                        const StoreOptions& options) {
@@ -118,7 +122,7 @@ absl::StatusOr<std::shared_ptr<LogStore::Env>> OpenEnv(const std::string& path,
     MDB_stat stat;
     if (mdb_env_info(env->env, &info) == 0 && mdb_env_stat(env->env, &stat) == 0) {
       const std::uintmax_t used = (std::uintmax_t{info.me_last_pgno} + 1) * stat.ms_psize;
-      if (data_bytes < used) {
+      if (data_bytes < used && !TailPagesAreFree(env->env, data_bytes / stat.ms_psize, info.me_last_pgno)) {
         return absl::DataLossError(absl::StrCat(
             "the log file '", data_file, "' is truncated: it is ", data_bytes, " bytes but its pages reach ",
             used, " bytes; restore the log directory from a backup (`crlog verify` checks the result)"));
@@ -222,6 +226,58 @@ absl::Status WriteTxn(LogStore::Env& env, Durability durability, std::string_vie
   rc = mdb_txn_commit(txn);
   if (rc != 0) return LmdbError(rc, env, doing);
   return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace {
+
+// A read through the map past the end of data.mdb raises SIGBUS. The walk
+// below runs only on a data file shorter than LMDB's last page, and catches
+// it on its own thread; any other SIGBUS gets the default action.
+thread_local sigjmp_buf* bus_jump = nullptr;
+void OnBusError(int sig) {
+  if (bus_jump != nullptr) siglongjmp(*bus_jump, 1);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+// Whether every page from `first` to `last` (those past the end of a short
+// data.mdb) is in LMDB's free list. LMDB counts a page allocated and freed
+// within one transaction in its last page without ever writing it, so a log
+// whose process was killed can legitimately end a few free pages early;
+// only a page the trees still use makes the file truncated.
+bool TailPagesAreFree(MDB_env* env, uint64_t first, uint64_t last) {
+  absl::flat_hash_set<uint64_t> missing;
+  for (uint64_t p = first; p <= last; ++p) missing.insert(p);
+  struct sigaction handler{}, previous{};
+  handler.sa_handler = OnBusError;
+  sigemptyset(&handler.sa_mask);
+  sigaction(SIGBUS, &handler, &previous);
+  MDB_txn* txn = nullptr;
+  MDB_cursor* cursor = nullptr;
+  sigjmp_buf jump;
+  volatile bool faulted = false;
+  if (sigsetjmp(jump, 1) == 0) {
+    bus_jump = &jump;
+    if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0 && mdb_cursor_open(txn, /*FREE_DBI=*/0, &cursor) == 0) {
+      MDB_val k, v;
+      for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && !missing.empty();
+           rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        // An ID list: its count, then the page numbers.
+        const auto* ids = static_cast<const size_t*>(v.mv_data);
+        const size_t n = v.mv_size / sizeof(size_t);
+        for (size_t i = 1; i < n && i <= ids[0]; ++i) missing.erase(ids[i]);
+      }
+    }
+  } else {
+    faulted = true;
+  }
+  bus_jump = nullptr;
+  sigaction(SIGBUS, &previous, nullptr);
+  if (cursor != nullptr) mdb_cursor_close(cursor);
+  if (txn != nullptr) mdb_txn_abort(txn);
+  return !faulted && missing.empty();
 }
 
 }  // namespace

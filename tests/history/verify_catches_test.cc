@@ -253,5 +253,26 @@ TEST_F(VerifyCatchesTest, EveryReaderOfATamperedEventRefusesIt) {
   }
 }
 
+// crsql_changes reads crlog_clock and crlog_versions: rows deleted from them
+// by a connection without crlog used to empty it while verify passed.
+TEST_F(VerifyCatchesTest, AClockRowDeletedWithoutCrlogIsNamed) {
+  {
+    Db plain(path_, /*load_extension=*/false);
+    plain.Exec("DELETE FROM crlog_clock WHERE pk = X'010902'");
+  }
+  std::string msg = ExpectDataLoss();
+  EXPECT_NE(msg.find("table 't', row (2)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("crlog_clock"), std::string::npos) << msg;
+}
+
+TEST_F(VerifyCatchesTest, AVersionsRowDeletedWithoutCrlogIsNamed) {
+  {
+    Db plain(path_, /*load_extension=*/false);
+    plain.Exec("DELETE FROM crlog_versions WHERE db_version = (SELECT max(db_version) FROM crlog_versions)");
+  }
+  std::string msg = ExpectDataLoss();
+  EXPECT_NE(msg.find("crlog_versions records no event"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace crlog::history_test
