@@ -17,6 +17,7 @@ packages=(
   libbenchmark-dev
   python3 python3-pytest
   graphviz
+  nlohmann-json3-dev
 )
 
 # Node.js and npm run the real cr-sqlite (tests/peer/). The machine image

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tools/commands.h"
+#include "tools/safe_text.h"
 
 #ifndef CRLOG_VERSION
 #define CRLOG_VERSION "unknown"
@@ -647,6 +648,10 @@ int Main(const std::vector<std::string>& args, const Io& io) {
     return kExitUsage;
   }
 
+  // Cell values come from peers: whatever they hold, none may reach the
+  // reader's terminal as a control sequence (JSON escapes its own).
+  TerminalSafeStream safe_out(io.out);
+  const Io safe{safe_out.stream(), io.err, io.err_is_terminal};
   absl::Status status;
   absl::string_view name;
   switch (inv->command) {
@@ -660,43 +665,43 @@ int Main(const std::vector<std::string>& args, const Io& io) {
       return kExitOk;
     case Invocation::Command::kLog:
       name = "log";
-      status = RunLog(inv->log, io);
+      status = RunLog(inv->log, safe);
       break;
     case Invocation::Command::kVerify:
       name = "verify";
-      status = RunVerify(inv->verify, io);
+      status = RunVerify(inv->verify, safe);
       break;
     case Invocation::Command::kDemo:
       name = "demo";
-      status = RunDemo(inv->demo, io);
+      status = RunDemo(inv->demo, safe);
       break;
     case Invocation::Command::kKeygen:
       name = "keygen";
-      status = RunKeygen(inv->keygen, io);
+      status = RunKeygen(inv->keygen, safe);
       break;
     case Invocation::Command::kTrust:
       name = "trust";
-      status = RunTrust(inv->trust, io);
+      status = RunTrust(inv->trust, safe);
       break;
     case Invocation::Command::kArchiveLog:
       name = "archive-log";
-      status = RunArchiveLog(inv->archive_log, io);
+      status = RunArchiveLog(inv->archive_log, safe);
       break;
     case Invocation::Command::kBlame:
       name = "blame";
-      status = RunBlame(inv->blame, io);
+      status = RunBlame(inv->blame, safe);
       break;
     case Invocation::Command::kReplay:
       name = "replay";
-      status = RunReplay(inv->replay, io);
+      status = RunReplay(inv->replay, safe);
       break;
     case Invocation::Command::kDiff:
       name = "diff";
-      status = RunDiff(inv->diff, io);
+      status = RunDiff(inv->diff, safe);
       break;
     case Invocation::Command::kGraph:
       name = "graph";
-      status = RunGraph(inv->graph, io);
+      status = RunGraph(inv->graph, safe);
       break;
   }
   if (!status.ok()) {

@@ -17,8 +17,10 @@ std::string ValueJson(const Value& v) {
   switch (v.type) {
     case ValueType::kInteger: return absl::StrCat(v.integer);
     case ValueType::kReal: {
-      if (std::isinf(v.real)) return v.real > 0 ? "\"Infinity\"" : "\"-Infinity\"";
-      if (std::isnan(v.real)) return "null";
+      // JSON has no number for them; spelled like a blob, so that no text
+      // value can be mistaken for one.
+      if (std::isinf(v.real)) return v.real > 0 ? "{\"real\":\"Infinity\"}" : "{\"real\":\"-Infinity\"}";
+      if (std::isnan(v.real)) return "{\"real\":\"NaN\"}";
       // Shortest text that reads back as the same double, and always with a
       // '.' or exponent so that a reader sees a real.
       std::string s = absl::StrFormat("%.17g", v.real);

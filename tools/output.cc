@@ -4,8 +4,11 @@
 
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/safe_text.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "log/row_codec.h"
@@ -91,24 +94,9 @@ std::string FormatTime(int64_t time_micros) {
 }
 
 std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
+  // nlohmann escapes what JSON requires; bytes that are not UTF-8, which a
+  // JSON string cannot hold, are first written as \xNN.
+  return nlohmann::json(ValidUtf8(s)).dump();
 }
 
 std::string ShortSite(const log::SiteId& site) { return log::ToHex(site).substr(0, 8); }

@@ -28,8 +28,10 @@ struct Io {
 // 2024-05-01T09:00:00Z, 2024-05-01T09:00:00.250Z, 2024-05-01T09:00:00.123456Z.
 std::string FormatTime(int64_t time_micros);
 
-// A JSON string literal (quotes included) for UTF-8 `s`; control characters
-// are escaped as \u00XX. Bytes are passed through as they are.
+// A JSON string literal (quotes included) for `s`, written by nlohmann-json:
+// control characters escaped as \u00XX; a byte that is not part of valid
+// UTF-8 appears as the four characters \xNN (a JSON string holds only
+// Unicode).
 std::string JsonString(std::string_view s);
 
 // The first 8 hex digits of a site id: how a site is shown in one-line views.

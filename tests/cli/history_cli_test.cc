@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/cli/mini_json.h"
 #include "tests/cli/subprocess.h"
@@ -253,6 +255,64 @@ TEST_F(HistoryCliTest, AFileThatIsNoDatabaseAndABadBlobLiteralAreUsageErrors) {
     EXPECT_EQ(r.exit_code, 3) << bad << ": " << r.out << r.err;
     EXPECT_TRUE(Contains(r.err, "is not a blob literal")) << r.err;
   }
+}
+
+// Whether `text` is valid UTF-8 with no control character but newline.
+bool SafeForATerminal(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
+    size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (n == 0 || i + n > text.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// Whether Debian's Python parses `text` as JSON, strictly (no NaN or
+// Infinity literals, no invalid UTF-8).
+bool ParsesAsJson(const fs::path& dir, const std::string& text) {
+  const fs::path file = dir / "out.json";
+  std::ofstream(file, std::ios::binary) << text;
+  const std::string cmd = absl::StrCat(
+      "/usr/bin/python3 -c \"import json,sys; json.loads(open(sys.argv[1], encoding='utf-8', errors='strict').read(), "
+      "parse_constant=lambda c: sys.exit(1))\" '", file.string(), "'");
+  return std::system(cmd.c_str()) == 0;
+}
+
+// Cell values come from peers: ESC, BEL, NUL and broken UTF-8 in them used to
+// reach the auditor's terminal raw, and --json wrote invalid UTF-8 (not
+// JSON) and ±Inf as the strings "Infinity".
+TEST_F(HistoryCliTest, HostileCellValuesCannotReachTheTerminalAndJsonStaysJson) {
+  std::string first;
+  {
+    OPEN_REPLICA_AT(a, a_);
+    merge_sql_test::MakeCrr(*a, kItems, "items");
+    a->Exec("INSERT INTO items VALUES (1, 'plain', 1)");
+    a->Exec("INSERT INTO items VALUES (2, char(27) || '[31mred' || char(7) || 'x' || char(0) || 'y', 1e999)");
+    a->Exec("INSERT INTO items VALUES (3, CAST(X'41ff42c0' AS TEXT), -1e999)");
+    a->Exec("UPDATE items SET name = char(27) || ']0;title' || char(7) WHERE id = 1");
+    first = Query(*a, "SELECT hash FROM crlog_events ORDER BY position LIMIT 1").at(0).at(0).bytes;
+  }
+  for (const auto& command : std::vector<std::vector<std::string>>{
+           {"log", a_, "--ops"}, {"blame", a_, "items", "1"}, {"blame", a_, "items", "2"},
+           {"blame", a_, "items", "3"}, {"diff", a_, first, "head"}}) {
+    RunResult human = Crlog(command);
+    ASSERT_EQ(human.exit_code, 0) << human.err;
+    EXPECT_TRUE(SafeForATerminal(human.out)) << absl::StrJoin(command, " ") << ":\n" << human.out;
+    EXPECT_TRUE(Contains(human.out, "\\x")) << "escaped, not dropped: " << absl::StrJoin(command, " ") << ":\n"
+                                             << human.out;
+    std::vector<std::string> json = command;
+    json.push_back("--json");
+    RunResult machine = Crlog(json);
+    ASSERT_EQ(machine.exit_code, 0) << machine.err;
+    EXPECT_TRUE(ParsesAsJson(dir_, machine.out)) << absl::StrJoin(json, " ") << ":\n" << machine.out;
+  }
+  RunResult json = Crlog({"blame", a_, "items", "2", "--json"});
+  EXPECT_TRUE(Contains(json.out, "{\"real\":\"Infinity\"}")) << json.out;
 }
 
 TEST_F(HistoryCliTest, DiffShowsChangedAddedAndRemovedRows) {
