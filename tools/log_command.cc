@@ -18,10 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/held_events.h"
 #include "engine/history_db.h"
+#include "engine/sql.h"
 #include "log/hash.h"
 #include "log/row_codec.h"
 #include "log/store.h"
@@ -209,9 +212,28 @@ absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options
 
 }  // namespace
 
+// The events the database beside the log holds out of its tables
+// (engine/held_events.h), with their reasons; empty without a database.
+absl::flat_hash_map<log::Hash, std::string> HeldReasons(const std::string& path) {
+  absl::flat_hash_map<log::Hash, std::string> reasons;
+  std::optional<std::string> db_path = DatabaseFor(path);
+  if (!db_path) return reasons;
+  auto db = engine::OpenDb(*db_path, SQLITE_OPEN_READONLY, "reading held events");
+  if (!db.ok()) return reasons;
+  auto held = engine::ReadHeldEvents(db->get());
+  if (!held.ok()) return reasons;
+  for (const engine::HeldEvent& h : *held) reasons[h.event] = h.reason;
+  return reasons;
+}
+
 absl::Status RunLog(const LogOptions& options, const Io& io) {
   absl::StatusOr<std::unique_ptr<log::LogStore>> store = OpenLogForReading(options.path);
   if (!store.ok()) return store.status();
+  const absl::flat_hash_map<log::Hash, std::string> held = HeldReasons(options.path);
+  auto held_reason = [&](const log::Hash& h) -> const std::string* {
+    auto it = held.find(h);
+    return it == held.end() ? nullptr : &it->second;
+  };
 
   std::optional<std::string> packed_pk;
   if (absl::Status s = CheckPlainValues(options.pk); !s.ok()) return s;
@@ -222,7 +244,7 @@ absl::Status RunLog(const LogOptions& options, const Io& io) {
   if (json) io.out << "[";
   uint64_t shown = 0;
   absl::Status fault = Walk(**store, options, packed_pk, [&](const log::StoredEvent& stored, const log::Event& event) {
-    PrintEvent(options, EventView{stored, event}, shown == 0, io.out);
+    PrintEvent(options, EventView{stored, event, held_reason(stored.hash)}, shown == 0, io.out);
     ++shown;
     return true;
   });

@@ -126,6 +126,7 @@ void PrintEventFull(const EventView& e, std::ostream& out) {
   }
   std::string summary = BodySummary(ev);
   if (!summary.empty()) out << "body:     " << summary << "\n";
+  if (e.held != nullptr) out << "held:     " << *e.held << "\n";
 }
 
 void PrintEventOneLine(const EventView& e, std::ostream& out) {
@@ -140,6 +141,7 @@ void PrintEventOneLine(const EventView& e, std::ostream& out) {
       << (ev.CountOps() == 1 ? " op" : " ops");
   if (ev.parents.size() > 1) out << " merge " << JoinShort(ev.parents);
   if (ev.group.grouped()) out << " group " << ev.group.index + 1 << "/" << ev.group.count;
+  if (e.held != nullptr) out << " HELD";
   out << "\n";
 }
 
@@ -190,7 +192,9 @@ void PrintEventJson(const EventView& e, std::ostream& out) {
                        [](std::string* s, const log::SiteId& o) {
                          absl::StrAppend(s, JsonString(log::ToHex(o)));
                        })
-      << "]}";
+      << "]";
+  if (e.held != nullptr) out << ",\"held\":" << JsonString(*e.held);
+  out << "}";
 }
 
 void ProgressLine::Update(uint64_t done, uint64_t total) {

@@ -41,6 +41,9 @@ std::string ShortSite(const log::SiteId& site);
 struct EventView {
   const log::StoredEvent& stored;
   const log::Event& event;
+  // Why the database holds the event out of its tables (crlog_held), or
+  // null when it is folded (or there is no database).
+  const std::string* held = nullptr;
 };
 
 // The `git log`-style block: "event <full id>" and one field per line, with

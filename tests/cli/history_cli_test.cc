@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -313,6 +314,28 @@ TEST_F(HistoryCliTest, HostileCellValuesCannotReachTheTerminalAndJsonStaysJson) 
   }
   RunResult json = Crlog({"blame", a_, "items", "2", "--json"});
   EXPECT_TRUE(Contains(json.out, "{\"real\":\"Infinity\"}")) << json.out;
+}
+
+// Held events (refused by the database's tables) are marked in `crlog log`.
+TEST_F(HistoryCliTest, LogMarksTheEventsTheDatabaseHolds) {
+  {
+    OPEN_REPLICA_AT(a, a_);
+    OPEN_REPLICA_AT(b, b_);
+    merge_sql_test::MakeCrr(*a, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, v INTEGER)", "t");
+    merge_sql_test::MakeCrr(*b, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, v INTEGER CHECK (v < 100))", "t");
+    a->Exec("INSERT INTO t VALUES (1, 500)");
+    ASSERT_NO_FATAL_FAILURE(ApplyAll(*a, *b));
+  }
+  RunResult r = Crlog({"log", b_, "--oneline"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
+  EXPECT_TRUE(Contains(r.out, " HELD\n")) << r.out;
+  r = Crlog({"log", b_});
+  EXPECT_TRUE(Contains(r.out, "held:     event ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "CHECK constraint failed")) << r.out;
+  r = Crlog({"log", b_, "--json"});
+  EXPECT_TRUE(Contains(r.out, "\"held\":\"event ")) << r.out;
+  EXPECT_TRUE(ParsesAsJson(dir_, r.out)) << r.out;
 }
 
 TEST_F(HistoryCliTest, DiffShowsChangedAddedAndRemovedRows) {
