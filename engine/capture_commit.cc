@@ -259,7 +259,8 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq, uint64_t 
       if (!op.new_pk.empty()) {
         // As in cr-sqlite: the old key is deleted, the new key created, and
         // the cells move to it keeping their column versions (a cell the
-        // UPDATE also changed adds one). Unlike
+        // UPDATE also changed adds one; a cell the new key holds is
+        // outranked). Unlike
         // cr-sqlite, moved cells take this transaction's db_version, so a
         // peer that synced before receives them (docs/sql.md).
         auto old_row = row_for(op.pk);
@@ -287,7 +288,12 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq, uint64_t 
           for (const CellClock& m : moved) {
             if (m.column == column) version = m.col_version;
           }
-          c.col_version = std::max<uint64_t>(c.col_version, version) + (op.changed[i] || version == 0 ? 1 : 0);
+          const uint64_t moved_version = version + (op.changed[i] || version == 0 ? 1 : 0);
+          // A cell the new key already holds (its row replaced by OR REPLACE
+          // without recursive triggers, so never deleted) is held by peers
+          // at its version: the moved value must outrank it, or a tie
+          // would let every fold of the log keep the replaced value.
+          c.col_version = c.col_version == 0 ? moved_version : std::max(c.col_version + 1, moved_version);
           c.seq = (*seq)++;
           c.db_version = floor;
           w->Write(column, value);
