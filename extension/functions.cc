@@ -306,6 +306,20 @@ void Export(sqlite3_context* ctx, int, sqlite3_value**) {
   sqlite3_result_blob64(ctx, bundle.data(), bundle.size(), SQLITE_TRANSIENT);
 }
 
+// Before crlog_apply or crlog_retry_held folds on this connection: writes
+// what INSERT INTO crsql_changes left cached, and gives the fold options.
+absl::StatusOr<engine::FoldOptions> PrepareEngineFold(Connection* conn) {
+  if (conn->merger) {
+    WritingScope writing(conn);
+    if (absl::Status s = conn->merger->Flush(); !s.ok()) return s;
+  }
+  engine::FoldOptions options;
+  options.local_site = conn->replica->site();
+  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  options.sync_bit = &conn->sync_bit;
+  return options;
+}
+
 // crlog_apply(bundle): the engine's merge path. Verifies and stores the
 // events this log lacks, folds them into the tables, and returns how many
 // were new.
@@ -319,14 +333,8 @@ void Apply(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   std::string_view bundle(static_cast<const char*>(sqlite3_value_blob(argv[0])), sqlite3_value_bytes(argv[0]));
   auto events = log::UnbundleEvents(bundle);
   if (!events.ok()) return ResultError(ctx, events.status());
-  if (conn->merger) {
-    WritingScope writing(conn);
-    if (absl::Status s = conn->merger->Flush(); !s.ok()) return ResultError(ctx, s);
-  }
-  engine::FoldOptions options;
-  options.local_site = conn->replica->site();
-  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
-  options.sync_bit = &conn->sync_bit;
+  auto options = PrepareEngineFold(conn);
+  if (!options.ok()) return ResultError(ctx, options.status());
   const bool in_transaction = sqlite3_get_autocommit(conn->db) == 0;
   if (in_transaction) {
     // The events stay pending until the caller's transaction ends; joining
@@ -339,7 +347,7 @@ void Apply(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
       return ResultError(ctx, s);
     }
   }
-  auto result = conn->replica->ApplyEvents(conn->db, *events, options, conn->AppliedEvents());
+  auto result = conn->replica->ApplyEvents(conn->db, *events, *options, conn->AppliedEvents());
   if (!result.ok()) return ResultError(ctx, result.status());
   if (in_transaction && !result->pending.events.empty()) {
     conn->applied.emplace_back(conn->savepoint_depth, result->pending);
@@ -355,15 +363,9 @@ void RetryHeld(sqlite3_context* ctx, int argc, sqlite3_value**) {
   Connection* conn = Conn(ctx);
   if (!RequireReplica(ctx, conn)) return;
   if (argc != 0) return ResultError(ctx, absl::InvalidArgumentError("crlog_retry_held takes no arguments"));
-  if (conn->merger) {
-    WritingScope writing(conn);
-    if (absl::Status s = conn->merger->Flush(); !s.ok()) return ResultError(ctx, s);
-  }
-  engine::FoldOptions options;
-  options.local_site = conn->replica->site();
-  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
-  options.sync_bit = &conn->sync_bit;
-  auto folded = conn->replica->RetryHeld(conn->db, options);
+  auto options = PrepareEngineFold(conn);
+  if (!options.ok()) return ResultError(ctx, options.status());
+  auto folded = conn->replica->RetryHeld(conn->db, *options);
   if (!folded.ok()) return ResultError(ctx, folded.status());
   sqlite3_result_int64(ctx, static_cast<int64_t>(*folded));
 }

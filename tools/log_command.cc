@@ -66,21 +66,16 @@ bool Matches(const LogOptions& options, const log::Event& event, const std::opti
 
 // Walks the log newest first, calling `show` for each event that passes the
 // filters, until --limit events were shown or `show` returns false. Each
-// event is hashed and decoded first: a fault stops the walk and is returned.
+// event is checked (by the store) and decoded first: a fault stops the walk
+// and is returned.
 absl::Status Walk(const log::LogStore& store, const LogOptions& options, const std::optional<std::string>& packed_pk,
                   const std::function<bool(const log::StoredEvent&, const log::Event&)>& show) {
   if (options.limit && *options.limit == 0) return absl::OkStatus();
   uint64_t shown = 0;
   absl::Status fault;
   absl::Status walk = store.ForEachNewestFirst([&](const log::StoredEvent& stored) {
-    // What is shown must be what the id names: one SHA-256 per event is
-    // cheap next to printing it. (Links, seqs and indexes are verify's.)
-    if (log::Sha256(stored.bytes) != stored.hash) {
-      fault = absl::DataLossError(absl::StrCat(
-          "event ", log::ToHex(stored.hash), " at position ", stored.position, " of '", store.path(),
-          "' was altered: its bytes do not hash to its id; run `crlog verify` on the log to find every fault"));
-      return false;
-    }
+    // The store checked that the bytes are what the id names
+    // (LogStore::Env::CheckIntact); links, seqs and indexes are verify's.
     absl::StatusOr<log::Event> event = stored.Decode();
     if (!event.ok()) {
       fault = absl::DataLossError(absl::StrCat("event ", log::ToHex(stored.hash), " at position ", stored.position,

@@ -106,27 +106,29 @@ class VerifyCatchesTest : public ::testing::Test {
     return std::string(report.status().message());
   }
 
-  TempDir dir_;
-  std::string path_ = dir_.File("app.db");
-  std::string log_ = path_ + "-crlog";
-};
-
-TEST_F(VerifyCatchesTest, ATamperedEventIsNamed) {
-  std::vector<LoggedEvent> events = Events();
-  const LoggedEvent* target = nullptr;
-  for (const LoggedEvent& e : events) {
-    if (e.bytes.find("needle-value") != std::string::npos) target = &e;
-  }
-  ASSERT_NE(target, nullptr);
-  {
-    // One character of a value: still a well-formed event, not the one its
-    // id names.
+  // Changes one character of the value 'needle-value' in the event that
+  // wrote it: still a well-formed event, not the one its id names.
+  void TamperWithTheNeedleEvent(LoggedEvent* target) {
+    for (const LoggedEvent& e : Events()) {
+      if (e.bytes.find("needle-value") != std::string::npos) *target = e;
+    }
+    ASSERT_NE(target->position, 0u);
     RawLmdb raw(log_);
     auto v = raw.Get(log::format::kEventsDb, U64BE(target->position));
     ASSERT_TRUE(v.has_value());
     (*v)[v->find("needle-value") + 11] = 'f';
     raw.Put(log::format::kEventsDb, U64BE(target->position), *v);
   }
+
+  TempDir dir_;
+  std::string path_ = dir_.File("app.db");
+  std::string log_ = path_ + "-crlog";
+};
+
+TEST_F(VerifyCatchesTest, ATamperedEventIsNamed) {
+  LoggedEvent tampered;
+  ASSERT_NO_FATAL_FAILURE(TamperWithTheNeedleEvent(&tampered));
+  const LoggedEvent* target = &tampered;
   std::string msg = ExpectDataLoss();
   EXPECT_NE(msg.find(log::ToHex(target->hash)), std::string::npos) << msg;
   EXPECT_NE(msg.find("altered"), std::string::npos) << msg;
@@ -202,19 +204,9 @@ TEST_F(VerifyCatchesTest, ACaseChangeInANocaseColumnIsNamed) {
 
 // Replay shows only what the ids name: a tampered event stops it.
 TEST_F(VerifyCatchesTest, ReplayRefusesATamperedEvent) {
-  std::vector<LoggedEvent> events = Events();
-  const LoggedEvent* target = nullptr;
-  for (const LoggedEvent& e : events) {
-    if (e.bytes.find("needle-value") != std::string::npos) target = &e;
-  }
-  ASSERT_NE(target, nullptr);
-  {
-    RawLmdb raw(log_);
-    auto v = raw.Get(log::format::kEventsDb, U64BE(target->position));
-    ASSERT_TRUE(v.has_value());
-    (*v)[v->find("needle-value") + 11] = 'f';
-    raw.Put(log::format::kEventsDb, U64BE(target->position), *v);
-  }
+  LoggedEvent tampered;
+  ASSERT_NO_FATAL_FAILURE(TamperWithTheNeedleEvent(&tampered));
+  const LoggedEvent* target = &tampered;
   auto log = OpenReplicaLog(path_);
   ASSERT_TRUE(log.ok()) << log.status();
   auto head = engine::ResolvePoint(*log->store, log->site, log->heads, "head");
@@ -229,19 +221,9 @@ TEST_F(VerifyCatchesTest, ReplayRefusesATamperedEvent) {
 // export used to ship a tampered event (a peer's apply then took it as the
 // site's own), and crlog_ops and crlog_blame showed its altered values.
 TEST_F(VerifyCatchesTest, EveryReaderOfATamperedEventRefusesIt) {
-  std::vector<LoggedEvent> events = Events();
-  const LoggedEvent* target = nullptr;
-  for (const LoggedEvent& e : events) {
-    if (e.bytes.find("needle-value") != std::string::npos) target = &e;
-  }
-  ASSERT_NE(target, nullptr);
-  {
-    RawLmdb raw(log_);
-    auto v = raw.Get(log::format::kEventsDb, U64BE(target->position));
-    ASSERT_TRUE(v.has_value());
-    (*v)[v->find("needle-value") + 11] = 'f';
-    raw.Put(log::format::kEventsDb, U64BE(target->position), *v);
-  }
+  LoggedEvent tampered;
+  ASSERT_NO_FATAL_FAILURE(TamperWithTheNeedleEvent(&tampered));
+  const LoggedEvent* target = &tampered;
   Db db(path_);
   ASSERT_TRUE(db.loaded()) << db.load_error();
   for (const char* sql : {"SELECT length(crlog_export())", "SELECT count(*) FROM crlog_ops",
