@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "log/strings.h"
@@ -12,19 +14,49 @@
 namespace crlog::log {
 namespace {
 
-// One digest and one context per thread: fetching EVP_sha256() per call
-// doubles the cost of hashing a small event.
-struct Sha256Context {
-  Sha256Context() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx(EVP_MD_CTX_new()) {
-    if (md == nullptr || ctx == nullptr) std::abort();  // OpenSSL without SHA-256: unusable
+// Digest contexts are reused from a pool: fetching the digest and making a
+// context per call doubles the cost of hashing a small event. A pool, not a
+// thread_local, because this code is also linked into the dlopened
+// extension, and a thread_local there lives in dynamic TLS, which this
+// toolchain's LeakSanitizer crashes on while scanning at exit.
+class Sha256Pool {
+ public:
+  Sha256Pool() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {
+    if (md_ == nullptr) std::abort();  // OpenSSL without SHA-256: unusable
   }
-  ~Sha256Context() {
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(md);
+  ~Sha256Pool() {
+    for (EVP_MD_CTX* ctx : idle_) EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md_);
   }
-  EVP_MD* md;
-  EVP_MD_CTX* ctx;
+  const EVP_MD* md() const { return md_; }
+  EVP_MD_CTX* Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        EVP_MD_CTX* ctx = idle_.back();
+        idle_.pop_back();
+        return ctx;
+      }
+    }
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    if (ctx == nullptr) std::abort();
+    return ctx;
+  }
+  void Give(EVP_MD_CTX* ctx) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(ctx);
+  }
+
+ private:
+  EVP_MD* md_;
+  std::mutex mu_;
+  std::vector<EVP_MD_CTX*> idle_;
 };
+
+Sha256Pool& Pool() {
+  static Sha256Pool pool;
+  return pool;
+}
 
 template <size_t N>
 absl::StatusOr<std::array<uint8_t, N>> FromHex(std::string_view hex, const char* what) {
@@ -54,14 +86,15 @@ int HexDigit(char c) {
 }
 
 Hash Sha256(std::string_view bytes) {
-  thread_local Sha256Context context;
+  Sha256Pool& pool = Pool();
+  EVP_MD_CTX* ctx = pool.Take();
   Hash out{};
   unsigned int len = 0;
-  if (EVP_DigestInit_ex(context.ctx, context.md, nullptr) != 1 ||
-      EVP_DigestUpdate(context.ctx, bytes.data(), bytes.size()) != 1 ||
-      EVP_DigestFinal_ex(context.ctx, out.data(), &len) != 1 || len != out.size()) {
+  if (EVP_DigestInit_ex(ctx, pool.md(), nullptr) != 1 || EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != out.size()) {
     std::abort();  // cannot fail for SHA-256 with valid arguments
   }
+  pool.Give(ctx);
   return out;
 }
 

@@ -8,13 +8,16 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
@@ -42,7 +45,7 @@ absl::flat_hash_map<std::string, std::weak_ptr<LogStore::Env>>& Registry() {
   return *registry;
 }
 
-bool TailPagesAreFree(MDB_env* env, uint64_t first, uint64_t last);
+absl::Status CheckDataFileCoversPages(MDB_env* env, const std::string& data_file);
 
 absl::StatusOr<std::shared_ptr<LogStore::Env>> OpenEnv(const std::string& path,
                                                        const StoreOptions& options) {
@@ -118,16 +121,7 @@ absl::StatusOr<std::shared_ptr<LogStore::Env>> OpenEnv(const std::string& path,
   // its end through the map, which kills the process with SIGBUS: refuse it
   // before any read.
   if (!size_ec) {
-    MDB_envinfo info;
-    MDB_stat stat;
-    if (mdb_env_info(env->env, &info) == 0 && mdb_env_stat(env->env, &stat) == 0) {
-      const std::uintmax_t used = (std::uintmax_t{info.me_last_pgno} + 1) * stat.ms_psize;
-      if (data_bytes < used && !TailPagesAreFree(env->env, data_bytes / stat.ms_psize, info.me_last_pgno)) {
-        return absl::DataLossError(absl::StrCat(
-            "the log file '", data_file, "' is truncated: it is ", data_bytes, " bytes but its pages reach ",
-            used, " bytes; restore the log directory from a backup (`crlog verify` checks the result)"));
-      }
-    }
+    if (absl::Status s = CheckDataFileCoversPages(env->env, data_file); !s.ok()) return s;
   }
   // Killed processes leave stale reader slots that would pin old pages.
   int dead = 0;
@@ -234,10 +228,25 @@ namespace {
 
 // A read through the map past the end of data.mdb raises SIGBUS. The walk
 // below runs only on a data file shorter than LMDB's last page, and catches
-// it on its own thread; any other SIGBUS gets the default action.
-thread_local sigjmp_buf* bus_jump = nullptr;
-void OnBusError(int sig) {
-  if (bus_jump != nullptr) siglongjmp(*bus_jump, 1);
+// it on its own thread (one walk at a time); any other SIGBUS gets the
+// default action. Process globals, not thread_local: a thread_local in a
+// dlopened library lives in dynamic TLS, which this toolchain's
+// LeakSanitizer can crash scanning at exit ("Tracer caught signal 11").
+std::mutex bus_walk_mu;
+sigjmp_buf* bus_jump = nullptr;
+std::atomic<pid_t> bus_thread{0};
+struct sigaction bus_previous {};
+void OnBusError(int sig, siginfo_t* info, void* context) {
+  if (bus_jump != nullptr && bus_thread.load() == gettid()) siglongjmp(*bus_jump, 1);
+  // Another thread's SIGBUS, during the walk: what the host installed handles it.
+  if ((bus_previous.sa_flags & SA_SIGINFO) != 0 && bus_previous.sa_sigaction != nullptr) {
+    bus_previous.sa_sigaction(sig, info, context);
+    return;
+  }
+  if (bus_previous.sa_handler != SIG_DFL && bus_previous.sa_handler != SIG_IGN) {
+    bus_previous.sa_handler(sig);
+    return;
+  }
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -247,20 +256,22 @@ void OnBusError(int sig) {
 // within one transaction in its last page without ever writing it, so a log
 // whose process was killed can legitimately end a few free pages early;
 // only a page the trees still use makes the file truncated.
-bool TailPagesAreFree(MDB_env* env, uint64_t first, uint64_t last) {
+bool TailPagesAreFree(MDB_txn* txn, uint64_t first, uint64_t last) {
   absl::flat_hash_set<uint64_t> missing;
   for (uint64_t p = first; p <= last; ++p) missing.insert(p);
-  struct sigaction handler{}, previous{};
-  handler.sa_handler = OnBusError;
+  std::lock_guard<std::mutex> walk(bus_walk_mu);
+  struct sigaction handler{};
+  handler.sa_sigaction = OnBusError;
+  handler.sa_flags = SA_SIGINFO;
   sigemptyset(&handler.sa_mask);
-  sigaction(SIGBUS, &handler, &previous);
-  MDB_txn* txn = nullptr;
+  sigaction(SIGBUS, &handler, &bus_previous);
   MDB_cursor* cursor = nullptr;
   sigjmp_buf jump;
   volatile bool faulted = false;
   if (sigsetjmp(jump, 1) == 0) {
     bus_jump = &jump;
-    if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0 && mdb_cursor_open(txn, /*FREE_DBI=*/0, &cursor) == 0) {
+    bus_thread.store(gettid());
+    if (mdb_cursor_open(txn, /*FREE_DBI=*/0, &cursor) == 0) {
       MDB_val k, v;
       for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && !missing.empty();
            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
@@ -273,11 +284,46 @@ bool TailPagesAreFree(MDB_env* env, uint64_t first, uint64_t last) {
   } else {
     faulted = true;
   }
+  bus_thread.store(0);
   bus_jump = nullptr;
-  sigaction(SIGBUS, &previous, nullptr);
+  sigaction(SIGBUS, &bus_previous, nullptr);
   if (cursor != nullptr) mdb_cursor_close(cursor);
-  if (txn != nullptr) mdb_txn_abort(txn);
   return !faulted && missing.empty();
+}
+
+absl::Status CheckDataFileCoversPages(MDB_env* env, const std::string& data_file) {
+  // Another process may commit while this looks. Its pages are written
+  // before its meta page, so a file size read after the meta covers what
+  // that meta names; the free list is read in a snapshot of that same meta
+  // (a commit in between means looking again).
+  for (int attempt = 0;; ++attempt) {
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0) return absl::OkStatus();  // the caller's open names it
+    MDB_envinfo info;
+    MDB_stat stat;
+    std::error_code ec;
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &stat) != 0) {
+      mdb_txn_abort(txn);
+      return absl::OkStatus();
+    }
+    const std::uintmax_t data_bytes = std::filesystem::file_size(data_file, ec);
+    const std::uintmax_t used = (std::uintmax_t{info.me_last_pgno} + 1) * stat.ms_psize;
+    if (ec || data_bytes >= used) {
+      mdb_txn_abort(txn);
+      return absl::OkStatus();
+    }
+    if (mdb_txn_id(txn) != info.me_last_txnid && attempt < 1000) {
+      mdb_txn_abort(txn);
+      continue;
+    }
+    const bool free_tail = TailPagesAreFree(txn, data_bytes / stat.ms_psize, info.me_last_pgno);
+    mdb_txn_abort(txn);
+    if (free_tail) return absl::OkStatus();
+    return absl::DataLossError(absl::StrCat("the log file '", data_file, "' is truncated: it is ", data_bytes,
+                                            " bytes but its pages reach ", used,
+                                            " bytes; restore the log directory from a backup (`crlog verify` "
+                                            "checks the result)"));
+  }
 }
 
 }  // namespace

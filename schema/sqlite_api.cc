@@ -1,6 +1,8 @@
 // The SQLite routines in force (schema/sqlite_api.h).
 #include "schema/sqlite_api.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -15,7 +17,33 @@ std::mutex registry_mu;
 std::atomic<const sqlite3_api_routines*> slots[kMaxApis];
 std::atomic<const sqlite3_api_routines*> process_default{nullptr};
 std::atomic<const sqlite3_api_routines* (*)()> linked_fallback{nullptr};
-thread_local const sqlite3_api_routines* current = nullptr;
+
+// The routines current on each thread, under a pthread key rather than in a
+// thread_local: this file is compiled into the dlopened extension, where a
+// thread_local lives in dynamic TLS, which this toolchain's LeakSanitizer
+// crashes on while scanning at exit ("Tracer caught signal 11"). The key is
+// deleted when the extension is unloaded, so load/unload cycles do not use
+// keys up.
+class CurrentKey {
+ public:
+  CurrentKey() {
+    if (pthread_key_create(&key_, nullptr) != 0) {
+      std::fputs("crlog: no pthread key is left for the SQLite routines in force\n", stderr);
+      std::abort();
+    }
+  }
+  ~CurrentKey() { pthread_key_delete(key_); }
+  const sqlite3_api_routines* Get() const { return static_cast<const sqlite3_api_routines*>(pthread_getspecific(key_)); }
+  void Set(const sqlite3_api_routines* api) const { pthread_setspecific(key_, api); }
+
+ private:
+  pthread_key_t key_;
+};
+
+const CurrentKey& CurrentRoutinesKey() {
+  static const CurrentKey key;
+  return key;
+}
 
 }  // namespace
 
@@ -47,7 +75,7 @@ absl::StatusOr<int> Register(const sqlite3_api_routines* api) {
 const sqlite3_api_routines* InSlot(int slot) { return slots[slot].load(std::memory_order_relaxed); }
 
 const sqlite3_api_routines* Current() {
-  if (current != nullptr) return current;
+  if (const sqlite3_api_routines* current = CurrentRoutinesKey().Get()) return current;
   if (const sqlite3_api_routines* d = process_default.load(std::memory_order_acquire)) return d;
   if (auto fallback = linked_fallback.load()) {
     if (const sqlite3_api_routines* api = fallback(); api != nullptr) {
@@ -58,8 +86,8 @@ const sqlite3_api_routines* Current() {
   std::abort();
 }
 
-ApiScope::ApiScope(int slot) : previous_(current) { current = InSlot(slot); }
-ApiScope::~ApiScope() { current = previous_; }
+ApiScope::ApiScope(int slot) : previous_(CurrentRoutinesKey().Get()) { CurrentRoutinesKey().Set(InSlot(slot)); }
+ApiScope::~ApiScope() { CurrentRoutinesKey().Set(previous_); }
 
 void SetLinkedFallback(const sqlite3_api_routines* (*fallback)()) { linked_fallback.store(fallback); }
 
