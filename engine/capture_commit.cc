@@ -381,7 +381,7 @@ absl::Status Reconcile(sqlite3* db, TableWork& tw) {
           row.clock.Upsert(column) = *merged;
         } else {
           row.clock.cells.erase(std::remove_if(row.clock.cells.begin(), row.clock.cells.end(),
-                                               [&](const CellClock& c) { return c.column == column; }),
+                                               [&column = column](const CellClock& c) { return c.column == column; }),
                                 row.clock.cells.end());
         }
       }
@@ -572,7 +572,9 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   for (auto& [name, tw] : tables) {
     log::RowsWriter rows;
     std::vector<std::string> entries;  // rows whose first life has an existence entry
-    auto finish_table = [&] {
+    // tw is named in the capture list: clang 14 (the fuzz build) cannot
+    // capture a structured binding implicitly.
+    auto finish_table = [&, &tw = tw] {
       if (rows.row_count() == 0) return;
       chunk_bytes += rows.size();
       std::sort(entries.begin(), entries.end());

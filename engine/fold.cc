@@ -296,7 +296,7 @@ struct Fold::State {
       read_clock.Reset();
       if (!clock.ok()) return clock.status();
     }
-    cached.emplace();
+    cached = CachedRow{};  // not emplace(): clang 14 sees no default constructor
     cached->stored = *found;
     cached->table = &t;
     cached->pk = std::string(pk);

@@ -30,8 +30,6 @@
 namespace crlog::log {
 namespace {
 
-constexpr Hash kNoHash{};
-
 std::string Describe(const Hash& hash, const EventHeader& h) {
   if (h.kind == EventKind::kImport) return absl::StrCat("import event ", ShortHex(hash));
   return absl::StrCat("event ", ShortHex(hash), " (site ", ToHex(h.site), " seq ", h.seq, ")");
