@@ -225,6 +225,86 @@ absl::Status ReadHeader(wire::Event::Reader root, EventHeader* h) {
   return absl::OkStatus();
 }
 
+// The canonical bytes of an event whose parents and tables are in order.
+absl::StatusOr<std::string> CanonicalBytes(const Event& e) {
+  size_t estimate = 64 + e.parents.size() * 5;
+  for (const TableChanges& t : e.tables) estimate += t.rows.size() / 8 + 16 + t.columns.size() * 4;
+  try {
+    capnp::MallocMessageBuilder builder(std::min<size_t>(estimate, 1u << 26));
+    auto root = builder.initRoot<wire::Event>();
+    if (e.site != kNoSite) root.setSite(AsData(e.site));
+    root.setSeq(e.seq);
+    root.setLamport(e.lamport);
+    root.setTimeMicros(e.time_micros);
+    if (!e.parents.empty()) {
+      auto parents = root.initParents(e.parents.size());
+      for (size_t i = 0; i < e.parents.size(); ++i) parents.set(i, AsData(e.parents[i]));
+    }
+    if (e.group.count > 1) {
+      auto g = root.initGroup();
+      g.setIndex(e.group.index);
+      g.setCount(e.group.count);
+      if (e.group.first != kNoHash) g.setFirst(AsData(e.group.first));
+    }
+    auto body = root.getBody();
+    switch (e.kind) {
+      case EventKind::kChange:
+        SetTables(e.tables, body.initChange().initTables(e.tables.size()));
+        break;
+      case EventKind::kImport: {
+        auto imp = body.initImport();
+        auto origins = imp.initOrigins(e.origins.size());
+        for (size_t i = 0; i < e.origins.size(); ++i) origins.set(i, AsData(e.origins[i]));
+        SetTables(e.tables, imp.initTables(e.tables.size()));
+        break;
+      }
+      case EventKind::kSchemaChange: {
+        auto sc = body.initSchemaChange();
+        sc.setTable(e.schema_change.table);
+        sc.setSql(e.schema_change.sql);
+        auto cols = sc.initColumns(e.schema_change.columns.size());
+        for (size_t i = 0; i < e.schema_change.columns.size(); ++i) cols.set(i, e.schema_change.columns[i]);
+        auto pks = sc.initPkColumns(e.schema_change.pk_columns.size());
+        for (size_t i = 0; i < e.schema_change.pk_columns.size(); ++i) pks.set(i, e.schema_change.pk_columns[i]);
+        break;
+      }
+      case EventKind::kPolicy: {
+        auto p = body.initPolicy();
+        p.setTable(e.policy.table);
+        p.setColumn(e.policy.column);
+        p.setRule(e.policy.rule);
+        p.setArgument(e.policy.argument);
+        break;
+      }
+      case EventKind::kResolution: {
+        auto r = body.initResolution();
+        r.setAction(e.resolution.action == ResolutionBody::Action::kChoose
+                        ? wire::Resolution::Action::CHOOSE
+                        : wire::Resolution::Action::DROP);
+        r.setFork(AsData(e.resolution.fork));
+        auto subjects = r.initSubjects(e.resolution.subjects.size());
+        for (size_t i = 0; i < e.resolution.subjects.size(); ++i) subjects.set(i, AsData(e.resolution.subjects[i]));
+        r.setNote(e.resolution.note);
+        break;
+      }
+      case EventKind::kCheckpoint: {
+        auto c = body.initCheckpoint();
+        auto frontier = c.initFrontier(e.checkpoint.frontier.size());
+        for (size_t i = 0; i < e.checkpoint.frontier.size(); ++i) frontier.set(i, AsData(e.checkpoint.frontier[i]));
+        SetTables(e.tables, c.initTables(e.tables.size()));
+        break;
+      }
+    }
+    // Left null when unsigned, so canonicalisation drops the pointer.
+    if (!e.signature.empty()) root.setSignature(AsData(e.signature));
+    kj::Array<capnp::word> words = capnp::canonicalize(root.asReader());
+    auto bytes = words.asBytes();
+    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  } catch (const kj::Exception& ex) {
+    return absl::InternalError(absl::StrCat("encoding an event failed: ", ex.getDescription().cStr()));
+  }
+}
+
 }  // namespace
 
 const char* EventKindName(EventKind kind) {
@@ -314,90 +394,17 @@ absl::StatusOr<EncodedEvent> EncodeEvent(Event e, size_t max_event_bytes) {
     if (!s.ok()) return s;
   }
 
-  size_t estimate = 64 + e.parents.size() * 5;
-  for (const TableChanges& t : e.tables) estimate += t.rows.size() / 8 + 16 + t.columns.size() * 4;
-  try {
-    capnp::MallocMessageBuilder builder(std::min<size_t>(estimate, 1u << 26));
-    auto root = builder.initRoot<wire::Event>();
-    if (e.site != kNoSite) root.setSite(AsData(e.site));
-    root.setSeq(e.seq);
-    root.setLamport(e.lamport);
-    root.setTimeMicros(e.time_micros);
-    if (!e.parents.empty()) {
-      auto parents = root.initParents(e.parents.size());
-      for (size_t i = 0; i < e.parents.size(); ++i) parents.set(i, AsData(e.parents[i]));
-    }
-    if (e.group.count > 1) {
-      auto g = root.initGroup();
-      g.setIndex(e.group.index);
-      g.setCount(e.group.count);
-      if (e.group.first != kNoHash) g.setFirst(AsData(e.group.first));
-    }
-    auto body = root.getBody();
-    switch (e.kind) {
-      case EventKind::kChange:
-        SetTables(e.tables, body.initChange().initTables(e.tables.size()));
-        break;
-      case EventKind::kImport: {
-        auto imp = body.initImport();
-        auto origins = imp.initOrigins(e.origins.size());
-        for (size_t i = 0; i < e.origins.size(); ++i) origins.set(i, AsData(e.origins[i]));
-        SetTables(e.tables, imp.initTables(e.tables.size()));
-        break;
-      }
-      case EventKind::kSchemaChange: {
-        auto sc = body.initSchemaChange();
-        sc.setTable(e.schema_change.table);
-        sc.setSql(e.schema_change.sql);
-        auto cols = sc.initColumns(e.schema_change.columns.size());
-        for (size_t i = 0; i < e.schema_change.columns.size(); ++i) cols.set(i, e.schema_change.columns[i]);
-        auto pks = sc.initPkColumns(e.schema_change.pk_columns.size());
-        for (size_t i = 0; i < e.schema_change.pk_columns.size(); ++i) pks.set(i, e.schema_change.pk_columns[i]);
-        break;
-      }
-      case EventKind::kPolicy: {
-        auto p = body.initPolicy();
-        p.setTable(e.policy.table);
-        p.setColumn(e.policy.column);
-        p.setRule(e.policy.rule);
-        p.setArgument(e.policy.argument);
-        break;
-      }
-      case EventKind::kResolution: {
-        auto r = body.initResolution();
-        r.setAction(e.resolution.action == ResolutionBody::Action::kChoose
-                        ? wire::Resolution::Action::CHOOSE
-                        : wire::Resolution::Action::DROP);
-        r.setFork(AsData(e.resolution.fork));
-        auto subjects = r.initSubjects(e.resolution.subjects.size());
-        for (size_t i = 0; i < e.resolution.subjects.size(); ++i) subjects.set(i, AsData(e.resolution.subjects[i]));
-        r.setNote(e.resolution.note);
-        break;
-      }
-      case EventKind::kCheckpoint: {
-        auto c = body.initCheckpoint();
-        auto frontier = c.initFrontier(e.checkpoint.frontier.size());
-        for (size_t i = 0; i < e.checkpoint.frontier.size(); ++i) frontier.set(i, AsData(e.checkpoint.frontier[i]));
-        SetTables(e.tables, c.initTables(e.tables.size()));
-        break;
-      }
-    }
-    // Left null when unsigned, so canonicalisation drops the pointer.
-    if (!e.signature.empty()) root.setSignature(AsData(e.signature));
-    kj::Array<capnp::word> words = capnp::canonicalize(root.asReader());
-    auto bytes = words.asBytes();
-    if (bytes.size() > max_event_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "event is ", bytes.size(), " bytes, over the limit of ", max_event_bytes,
-          ": split the transaction into an event group"));
-    }
-    EncodedEvent out;
-    out.bytes.assign(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-    out.hash = Sha256(out.bytes);
-    return out;
-  } catch (const kj::Exception& ex) {
-    return absl::InternalError(absl::StrCat("encoding an event failed: ", ex.getDescription().cStr()));
+  auto bytes = CanonicalBytes(e);
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->size() > max_event_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "event is ", bytes->size(), " bytes, over the limit of ", max_event_bytes,
+        ": split the transaction into an event group"));
   }
+  EncodedEvent out;
+  out.bytes = *std::move(bytes);
+  out.hash = Sha256(out.bytes);
+  return out;
 }
 
 absl::StatusOr<EventHeader> DecodeEventHeader(std::string_view bytes, const DecodeLimits& limits) {
@@ -493,6 +500,19 @@ absl::StatusOr<Event> DecodeEvent(std::string_view bytes, const DecodeLimits& li
       e.signature = std::string(View(root.getSignature()));
     }
     if (absl::Status shape = CheckEventShape(e); !shape.ok()) return shape;
+    if (!limits.trusted) {
+      // Cap'n Proto's canonical form leaves free the bits no field uses, enum
+      // values the schema lacks, and optional parts (a group of count 1, a
+      // missing fork). An id is the hash of the bytes, so an event must have
+      // one spelling: the one EncodeEvent writes.
+      auto again = CanonicalBytes(e);
+      if (!again.ok()) return again.status();
+      if (*again != bytes) {
+        return Invalid("bytes are not the canonical encoding of their content (bits no field uses, an "
+                       "unknown enum value, or a part crlog never writes): damaged, or written by a "
+                       "newer crlog");
+      }
+    }
     return e;
   } catch (const kj::Exception& ex) {
     return Invalid(absl::StrCat("not a Cap'n Proto event: ", ex.getDescription().cStr()));

@@ -676,6 +676,65 @@ TEST(EventCodecTest, ObjectsOutOfPreorderAreRefused) {
   EXPECT_CODE(DecodeEvent(out_of_order), absl::StatusCode::kInvalidArgument);
 }
 
+// Capnp's canonical form says nothing of bits no field uses, of enum values
+// the schema lacks, or of how optional parts are spelled; an event has one
+// spelling all the same, since its id is the hash of its bytes. Found by the
+// event fuzzer (tests/fuzz/event_fuzzer.cc).
+TEST(EventCodecTest, BitsNoFieldUsesAreRefused) {
+  Event e = ChangeEvent(Site(1), 2, 2, {});
+  e.kind = EventKind::kSchemaChange;  // non-zero discriminant: the tag word is kept
+  e.tables.clear();
+  e.schema_change = {"t", "CREATE TABLE t(id INTEGER PRIMARY KEY, a)", {"a"}, {"id"}};
+  auto enc = EncodeEvent(e);
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  // The root pointer, then the root's data words: seq, lamport, timeMicros,
+  // and the body's tag in the low 16 bits of the fourth; its other 48 bits
+  // belong to no field.
+  std::string bytes = enc->bytes;
+  const size_t tag_word = 8 + 3 * 8;
+  ASSERT_EQ(static_cast<uint8_t>(bytes[tag_word]), 2u);
+  bytes[tag_word + 2] = '\x2c';
+  ASSERT_TRUE(CapnpSaysCanonical(bytes));
+  auto d = DecodeEvent(bytes);
+  EXPECT_CODE(d, absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(StatusOf(d).message(), HasSubstr("not the canonical encoding"));
+}
+
+TEST(EventCodecTest, UnknownResolutionActionIsRefused) {
+  Event e = ChangeEvent(Site(1), 4, 4, {});
+  e.kind = EventKind::kResolution;
+  e.tables.clear();
+  e.resolution.fork = FakeHash(0x10);
+  auto enc = EncodeEvent(e);
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  auto words = ToWords(enc->bytes);
+  kj::ArrayPtr<const capnp::word> segs[1] = {words.asPtr()};
+  capnp::SegmentArrayMessageReader reader(kj::arrayPtr(segs, 1));
+  capnp::MallocMessageBuilder mb;
+  mb.setRoot(reader.getRoot<wire::Event>());
+  mb.getRoot<wire::Event>().getBody().getResolution().setAction(static_cast<wire::Resolution::Action>(7));
+  std::string bytes = Canonicalize(mb.getRoot<wire::Event>().asReader());
+  ASSERT_TRUE(CapnpSaysCanonical(bytes));
+  EXPECT_CODE(DecodeEvent(bytes), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EventCodecTest, OnlyTheSpellingEncodeEventWritesIsAccepted) {
+  // An ungrouped event written with a group of count 1: EncodeEvent writes
+  // no group at all.
+  HandEvent h;
+  h.set_group = true;
+  h.group_count = 1;
+  EXPECT_CODE(DecodeEvent(h.Canonical()), absl::StatusCode::kInvalidArgument);
+  // A resolution with no fork pointer: EncodeEvent always writes one.
+  capnp::MallocMessageBuilder mb;
+  auto root = mb.initRoot<wire::Event>();
+  root.setSite(DataOf(std::string(AsBytes(Site(1)))));
+  root.setSeq(1);
+  root.setLamport(1);
+  root.getBody().initResolution().setNote("no fork");
+  EXPECT_CODE(DecodeEvent(Canonicalize(root.asReader())), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(EventCodecTest, MultiSegmentMessageIsRefused) {
   capnp::MallocMessageBuilder mb(1, capnp::AllocationStrategy::FIXED_SIZE);
   HandEvent h;
@@ -745,6 +804,8 @@ TEST(EventCodecTest, FlippedBytesAreRefusedOrDecodeToAWellShapedEvent) {
       }
       ASSERT_TRUE(CapnpSaysCanonical(bytes)) << "iteration " << i << " accepted non-canonical";
       ASSERT_OK(CheckEventShape(*d));
+      auto again = EncodeEvent(*d);
+      ASSERT_TRUE(again.ok() && again->bytes == bytes) << "iteration " << i << ": a second spelling";
       auto h = DecodeEventHeader(bytes);
       ASSERT_TRUE(h.ok()) << "iteration " << i << ": header refused what the event decoder took: "
                           << h.status();
