@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,6 +127,29 @@ int Close(sqlite3_vtab_cursor* c) {
   return SQLITE_OK;
 }
 
+// The integer `b` such that comparing db_version (an integer) with `v` by
+// idx's operator is comparing it with `b`; nullopt when no version can
+// match. A REAL must not simply be cast: `> 1.5` is `> 1` but `>= 1.5` is
+// `>= 2`, and one outside int64's range makes the cast undefined.
+std::optional<int64_t> VersionBound(sqlite3_value* v, int idx) {
+  if (sqlite3_value_type(v) != SQLITE_FLOAT) return sqlite3_value_int64(v);
+  double d = sqlite3_value_double(v);
+  if (idx & kVersionGt) {
+    d = std::floor(d);
+  } else if (idx & kVersionGe) {
+    d = std::ceil(d);
+  } else if (d != std::floor(d)) {
+    return std::nullopt;  // = a fraction
+  }
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (d >= kTwoTo63) return std::nullopt;  // above every version
+  if (d < -kTwoTo63) {                     // below every version
+    if (idx & kVersionEq) return std::nullopt;
+    return std::numeric_limits<int64_t>::min();
+  }
+  return static_cast<int64_t>(d);
+}
+
 absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vector<ChangeRow>* out) {
   sqlite3* db = conn->db;
   // Merges of the open transaction may sit in the fold's cache.
@@ -140,10 +164,9 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   if (by_version) {
     sqlite3_value* v = argv[arg++];
     if (sqlite3_value_type(v) == SQLITE_NULL) return absl::OkStatus();
-    lower = sqlite3_value_int64(v);
-    if (sqlite3_value_type(v) == SQLITE_FLOAT && (idx & kVersionGt)) {
-      lower = static_cast<int64_t>(sqlite3_value_double(v));
-    }
+    std::optional<int64_t> bound = VersionBound(v, idx);
+    if (!bound.has_value()) return absl::OkStatus();
+    lower = *bound;
     where.push_back((idx & kVersionGt) ? "db_version > ?1" : (idx & kVersionGe) ? "db_version >= ?1" : "db_version = ?1");
   }
   std::optional<std::string> site_filter;

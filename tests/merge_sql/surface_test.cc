@@ -104,6 +104,21 @@ TEST_F(FilterTest, DbVersionGreaterThanUsesAnIndex) {
   ExpectIndexed("WHERE db_version > ?", {Value::Integer(2)}, {"3"});
 }
 
+// A REAL bound compares as SQLite compares an integer with it; one outside
+// int64's range used to be cast to int64 (undefined: in practice INT64_MIN,
+// so `> 1e300` listed every change). Found by the crsql_changes fuzzer.
+TEST_F(FilterTest, DbVersionAgainstARealComparesAsSqliteDoes) {
+  ExpectIndexed("WHERE db_version > ?", {Value::Real(1e300)}, {});
+  ExpectIndexed("WHERE db_version > ?", {Value::Real(-1e300)}, {"1", "2", "3"});
+  ExpectIndexed("WHERE db_version > ?", {Value::Real(1.5)}, {"2", "3"});
+  ExpectIndexed("WHERE db_version >= ?", {Value::Real(1e300)}, {});
+  ExpectIndexed("WHERE db_version >= ?", {Value::Real(1.5)}, {"2", "3"});
+  ExpectIndexed("WHERE db_version >= ?", {Value::Real(2.0)}, {"2", "3"});
+  ExpectIndexed("WHERE db_version = ?", {Value::Real(2.0)}, {"2"});
+  ExpectIndexed("WHERE db_version = ?", {Value::Real(2.5)}, {});
+  ExpectIndexed("WHERE db_version = ?", {Value::Real(-1e300)}, {});
+}
+
 TEST_F(FilterTest, SiteIdIsNotUsesAnIndex) {
   ExpectIndexed("WHERE site_id IS NOT ?", {Value::Blob(site_b_)}, {"1", "3"});
   ExpectIndexed("WHERE site_id IS NOT ?", {Value::Blob(site_a_)}, {"2"});
