@@ -18,6 +18,7 @@ packages=(
   python3 python3-pytest
   graphviz
   nlohmann-json3-dev
+  clang libclang-rt-dev
 )
 
 # Node.js and npm run the real cr-sqlite (tests/peer/). The machine image

@@ -3,6 +3,9 @@
 # are errors) and once under AddressSanitizer + UndefinedBehaviorSanitizer.
 #   scripts/test.sh            both builds
 #   scripts/test.sh release    one of them
+# Then the fuzz targets run for a bounded time (scripts/fuzz.sh; about 3
+# minutes with the clang build): CRLOG_FUZZ_SECONDS per target (default 30),
+# CRLOG_SKIP_FUZZ=1 to skip them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,4 +27,10 @@ for kind in "${kinds[@]}"; do
     status=1
   fi
 done
+if [[ ${CRLOG_SKIP_FUZZ:-0} != 1 ]]; then
+  echo "== fuzz"
+  if ! bash scripts/fuzz.sh "${CRLOG_FUZZ_SECONDS:-30}"; then
+    status=1
+  fi
+fi
 exit $status
