@@ -4,6 +4,9 @@
 
 #include "schema/sqlite_api.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <map>
 #include <set>
 #include <string>
@@ -31,7 +34,11 @@ absl::Status Fault(std::string_view what) {
   return absl::DataLossError(std::string(what));
 }
 
-// Compares live.T with main.T (the fold) and names the first difference.
+// The schema names, on the live database's connection, of the two sides.
+constexpr char kLive[] = "main";
+constexpr char kFold[] = "fold";
+
+// Compares the live table with the fold's and names the first difference.
 absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info) {
   const std::string q = schema::QuoteIdentifier(info.name);
   std::vector<std::string> pk_cols, all_cols;
@@ -49,8 +56,8 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
   const std::string cols = absl::StrJoin(all_cols, ", ");
   const std::string order = absl::StrJoin(pk_cols, ", ");
   for (int side = 0; side < 2; ++side) {
-    const char* a = side == 0 ? "live" : "main";
-    const char* b = side == 0 ? "main" : "live";
+    const char* a = side == 0 ? kLive : kFold;
+    const char* b = side == 0 ? kFold : kLive;
     auto diff = Stmt::Prepare(db, absl::StrCat("SELECT ", order, " FROM (SELECT ", typed_cols, " FROM ", a, ".", q,
                                                " EXCEPT SELECT ", typed_cols, " FROM ", b, ".", q, ") ORDER BY ",
                                                order, " LIMIT 1"));
@@ -74,9 +81,9 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
       for (size_t i = 0; i < all_cols.size(); ++i) out.push_back(s->ColumnValue(static_cast<int>(i)));
       return std::optional<std::vector<Value>>(out);
     };
-    auto live = fetch("live");
+    auto live = fetch(kLive);
     if (!live.ok()) return live.status();
-    auto folded = fetch("main");
+    auto folded = fetch(kFold);
     if (!folded.ok()) return folded.status();
     std::string where_text = absl::StrCat("table '", info.name, "', row ", ValuesToString(pk), ": ");
     if (!live->has_value()) {
@@ -93,14 +100,14 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
       }
     }
   }
-  auto count = Stmt::Prepare(db, absl::StrCat("SELECT count(*) FROM live.", q));
+  auto count = Stmt::Prepare(db, absl::StrCat("SELECT count(*) FROM ", kLive, ".", q));
   if (!count.ok()) return count.status();
   auto row = count->Step();
   if (!row.ok()) return row.status();
   return static_cast<uint64_t>(count->ColumnInt(0));
 }
 
-// Every row's clock as `schema` ("main" or "live") holds it for the
+// Every row's clock as `schema` (kLive or kFold) holds it for the
 // replicated table `table`: causal length by packed pk, and the db_versions
 // its cells cite.
 struct Clocks {
@@ -144,9 +151,9 @@ std::string PkText(std::string_view packed) {
 // sync. The live clocks must name the rows, with the causal lengths, that
 // the fold of the log gives, and every version they cite must be recorded.
 absl::Status CompareClocks(sqlite3* db, const std::string& table) {
-  auto folded = ReadClocks(db, "main", table);
+  auto folded = ReadClocks(db, kFold, table);
   if (!folded.ok()) return folded.status();
-  auto live = ReadClocks(db, "live", table);
+  auto live = ReadClocks(db, kLive, table);
   if (!live.ok()) return live.status();
   const std::string advice =
       "crlog's metadata was edited behind its back, so crsql_changes would leave changes out; restore the database "
@@ -169,7 +176,7 @@ absl::Status CompareClocks(sqlite3* db, const std::string& table) {
                                               ": crlog_clock has a clock the log does not give: ", advice));
     }
   }
-  auto recorded = Stmt::Prepare(db, "SELECT 1 FROM live.crlog_versions WHERE db_version = ?1");
+  auto recorded = Stmt::Prepare(db, absl::StrCat("SELECT 1 FROM ", kLive, ".crlog_versions WHERE db_version = ?1"));
   if (!recorded.ok()) return recorded.status();
   for (uint64_t v : live->versions) {
     recorded->BindInt(1, static_cast<int64_t>(v));
@@ -184,15 +191,44 @@ absl::Status CompareClocks(sqlite3* db, const std::string& table) {
   return absl::OkStatus();
 }
 
-}  // namespace
+// How long verify waits for a writer that holds the database locked (in
+// rollback-journal mode, while it commits) before saying so.
+constexpr int kBusyWaitMs = 10000;
 
-absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const log::VerifyProgress& progress,
+// A commit caught between SQLite's commit and publishing its events in the
+// log: the snapshot is taken again.
+absl::Status MidPublish(const log::Hash& event) {
+  return absl::AbortedError(absl::StrCat("event ", log::ToHex(event),
+                                         " is committed in the database but still pending in its log"));
+}
+
+// Whether `event` is stored pending (committed by SQLite, not yet published).
+absl::StatusOr<bool> IsPending(const log::LogStore& store, const log::Hash& event) {
+  auto pending = store.PendingEvents();
+  if (!pending.ok()) return pending.status();
+  for (const auto& e : *pending) {
+    if (e.hash == event) return true;
+  }
+  return false;
+}
+
+absl::Status Busy(const std::string& db_path, const absl::Status& cause) {
+  return absl::UnavailableError(absl::StrCat(
+      "the database '", db_path, "' stayed locked by a writer for ", kBusyWaitMs / 1000,
+      " s (", cause.message(), "): verify reads one consistent snapshot and waits for a commit in progress; run it "
+      "again, or put the database in WAL mode (PRAGMA journal_mode=WAL), where verify never waits for writers"));
+}
+
+// One attempt, on one snapshot of the database (see VerifyDatabase).
+absl::StatusOr<DatabaseReport> VerifySnapshot(const std::string& db_path, const log::VerifyProgress& progress,
                                               const log::VerifyProgress& fold_progress) {
   DatabaseReport report;
-  auto live = OpenDb(db_path, SQLITE_OPEN_READONLY, absl::StrCat("opening '", db_path, "'"));
+  auto live = OpenDb(db_path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, absl::StrCat("opening '", db_path, "'"));
   if (!live.ok()) return live.status();
+  sqlite3_busy_timeout(live->get(), kBusyWaitMs);
   auto initialised = meta::Initialised(live->get());
   if (!initialised.ok()) {
+    if (absl::IsUnavailable(initialised.status())) return Busy(db_path, initialised.status());
     // Not a SQLite database at all (a text file, a directory): not a fault
     // found by verifying, but a file verify cannot read.
     return absl::InvalidArgumentError(absl::StrCat("cannot read '", db_path, "' as a SQLite database: ",
@@ -201,8 +237,29 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
   if (!*initialised) {
     return absl::NotFoundError(absl::StrCat("'", db_path, "' is not replicated by crlog (no crlog tables)"));
   }
+
+  // The fold is built by its own connection into a private in-memory
+  // database that the live connection attaches, so that every comparison
+  // reads the live side inside the snapshot below.
+  static std::atomic<uint64_t> fold_count{0};
+  const std::string fold_uri =
+      absl::StrCat("file:crlog-verify-", getpid(), "-", fold_count.fetch_add(1), "?mode=memory&cache=shared");
+  auto fold_db = OpenDb(fold_uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                        "opening an in-memory database");
+  if (!fold_db.ok()) return fold_db.status();
+  auto attach = Stmt::Prepare(live->get(), absl::StrCat("ATTACH ?1 AS ", kFold));
+  if (!attach.ok()) return attach.status();
+  attach->BindText(1, fold_uri);
+  if (absl::Status s = attach->Run(); !s.ok()) return s;
+
+  // One read transaction: the tables, clocks and crlog metadata are one
+  // snapshot even while a writer commits. The log is opened after the
+  // snapshot began, so it holds every event the snapshot committed (capture
+  // stores events before SQLite commits them) and maybe later ones, which
+  // the fold leaves out: it folds the snapshot's heads.
+  if (absl::Status s = Exec(live->get(), "BEGIN"); !s.ok()) return s;
   auto site = meta::ReadSite(live->get());
-  if (!site.ok()) return site.status();
+  if (!site.ok()) return absl::IsUnavailable(site.status()) ? Busy(db_path, site.status()) : site.status();
   if (!site->has_value()) return Fault("crlog_site is empty: the database's crlog tables are damaged");
   auto watermark = meta::ReadWatermark(live->get());
   if (!watermark.ok()) return watermark.status();
@@ -226,39 +283,43 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
   if (!log_report.ok()) return log_report.status();
   report.log = *log_report;
 
-  // The anchor: the newest event SQLite committed must be the newest of its
-  // site in the log.
+  // The anchor: the newest event SQLite committed is in the log, and no
+  // newer event of this site is published there (checked below, against
+  // the database as it is after the log was read).
   auto vv = (*store)->GetVersionVector();
   if (!vv.ok()) return vv.status();
   auto it = vv->find((*site)->site);
-  uint64_t log_seq = it == vv->end() ? 0 : it->second;
+  const uint64_t log_seq = it == vv->end() ? 0 : it->second;
   if (watermark->seq != 0) {
     auto newest = (*store)->Get(watermark->hash);
     if (!newest.ok()) {
+      auto pending = IsPending(**store, watermark->hash);
+      if (!pending.ok()) return pending.status();
+      if (*pending) return MidPublish(watermark->hash);
       return Fault(absl::StrCat("the database committed event ", log::ToHex(watermark->hash), " (seq ",
                                 watermark->seq, ") but the log lacks it: the log's tail was removed or the log "
                                 "was replaced"));
     }
   }
-  if (log_seq != watermark->seq) {
+  if (log_seq < watermark->seq) {
     return Fault(absl::StrCat("the log holds this site's events up to seq ", log_seq,
                               " but the database committed up to seq ", watermark->seq,
-                              log_seq > watermark->seq ? " (the database is older than its log)"
-                                                       : " (the log lost its newest events)"));
+                              " (the log lost its newest events)"));
   }
   for (const log::Hash& h : *heads) {
     auto present = (*store)->Contains(h);
     if (!present.ok()) return present.status();
     if (!*present) {
+      auto pending = IsPending(**store, h);
+      if (!pending.ok()) return pending.status();
+      if (*pending) return MidPublish(h);
       return Fault(absl::StrCat("the database materialised event ", log::ToHex(h), " but the log lacks it"));
     }
   }
 
-  // The fold of the log, replayed into a fresh in-memory database: the
-  // tables as this replica's own schema changes made them, the rows as the
-  // fold makes them (engine/replay.h).
-  auto fold_db = OpenDb(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, "opening an in-memory database");
-  if (!fold_db.ok()) return fold_db.status();
+  // The fold of the log up to the snapshot's heads, replayed into the fresh
+  // in-memory database: the tables as this replica's own schema changes
+  // made them, the rows as the fold makes them (engine/replay.h).
   Point point;
   point.text = "head";
   point.heads = *heads;
@@ -280,12 +341,6 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
   }
   const std::vector<std::string>& names = *live_tables;
 
-  // ATTACH reads the live file through a second handle, read-only.
-  std::string uri = absl::StrCat("file:", db_path, "?mode=ro");
-  auto attach = Stmt::Prepare(fold_db->get(), "ATTACH ?1 AS live");
-  if (!attach.ok()) return attach.status();
-  attach->BindText(1, uri);
-  if (absl::Status s = attach->Run(); !s.ok()) return s;
   for (const std::string& name : names) {
     auto info = schema::ReadTableInfo(live->get(), "main", name);
     if (!info.ok()) return info.status();
@@ -299,16 +354,50 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
                                 ") but the log's schema changes give (", absl::StrJoin(folded_columns, ", "),
                                 "): it was altered without crsql_begin_alter / crsql_commit_alter"));
     }
-    auto rows = CompareTable(fold_db->get(), *info);
+    auto rows = CompareTable(live->get(), *info);
     if (!rows.ok()) return rows.status();
-    if (absl::Status s = CompareClocks(fold_db->get(), name); !s.ok()) {
+    if (absl::Status s = CompareClocks(live->get(), name); !s.ok()) {
       if (absl::IsDataLoss(s)) return Fault(std::string(s.message()));
       return s;
     }
     report.rows += *rows;
     ++report.tables;
   }
+  if (absl::Status s = Exec(live->get(), "COMMIT"); !s.ok()) return s;
+
+  // Events of this site published beyond the snapshot are a writer's
+  // commits since, which the database now holds; if it still does not, it
+  // is older than its log (restored from a backup, say). Publishing follows
+  // SQLite's commit, so the database read now covers what the log published.
+  if (log_seq > watermark->seq) {
+    auto now = meta::ReadWatermark(live->get());
+    if (!now.ok()) return absl::IsUnavailable(now.status()) ? Busy(db_path, now.status()) : now.status();
+    if (now->seq < log_seq) {
+      return Fault(absl::StrCat("the log holds this site's events up to seq ", log_seq,
+                                " but the database committed up to seq ", now->seq,
+                                " (the database is older than its log)"));
+    }
+  }
   return report;
+}
+
+}  // namespace
+
+// A snapshot can catch a commit between SQLite's commit and its publishing
+// in the log (microseconds): that snapshot is taken again. Left pending, the
+// events are a writer killed in that gap, which the next open recovers.
+absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const log::VerifyProgress& progress,
+                                              const log::VerifyProgress& fold_progress) {
+  constexpr int kAttempts = 20;
+  absl::Status last;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto report = VerifySnapshot(db_path, progress, fold_progress);
+    if (report.ok() || !absl::IsAborted(report.status())) return report;
+    last = report.status();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      last.message(), ": a writer was killed between committing and publishing; open the database once with crlog "
+                      "(which recovers it), then verify again"));
 }
 
 }  // namespace crlog::engine

@@ -20,7 +20,12 @@ struct DatabaseReport {
   uint64_t folded_events = 0;
 };
 
-// Opens the database and its log read-only. DataLoss names the first fault:
+// Opens the database and its log read-only, and reads the database as one
+// snapshot (a single read transaction), so it may run beside writers; in
+// rollback-journal mode writers wait while it reads. Unavailable when a
+// writer keeps the database locked for 10 s; FailedPrecondition when a
+// killed writer left committed events pending (open the database with crlog
+// to recover them). DataLoss names the first fault:
 // the log's, a missing watermark event, a log that is ahead of or behind the
 // database, or the first table, row and column that differ from the fold.
 // `progress` follows the log's checks, `fold_progress` the replay that
