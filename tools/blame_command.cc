@@ -152,30 +152,34 @@ void PrintText(const engine::RowBlame& blame, const std::optional<std::vector<en
 
 void PrintJson(const engine::RowBlame& blame, const std::optional<std::vector<engine::CellVersion>>& history,
                std::ostream& out) {
-  out << "{\"table\":" << JsonString(blame.table) << ",\"pk\":" << PkJson(blame.pk)
-      << ",\"exists\":" << (blame.exists ? "true" : "false") << ",\"causal_length\":" << blame.causal_length
-      << ",\"existence\":" << (blame.existence ? ProvenanceJson(*blame.existence) : "null") << ",\"cells\":[";
-  for (size_t i = 0; i < blame.cells.size(); ++i) {
-    const engine::CellBlame& c = blame.cells[i];
-    out << (i ? "," : "") << "{\"column\":" << JsonString(c.column) << ",\"value\":" << ValueJson(c.value)
-        << ",\"written_by\":" << (c.written_by ? ProvenanceJson(*c.written_by) : "null") << "}";
+  auto provenance = [](const std::optional<engine::Provenance>& p) { return p ? ProvenanceToJson(*p) : Json(); };
+  Json json;
+  json["table"] = JsonText(blame.table);
+  json["pk"] = PkToJson(blame.pk);
+  json["exists"] = blame.exists;
+  json["causal_length"] = blame.causal_length;
+  json["existence"] = provenance(blame.existence);
+  json["cells"] = Json::array();
+  for (const engine::CellBlame& c : blame.cells) {
+    json["cells"].push_back(
+        Json{{"column", JsonText(c.column)}, {"value", ValueToJson(c.value)}, {"written_by", provenance(c.written_by)}});
   }
-  out << "]";
   if (history) {
-    out << ",\"history\":[";
-    for (size_t i = 0; i < history->size(); ++i) {
-      const engine::CellVersion& v = (*history)[i];
-      out << (i ? "," : "") << "{\"column\":" << (v.column.empty() ? "null" : JsonString(v.column));
+    json["history"] = Json::array();
+    for (const engine::CellVersion& v : *history) {
+      // The row's own entries (its existence) have no column.
+      Json entry;
+      entry["column"] = v.column.empty() ? Json() : JsonText(v.column);
       if (v.column.empty()) {
-        out << ",\"alive\":" << (v.value.integer != 0 ? "true" : "false");
+        entry["alive"] = v.value.integer != 0;
       } else {
-        out << ",\"value\":" << ValueJson(v.value);
+        entry["value"] = ValueToJson(v.value);
       }
-      out << ",\"written_by\":" << ProvenanceJson(v.written_by) << "}";
+      entry["written_by"] = ProvenanceToJson(v.written_by);
+      json["history"].push_back(std::move(entry));
     }
-    out << "]";
   }
-  out << "}\n";
+  out << DumpJson(json) << "\n";
 }
 
 }  // namespace

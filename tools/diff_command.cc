@@ -14,6 +14,7 @@
 #include "tools/history_view.h"
 #include "tools/output.h"
 #include "tools/packed_pk.h"
+#include "tools/safe_text.h"
 
 namespace crlog::tools {
 namespace {
@@ -106,50 +107,64 @@ void PrintText(const DiffOptions& options, const engine::PointDiff& d, std::ostr
   }
 }
 
-std::string JsonStrings(const std::vector<std::string>& v) {
-  return absl::StrCat("[", absl::StrJoin(v, ",", [](std::string* out, const std::string& s) {
-                        absl::StrAppend(out, JsonString(s));
-                      }), "]");
+Json JsonTexts(const std::vector<std::string>& v) {
+  Json array = Json::array();
+  for (const std::string& s : v) array.push_back(JsonText(s));
+  return array;
 }
 
-std::string RowsJson(const std::vector<engine::DiffRow>& rows) {
-  std::vector<std::string> items;
+Json RowsJson(const std::vector<engine::DiffRow>& rows) {
+  Json array = Json::array();
   for (const engine::DiffRow& r : rows) {
-    std::vector<std::string> values;
-    for (size_t i = 0; i < r.columns.size(); ++i) {
-      values.push_back(absl::StrCat(JsonString(r.columns[i]), ":", ValueJson(r.values[i])));
-    }
-    items.push_back(absl::StrCat("{\"pk\":", PkJson(r.pk), ",\"values\":{", absl::StrJoin(values, ","), "}}"));
+    Json values = Json::object();
+    for (size_t i = 0; i < r.columns.size(); ++i) values[ValidUtf8(r.columns[i])] = ValueToJson(r.values[i]);
+    array.push_back(Json{{"pk", PkToJson(r.pk)}, {"values", std::move(values)}});
   }
-  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
+  return array;
 }
 
-void PrintJson(const DiffOptions& options, const engine::PointDiff& d, std::ostream& out) {
-  auto side = [](const std::string& text, const engine::ReplayStats& s) {
-    return absl::StrCat("{\"point\":", JsonString(text), ",\"events\":", s.events, ",\"folded\":", s.folded,
-                        ",\"ops\":", s.ops, ",\"tables\":", s.tables, "}");
-  };
-  out << "{\"a\":" << side(options.a, d.a) << ",\"b\":" << side(options.b, d.b)
-      << ",\"tables_only_in_a\":" << JsonStrings(d.tables_only_in_a)
-      << ",\"tables_only_in_b\":" << JsonStrings(d.tables_only_in_b) << ",\"tables\":[";
-  for (size_t i = 0; i < d.tables.size(); ++i) {
-    const engine::TableDiff& t = d.tables[i];
-    std::vector<std::string> changed;
-    for (const engine::ChangedRow& r : t.changed) {
-      std::vector<std::string> cells;
-      for (const engine::CellChange& c : r.cells) {
-        cells.push_back(absl::StrCat("{\"column\":", JsonString(c.column), ",\"a\":", ValueJson(c.a),
-                                     ",\"b\":", ValueJson(c.b), "}"));
-      }
-      changed.push_back(absl::StrCat("{\"pk\":", PkJson(r.pk), ",\"cells\":[", absl::StrJoin(cells, ","), "]}"));
+Json TableJson(const engine::TableDiff& t) {
+  Json changed = Json::array();
+  for (const engine::ChangedRow& r : t.changed) {
+    Json cells = Json::array();
+    for (const engine::CellChange& c : r.cells) {
+      cells.push_back(Json{{"column", JsonText(c.column)}, {"a", ValueToJson(c.a)}, {"b", ValueToJson(c.b)}});
     }
-    out << (i ? "," : "") << "\n{\"table\":" << JsonString(t.table) << ",\"pk_columns\":" << JsonStrings(t.pk_columns)
-        << ",\"columns_only_in_a\":" << JsonStrings(t.columns_only_in_a)
-        << ",\"columns_only_in_b\":" << JsonStrings(t.columns_only_in_b)
-        << ",\"pk_differs\":" << (t.pk_differs ? "true" : "false") << ",\"only_in_a\":" << RowsJson(t.only_in_a)
-        << ",\"only_in_b\":" << RowsJson(t.only_in_b) << ",\"changed\":[" << absl::StrJoin(changed, ",") << "]}";
+    changed.push_back(Json{{"pk", PkToJson(r.pk)}, {"cells", std::move(cells)}});
   }
-  out << (d.tables.empty() ? "]}\n" : "\n]}\n");
+  Json json;
+  json["table"] = JsonText(t.table);
+  json["pk_columns"] = JsonTexts(t.pk_columns);
+  json["columns_only_in_a"] = JsonTexts(t.columns_only_in_a);
+  json["columns_only_in_b"] = JsonTexts(t.columns_only_in_b);
+  json["pk_differs"] = t.pk_differs;
+  json["only_in_a"] = RowsJson(t.only_in_a);
+  json["only_in_b"] = RowsJson(t.only_in_b);
+  json["changed"] = std::move(changed);
+  return json;
+}
+
+// One object, with its tables one per line (a diff can be long).
+void PrintJson(const DiffOptions& options, const engine::PointDiff& d, std::ostream& out) {
+  auto side = [](const std::string& point, const engine::ReplayStats& s) {
+    Json json;
+    json["point"] = JsonText(point);
+    json["events"] = s.events;
+    json["folded"] = s.folded;
+    json["ops"] = s.ops;
+    json["tables"] = s.tables;
+    return json;
+  };
+  Json head;
+  head["a"] = side(options.a, d.a);
+  head["b"] = side(options.b, d.b);
+  head["tables_only_in_a"] = JsonTexts(d.tables_only_in_a);
+  head["tables_only_in_b"] = JsonTexts(d.tables_only_in_b);
+  out << JsonObjectOpen(head, "tables");
+  JsonLinesArray tables(out);
+  for (const engine::TableDiff& t : d.tables) tables.Add(TableJson(t));
+  tables.Close();
+  out << "}\n";
 }
 
 }  // namespace

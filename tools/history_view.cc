@@ -5,51 +5,41 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "log/hash.h"
 #include "tools/output.h"
 #include "tools/packed_pk.h"
 
 namespace crlog::tools {
 
-std::string ValueJson(const Value& v) {
+Json ValueToJson(const Value& v) {
   switch (v.type) {
-    case ValueType::kInteger: return absl::StrCat(v.integer);
-    case ValueType::kReal: {
-      // JSON has no number for them; spelled like a blob, so that no text
+    case ValueType::kInteger: return v.integer;
+    case ValueType::kReal:
+      // JSON has no number for these; spelled like a blob, so that no text
       // value can be mistaken for one.
-      if (std::isinf(v.real)) return v.real > 0 ? "{\"real\":\"Infinity\"}" : "{\"real\":\"-Infinity\"}";
-      if (std::isnan(v.real)) return "{\"real\":\"NaN\"}";
-      // Shortest text that reads back as the same double, and always with a
-      // '.' or exponent so that a reader sees a real.
-      std::string s = absl::StrFormat("%.17g", v.real);
-      for (int precision = 1; precision < 17; ++precision) {
-        std::string shorter = absl::StrFormat("%.*g", precision, v.real);
-        if (std::stod(shorter) == v.real) {
-          s = shorter;
-          break;
-        }
-      }
-      if (s.find_first_of(".eE") == std::string::npos) s += ".0";
-      return s;
-    }
-    case ValueType::kText: return JsonString(v.bytes);
-    case ValueType::kBlob: return absl::StrCat("{\"blob\":\"", log::ToHex(v.bytes), "\"}");
-    case ValueType::kNull: return "null";
+      if (std::isinf(v.real)) return Json{{"real", v.real > 0 ? "Infinity" : "-Infinity"}};
+      if (std::isnan(v.real)) return Json{{"real", "NaN"}};
+      // nlohmann writes the shortest text that reads back as the same
+      // double, always with a '.' or an exponent.
+      return v.real;
+    case ValueType::kText: return JsonText(v.bytes);
+    case ValueType::kBlob: return Json{{"blob", log::ToHex(v.bytes)}};
+    case ValueType::kNull: return nullptr;
   }
-  return "null";
+  return nullptr;
 }
 
-std::string PkJson(std::string_view packed) {
+std::string ValueJson(const Value& v) { return DumpJson(ValueToJson(v)); }
+
+Json PkToJson(std::string_view packed) {
   std::optional<std::vector<Value>> values = UnpackPk(packed);
-  if (!values) return JsonString(log::ToHex(packed));
-  return absl::StrCat("[",
-                      absl::StrJoin(*values, ",", [](std::string* out, const Value& v) {
-                        absl::StrAppend(out, ValueJson(v));
-                      }),
-                      "]");
+  if (!values) return log::ToHex(packed);
+  Json array = Json::array();
+  for (const Value& v : *values) array.push_back(ValueToJson(v));
+  return array;
 }
+
+std::string PkJson(std::string_view packed) { return DumpJson(PkToJson(packed)); }
 
 std::string ProvenanceTime(const engine::Provenance& p) {
   if (p.kind != log::EventKind::kImport) return FormatTime(p.time_micros);
@@ -57,16 +47,19 @@ std::string ProvenanceTime(const engine::Provenance& p) {
   return "-";
 }
 
-std::string ProvenanceJson(const engine::Provenance& p) {
+Json ProvenanceToJson(const engine::Provenance& p) {
   const bool timed = p.kind != log::EventKind::kImport;
-  return absl::StrCat(
-      "{\"event\":", JsonString(log::ToHex(p.event)), ",\"position\":", p.position,
-      ",\"kind\":", JsonString(log::EventKindName(p.kind)), ",\"site\":", JsonString(log::ToHex(p.site)),
-      ",\"time_micros\":", timed ? absl::StrCat(p.time_micros) : "null",
-      ",\"time\":", timed ? JsonString(FormatTime(p.time_micros)) : "null",
-      ",\"arrival_micros\":", p.arrival_micros ? absl::StrCat(*p.arrival_micros) : "null",
-      ",\"arrival\":", p.arrival_micros ? JsonString(FormatTime(*p.arrival_micros)) : "null",
-      ",\"col_version\":", p.col_version, "}");
+  Json json;
+  json["event"] = log::ToHex(p.event);
+  json["position"] = p.position;
+  json["kind"] = log::EventKindName(p.kind);
+  json["site"] = log::ToHex(p.site);
+  json["time_micros"] = timed ? Json(p.time_micros) : Json();
+  json["time"] = timed ? Json(FormatTime(p.time_micros)) : Json();
+  json["arrival_micros"] = p.arrival_micros ? Json(*p.arrival_micros) : Json();
+  json["arrival"] = p.arrival_micros ? Json(FormatTime(*p.arrival_micros)) : Json();
+  json["col_version"] = p.col_version;
+  return json;
 }
 
 std::string Columns(const std::vector<std::vector<std::string>>& rows, std::string_view indent) {

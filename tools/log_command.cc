@@ -14,7 +14,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,6 +28,7 @@
 #include "log/row_codec.h"
 #include "log/store.h"
 #include "tools/commands.h"
+#include "tools/json_value.h"
 #include "tools/log_path.h"
 #include "tools/op_changes.h"
 #include "tools/output.h"
@@ -94,20 +94,15 @@ absl::Status Walk(const log::LogStore& store, const LogOptions& options, const s
   return fault;
 }
 
-void PrintEvent(const LogOptions& options, const EventView& view, bool first, std::ostream& out) {
-  switch (options.format) {
-    case LogOptions::Format::kJson:
-      out << (first ? "\n" : ",\n");
-      PrintEventJson(view, out);
-      break;
-    case LogOptions::Format::kOneLine:
-      PrintEventOneLine(view, out);
-      break;
-    case LogOptions::Format::kFull:
-      if (!first) out << "\n";
-      PrintEventFull(view, out);
-      break;
+// One event in the --oneline or full format (JSON goes through a
+// JsonLinesArray).
+void PrintEventText(const LogOptions& options, const EventView& view, bool first, std::ostream& out) {
+  if (options.format == LogOptions::Format::kOneLine) {
+    PrintEventOneLine(view, out);
+    return;
   }
+  if (!first) out << "\n";
+  PrintEventFull(view, out);
 }
 
 // The database whose log PATH names, when there is one: PATH itself when it
@@ -165,33 +160,26 @@ absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options
     }
   }
 
-  const bool json = options.format == LogOptions::Format::kJson;
-  if (json) io.out << "[";
+  std::optional<JsonLinesArray> json;
+  if (options.format == LogOptions::Format::kJson) json.emplace(io.out);
   for (size_t i = 0; i < shown.size(); ++i) {
     absl::StatusOr<log::StoredEvent> stored = store.Get(shown[i]);
     if (!stored.ok()) return stored.status();
     absl::StatusOr<log::Event> event = stored->Decode();
     if (!event.ok()) return event.status();
     const std::vector<OpChange>* ops = nullptr;
-    std::vector<OpChange> written;
     if (changes) {
       if (auto it = changes->find(shown[i]); it != changes->end()) ops = &it->second;
     }
     EventView view{*stored, *event};
     if (json) {
       // The event object, with its changes as one more key.
-      std::ostringstream object;
-      PrintEventJson(view, object);
-      std::string text = object.str();
-      text.pop_back();  // the closing brace
-      if (ops == nullptr) {
-        written = WrittenChanges(*event);
-        ops = &written;
-      }
-      io.out << (i == 0 ? "\n" : ",\n") << text << ",\"changes\":" << OpChangesJson(*ops) << "}";
+      Json object = EventToJson(view);
+      object["changes"] = ops != nullptr ? OpChangesToJson(*ops) : OpChangesToJson(WrittenChanges(*event));
+      json->Add(object);
       continue;
     }
-    PrintEvent(options, view, i == 0, io.out);
+    PrintEventText(options, view, i == 0, io.out);
     if (ops != nullptr) {
       PrintOpChanges(*ops, io.out);
     } else {
@@ -200,7 +188,10 @@ absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options
       PrintEventOps(*event, io.out);
     }
   }
-  if (json && fault.ok()) io.out << (shown.empty() ? "]\n" : "\n]\n");
+  if (json && fault.ok()) {
+    json->Close();
+    io.out << "\n";
+  }
   io.out.flush();
   return fault;
 }
@@ -235,17 +226,25 @@ absl::Status RunLog(const LogOptions& options, const Io& io) {
   if (!options.pk.empty()) packed_pk = PackPlainPk(options.pk);
   if (options.ops) return RunLogWithOps(**store, options, packed_pk, io);
 
-  const bool json = options.format == LogOptions::Format::kJson;
-  if (json) io.out << "[";
-  uint64_t shown = 0;
+  std::optional<JsonLinesArray> json;
+  if (options.format == LogOptions::Format::kJson) json.emplace(io.out);
+  bool first = true;
   absl::Status fault = Walk(**store, options, packed_pk, [&](const log::StoredEvent& stored, const log::Event& event) {
-    PrintEvent(options, EventView{stored, event, held_reason(stored.hash)}, shown == 0, io.out);
-    ++shown;
+    const EventView view{stored, event, held_reason(stored.hash)};
+    if (json) {
+      json->Add(EventToJson(view));
+    } else {
+      PrintEventText(options, view, first, io.out);
+    }
+    first = false;
     return true;
   });
   // A damaged log leaves the JSON unterminated, so a script cannot mistake a
   // partial list for the whole one.
-  if (json && fault.ok()) io.out << (shown == 0 ? "]\n" : "\n]\n");
+  if (json && fault.ok()) {
+    json->Close();
+    io.out << "\n";
+  }
   io.out.flush();
   return fault;
 }

@@ -309,29 +309,31 @@ void PrintOpChanges(const std::vector<OpChange>& changes, std::ostream& out) {
   }
 }
 
-std::string OpChangesJson(const std::vector<OpChange>& changes) {
-  std::vector<std::string> items;
+Json OpChangesToJson(const std::vector<OpChange>& changes) {
+  Json array = Json::array();
   for (const OpChange& c : changes) {
-    std::string item = absl::StrCat("{\"table\":", JsonString(c.table), ",\"pk\":", PkJson(c.pk), ",\"column\":",
-                                    c.kind == OpChange::Kind::kCell ? JsonString(c.column) : "null", ",\"change\":");
+    Json item;
+    item["table"] = JsonText(c.table);
+    item["pk"] = PkToJson(c.pk);
+    item["column"] = c.kind == OpChange::Kind::kCell ? JsonText(c.column) : Json();
     switch (c.kind) {
-      case OpChange::Kind::kInsert: absl::StrAppend(&item, "\"insert\""); break;
-      case OpChange::Kind::kResurrect: absl::StrAppend(&item, "\"resurrect\""); break;
-      case OpChange::Kind::kDelete: absl::StrAppend(&item, "\"delete\""); break;
-      case OpChange::Kind::kSkipped: absl::StrAppend(&item, "\"skipped\""); break;
+      case OpChange::Kind::kInsert: item["change"] = "insert"; break;
+      case OpChange::Kind::kResurrect: item["change"] = "resurrect"; break;
+      case OpChange::Kind::kDelete: item["change"] = "delete"; break;
+      case OpChange::Kind::kSkipped: item["change"] = "skipped"; break;
       case OpChange::Kind::kCell:
-        absl::StrAppend(&item, "\"set\"");
-        if (c.old_value) absl::StrAppend(&item, ",\"old\":", ValueJson(*c.old_value));
-        absl::StrAppend(&item, ",\"new\":", ValueJson(c.new_value));
+        item["change"] = "set";
+        if (c.old_value) item["old"] = ValueToJson(*c.old_value);
+        item["new"] = ValueToJson(c.new_value);
         break;
     }
     if (c.known) {
-      absl::StrAppend(&item, ",\"lost\":", c.lost ? "true" : "false");
-      if (c.now) absl::StrAppend(&item, ",\"now\":", ValueJson(*c.now));
+      item["lost"] = c.lost;
+      if (c.now) item["now"] = ValueToJson(*c.now);
     }
-    items.push_back(absl::StrCat(item, "}"));
+    array.push_back(std::move(item));
   }
-  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
+  return array;
 }
 
 }  // namespace crlog::tools

@@ -23,6 +23,7 @@
 #include "log/event.h"
 #include "log/hash.h"
 #include "log/value.h"
+#include "tools/json_value.h"
 
 namespace crlog::tools {
 
@@ -73,7 +74,7 @@ void PrintOpChanges(const std::vector<OpChange>& changes, std::ostream& out);
 // A JSON array of objects: table, pk (plain values), column (null for the
 // row), change (insert, resurrect, delete, set, skipped), old (absent when
 // there was none), new, lost, now (when lost).
-std::string OpChangesJson(const std::vector<OpChange>& changes);
+Json OpChangesToJson(const std::vector<OpChange>& changes);
 
 }  // namespace crlog::tools
 

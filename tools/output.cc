@@ -4,11 +4,8 @@
 
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tools/safe_text.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "log/row_codec.h"
@@ -24,13 +21,12 @@ std::string JoinShort(const std::vector<log::Hash>& hashes) {
   });
 }
 
-std::string JsonHashArray(const std::vector<log::Hash>& hashes) {
-  return absl::StrCat("[",
-                      absl::StrJoin(hashes, ",",
-                                    [](std::string* out, const log::Hash& h) {
-                                      absl::StrAppend(out, JsonString(log::ToHex(h)));
-                                    }),
-                      "]");
+// Event or site ids as a JSON array of their full hex.
+template <typename Id>
+Json JsonHexArray(const std::vector<Id>& ids) {
+  Json array = Json::array();
+  for (const Id& id : ids) array.push_back(log::ToHex(id));
+  return array;
 }
 
 // "change", or "change (merge)" for an event with more than one parent.
@@ -91,12 +87,6 @@ std::string FormatTime(int64_t time_micros) {
                        : fraction % 1000 == 0 ? "%Y-%m-%dT%H:%M:%E3SZ"
                                               : "%Y-%m-%dT%H:%M:%E6SZ";
   return absl::FormatTime(format, t, absl::UTCTimeZone());
-}
-
-std::string JsonString(std::string_view s) {
-  // nlohmann escapes what JSON requires; bytes that are not UTF-8, which a
-  // JSON string cannot hold, are first written as \xNN.
-  return nlohmann::json(ValidUtf8(s)).dump();
 }
 
 std::string ShortSite(const log::SiteId& site) { return log::ToHex(site).substr(0, 8); }
@@ -173,28 +163,25 @@ void PrintEventOps(const log::Event& event, std::ostream& out) {
   }
 }
 
-void PrintEventJson(const EventView& e, std::ostream& out) {
+Json EventToJson(const EventView& e) {
   const log::Event& ev = e.event;
-  out << "{\"position\":" << e.stored.position << ",\"hash\":" << JsonString(log::ToHex(e.stored.hash))
-      << ",\"kind\":" << JsonString(log::EventKindName(ev.kind))
-      << ",\"site\":" << (ev.is_native() ? JsonString(log::ToHex(ev.site)) : "null")
-      << ",\"seq\":" << ev.seq << ",\"lamport\":" << ev.lamport
-      << ",\"time_micros\":" << ev.time_micros << ",\"time\":" << JsonString(FormatTime(ev.time_micros))
-      << ",\"parents\":" << JsonHashArray(ev.parents) << ",\"ops\":" << ev.CountOps() << ",\"group\":";
-  if (ev.group.grouped()) {
-    out << "{\"index\":" << ev.group.index << ",\"count\":" << ev.group.count
-        << ",\"first\":" << JsonString(log::ToHex(GroupFirst(e))) << "}";
-  } else {
-    out << "null";
-  }
-  out << ",\"origins\":["
-      << absl::StrJoin(ev.origins, ",",
-                       [](std::string* s, const log::SiteId& o) {
-                         absl::StrAppend(s, JsonString(log::ToHex(o)));
-                       })
-      << "]";
-  if (e.held != nullptr) out << ",\"held\":" << JsonString(*e.held);
-  out << "}";
+  Json json;
+  json["position"] = e.stored.position;
+  json["hash"] = log::ToHex(e.stored.hash);
+  json["kind"] = log::EventKindName(ev.kind);
+  json["site"] = ev.is_native() ? Json(log::ToHex(ev.site)) : Json();
+  json["seq"] = ev.seq;
+  json["lamport"] = ev.lamport;
+  json["time_micros"] = ev.time_micros;
+  json["time"] = FormatTime(ev.time_micros);
+  json["parents"] = JsonHexArray(ev.parents);
+  json["ops"] = ev.CountOps();
+  json["group"] = ev.group.grouped()
+                     ? Json{{"index", ev.group.index}, {"count", ev.group.count}, {"first", log::ToHex(GroupFirst(e))}}
+                     : Json();
+  json["origins"] = JsonHexArray(ev.origins);
+  if (e.held != nullptr) json["held"] = JsonText(*e.held);
+  return json;
 }
 
 void ProgressLine::Update(uint64_t done, uint64_t total) {

@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
-#include <string_view>
 #include <utility>
 
 #include "log/event.h"
 #include "log/hash.h"
 #include "log/store.h"
+#include "tools/json_value.h"
 
 namespace crlog::tools {
 
@@ -27,12 +27,6 @@ struct Io {
 // UTC, ISO-8601, with the fraction trimmed to what the value needs:
 // 2024-05-01T09:00:00Z, 2024-05-01T09:00:00.250Z, 2024-05-01T09:00:00.123456Z.
 std::string FormatTime(int64_t time_micros);
-
-// A JSON string literal (quotes included) for `s`, written by nlohmann-json:
-// control characters escaped as \u00XX; a byte that is not part of valid
-// UTF-8 appears as the four characters \xNN (a JSON string holds only
-// Unicode).
-std::string JsonString(std::string_view s);
 
 // The first 8 hex digits of a site id: how a site is shown in one-line views.
 std::string ShortSite(const log::SiteId& site);
@@ -55,11 +49,11 @@ void PrintEventOneLine(const EventView& e, std::ostream& out);
 // cells (values through crlog::ValueToString). Rows that fail to decode are
 // reported in place (the log's own checks make that mean damage).
 void PrintEventOps(const log::Event& event, std::ostream& out);
-// One JSON object on one line, no trailing newline. Keys: position, hash,
-// kind, site (null for imports), seq, lamport, time_micros, time, parents
-// (full ids), ops, group (null, or {index (0-based), count, first: id of
-// member 0, itself for member 0}), origins (imports; else empty).
-void PrintEventJson(const EventView& e, std::ostream& out);
+// The event as a JSON object. Keys: position, hash, kind, site (null for
+// imports), seq, lamport, time_micros, time, parents (full ids), ops, group
+// (null, or {index (0-based), count, first: id of member 0, itself for
+// member 0}), origins (imports; else empty), held (only when held).
+Json EventToJson(const EventView& e);
 
 // A single self-overwriting status line on a terminal, shown only for long
 // jobs: nothing is drawn unless `enabled` and `total` >= `min_total`. Redraws
