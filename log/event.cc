@@ -16,11 +16,16 @@
 #include "log/strings.h"
 #include "event.capnp.h"
 
-namespace crlog::log {
+namespace crlog {
 
 bool TableChanges::HasEntry(std::string_view pk) const {
   return std::binary_search(entries.begin(), entries.end(), pk);
 }
+
+}  // namespace crlog
+
+namespace crlog::log {
+
 
 namespace {
 
@@ -307,6 +312,11 @@ absl::StatusOr<std::string> CanonicalBytes(const Event& e) {
 
 }  // namespace
 
+}  // namespace crlog::log
+
+namespace crlog {
+using namespace ::crlog::log;  // the encoding's helpers
+
 const char* EventKindName(EventKind kind) {
   switch (kind) {
     case EventKind::kChange: return "change";
@@ -330,6 +340,10 @@ uint64_t Event::CountOps() const {
   }
   return ops;
 }
+
+}  // namespace crlog
+
+namespace crlog::log {
 
 absl::Status CheckEventShape(const Event& e) {
   if (e.kind == EventKind::kImport) {
@@ -383,6 +397,11 @@ absl::Status CheckEventShape(const Event& e) {
   return absl::OkStatus();
 }
 
+}  // namespace crlog::log
+
+namespace crlog {
+using namespace ::crlog::log;  // the encoding's helpers
+
 absl::StatusOr<EncodedEvent> EncodeEvent(Event e, size_t max_event_bytes) {
   std::sort(e.parents.begin(), e.parents.end());
   e.parents.erase(std::unique(e.parents.begin(), e.parents.end()), e.parents.end());
@@ -407,6 +426,10 @@ absl::StatusOr<EncodedEvent> EncodeEvent(Event e, size_t max_event_bytes) {
   return out;
 }
 
+}  // namespace crlog
+
+namespace crlog::log {
+
 absl::StatusOr<EventHeader> DecodeEventHeader(std::string_view bytes, const DecodeLimits& limits) {
   if (absl::Status s = CheckSize(bytes, limits); !s.ok()) return s;
   AlignedWords words(bytes);
@@ -420,6 +443,10 @@ absl::StatusOr<EventHeader> DecodeEventHeader(std::string_view bytes, const Deco
     return Invalid(absl::StrCat("not a Cap'n Proto event: ", ex.getDescription().cStr()));
   }
 }
+
+}  // namespace crlog::log
+
+namespace crlog {
 
 absl::StatusOr<Event> DecodeEvent(std::string_view bytes, const DecodeLimits& limits) {
   if (absl::Status s = CheckSize(bytes, limits); !s.ok()) return s;
@@ -518,5 +545,10 @@ absl::StatusOr<Event> DecodeEvent(std::string_view bytes, const DecodeLimits& li
     return Invalid(absl::StrCat("not a Cap'n Proto event: ", ex.getDescription().cStr()));
   }
 }
+
+}  // namespace crlog
+
+namespace crlog::log {
+
 
 }  // namespace crlog::log

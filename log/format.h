@@ -18,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "crlog/event.h"
+
 namespace crlog::log::format {
 
 // Bumped on any change a reader of the previous version cannot read.
@@ -53,7 +55,7 @@ inline constexpr size_t kEventValueHeader = kHashSize;
 inline constexpr size_t kDefaultMapSize = size_t{64} << 30;
 // Largest event accepted (canonical bytes). Bigger transactions become
 // event groups.
-inline constexpr size_t kDefaultMaxEventBytes = size_t{16} << 20;
+inline constexpr size_t kDefaultMaxEventBytes = crlog::kDefaultMaxEventBytes;
 
 // Row encoding value tags (low 3 bits of the tag byte); equal to
 // crlog::ValueType and to SQLite's type numbers.

@@ -78,13 +78,6 @@ absl::StatusOr<std::array<uint8_t, N>> FromHex(std::string_view hex, const char*
 
 }  // namespace
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Hash Sha256(std::string_view bytes) {
   Sha256Pool& pool = Pool();
   EVP_MD_CTX* ctx = pool.Take();
@@ -96,6 +89,17 @@ Hash Sha256(std::string_view bytes) {
   }
   pool.Give(ctx);
   return out;
+}
+
+}  // namespace crlog::log
+
+namespace crlog {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 std::string ToHex(std::string_view bytes) {
@@ -111,7 +115,7 @@ std::string ToHex(std::string_view bytes) {
 
 std::string ShortHex(const Hash& h) { return ToHex(h).substr(0, 12); }
 
-absl::StatusOr<Hash> HashFromHex(std::string_view hex) { return FromHex<32>(hex, "event id"); }
-absl::StatusOr<SiteId> SiteIdFromHex(std::string_view hex) { return FromHex<16>(hex, "site id"); }
+absl::StatusOr<Hash> HashFromHex(std::string_view hex) { return log::FromHex<32>(hex, "event id"); }
+absl::StatusOr<SiteId> SiteIdFromHex(std::string_view hex) { return log::FromHex<16>(hex, "site id"); }
 
-}  // namespace crlog::log
+}  // namespace crlog

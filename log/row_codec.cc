@@ -197,6 +197,13 @@ absl::StatusOr<bool> RowsReader::Find(uint32_t columns, std::string_view pk, Row
   return false;
 }
 
+}  // namespace crlog::log
+
+namespace crlog {
+
+using log::RowsReader;
+using log::RowsWriter;
+
 absl::StatusOr<std::vector<RowOp>> DecodeRows(std::string_view bytes, uint32_t row_count,
                                               uint32_t columns, bool with_origins) {
   RowsReader reader(bytes, with_origins);
@@ -214,4 +221,14 @@ absl::StatusOr<std::vector<RowOp>> DecodeRows(std::string_view bytes, uint32_t r
   return rows;
 }
 
-}  // namespace crlog::log
+absl::StatusOr<std::vector<RowOp>> DecodeRows(const TableChanges& table, bool with_origins) {
+  return DecodeRows(table.rows, table.row_count, static_cast<uint32_t>(table.columns.size()), with_origins);
+}
+
+std::string EncodeRows(absl::Span<const RowOp> rows, bool with_origins) {
+  RowsWriter writer(with_origins);
+  for (const RowOp& row : rows) writer.AddRow(row);
+  return writer.Release();
+}
+
+}  // namespace crlog

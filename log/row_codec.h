@@ -16,29 +16,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "log/value.h"
+#include "crlog/event.h"
+#include "crlog/value.h"
 
 namespace crlog::log {
 
-struct CellOp {
-  uint32_t column = 0;   // index into TableChanges::columns
-  uint64_t version = 0;  // the cell's column version after this write
-  Value value;
-  uint32_t origin = 0;   // import events: index into Event::origins
-  uint64_t seq = 0;      // import events: the change's seq at its origin
-  friend bool operator==(const CellOp&, const CellOp&) = default;
-};
-
-struct RowOp {
-  std::string pk;              // cr-sqlite packed pk
-  uint64_t causal_length = 0;  // odd: alive, even: deleted
-  std::vector<CellOp> cells;   // empty for a delete
-  // Import events: who wrote the row's existence entry (cid '-1': a delete,
-  // or the row of a table whose columns are all pk), and its seq there.
-  uint32_t origin = 0;
-  uint64_t seq = 0;
-  friend bool operator==(const RowOp&, const RowOp&) = default;
-};
+// CellOp and RowOp, and DecodeRows, are public (crlog/event.h).
+using crlog::CellOp;
+using crlog::DecodeRows;
+using crlog::RowOp;
 
 // Appends rows to a growing buffer. The buffer can be truncated back to an
 // earlier size() (capture uses this for ROLLBACK TO).
@@ -96,11 +82,6 @@ class RowsReader {
   std::string_view in_;
   bool with_origins_;
 };
-
-// Decodes a whole rows buffer, checking that it holds exactly `row_count`
-// rows.
-absl::StatusOr<std::vector<RowOp>> DecodeRows(std::string_view bytes, uint32_t row_count,
-                                              uint32_t columns, bool with_origins = false);
 
 }  // namespace crlog::log
 

@@ -1,5 +1,5 @@
 // Rendering of values for people: the CLI, error messages and logs.
-#include "log/value.h"
+#include "crlog/value.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"

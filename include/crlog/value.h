@@ -1,8 +1,8 @@
-// A SQLite value as the log stores it: the five storage classes, with the
+// crlog/value.h: a SQLite value as the log stores it: the five storage classes, with the
 // type numbers SQLite uses (SQLITE_INTEGER=1 ... SQLITE_NULL=5), which are
 // also the type codes of cr-sqlite's packed pk format.
-#ifndef CRLOG_LOG_VALUE_H_
-#define CRLOG_LOG_VALUE_H_
+#ifndef CRLOG_VALUE_H_
+#define CRLOG_VALUE_H_
 
 #include <cstdint>
 #include <string>
@@ -78,4 +78,4 @@ std::string ValuesToString(const std::vector<Value>& values);
 
 }  // namespace crlog
 
-#endif  // CRLOG_LOG_VALUE_H_
+#endif  // CRLOG_VALUE_H_
