@@ -24,7 +24,7 @@
 #include "log/event.h"
 #include "log/hash.h"
 #include "log/store.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::engine {
 

@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "engine/table_desc.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::engine {
 

@@ -13,7 +13,7 @@
 #include "engine/point.h"
 #include "engine/replay.h"
 #include "log/store.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::engine {
 

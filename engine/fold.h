@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "log/event.h"
 #include "log/hash.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::engine {
 

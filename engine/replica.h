@@ -34,7 +34,7 @@
 #include "log/hash.h"
 #include "log/signing.h"
 #include "log/store.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::engine {
 

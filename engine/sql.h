@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::engine {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::merge {
 

@@ -8,7 +8,7 @@
 
 #include <string_view>
 
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::schema {
 

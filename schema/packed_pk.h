@@ -29,7 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::schema {
 

@@ -21,7 +21,7 @@
 #include "log/hash.h"
 #include "log/row_codec.h"
 #include "log/store.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tools/commands.h"
 #include "tools/log_path.h"
 #include "tools/output.h"

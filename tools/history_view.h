@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "engine/blame.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tools/json_value.h"
 
 namespace crlog::tools {

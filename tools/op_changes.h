@@ -22,7 +22,7 @@
 #include "engine/history_db.h"
 #include "log/event.h"
 #include "log/hash.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tools/json_value.h"
 
 namespace crlog::tools {

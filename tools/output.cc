@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "log/row_codec.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tools/packed_pk.h"
 
 namespace crlog::tools {

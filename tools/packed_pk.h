@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::tools {
 

@@ -26,7 +26,7 @@
 #include "gtest/gtest.h"
 #include "log/event.h"
 #include "log/hash.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::capture_test {
 

@@ -33,7 +33,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "schema/packed_pk.h"
 #include "tests/capture/capture_test_util.h"
 #include "tests/convergence/reference_model.h"

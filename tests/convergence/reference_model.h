@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::convergence {
 

@@ -22,7 +22,7 @@
 #include "engine/history_db.h"
 #include "engine/point.h"
 #include "engine/replay.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tests/merge_sql/merge_sql_util.h"
 
 namespace crlog::engine::history_test {

@@ -33,7 +33,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/verify_database.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "schema/packed_pk.h"
 #include "tests/fuzz/changes_input.h"
 #include "tests/fuzz/fuzz_check.h"

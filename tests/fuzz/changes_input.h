@@ -38,7 +38,7 @@
 #include <string_view>
 #include <vector>
 
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::fuzz {
 

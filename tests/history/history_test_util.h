@@ -18,7 +18,7 @@
 #include "engine/replay.h"
 #include "log/hash.h"
 #include "log/store.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog {
 // GoogleTest prints values in failure messages with this.

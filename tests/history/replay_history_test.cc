@@ -35,7 +35,7 @@
 #include "engine/replay.h"
 #include "gtest/gtest.h"
 #include "log/hash.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tests/capture/capture_test_util.h"
 #include "tests/history/history_test_util.h"
 #include "tests/merge_sql/merge_sql_util.h"

@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tests/capture/capture_test_util.h"
 #include "tests/history/history_test_util.h"
 #include "tests/merge_sql/merge_sql_util.h"

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tests/log/test_util.h"
 
 namespace crlog::log {

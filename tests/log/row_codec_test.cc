@@ -12,7 +12,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tests/log/test_util.h"
 
 namespace crlog::log {

@@ -27,7 +27,7 @@
 #include "log/hash.h"
 #include "log/row_codec.h"
 #include "log/store.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::log::testing {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "log/value.h"
+#include "crlog/value.h"
 #include "tests/capture/capture_test_util.h"
 
 namespace crlog::merge_sql_test {

@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "log/value.h"
+#include "crlog/value.h"
 
 namespace crlog::schema {
 namespace {
