@@ -808,7 +808,9 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
 
 absl::Status Replica::FinishCommit(const PendingCommit& commit) {
   CrashPoint("commit-before-publish");
-  return log_->Publish(commit.events, log::Durability::kNoSync);
+  absl::Status s = log_->Publish(commit.events, log::Durability::kNoSync);
+  if (s.ok()) feed_.Published(commit.events);
+  return s;
 }
 
 absl::Status Replica::AbortCommit(const PendingCommit& commit) {

@@ -123,7 +123,6 @@ SELECT NOT EXISTS (SELECT 1 FROM main.sqlite_schema
 
 }  // namespace
 
-std::string LogPathFor(const std::string& db_path) { return db_path + "-crlog"; }
 
 // Registry keys of in-memory databases' replicas: this, then the owner id
 // (no file path can start with it).
@@ -385,6 +384,7 @@ absl::Status Replica::ResolvePending(sqlite3* db, absl::Span<const log::Hash> in
   CrashPoint("recovery-before-resolve");
   if (!publish.empty()) {
     if (absl::Status s = log_->Publish(publish, log::Durability::kNoSync); !s.ok()) return s;
+    feed_.Published(publish);
   }
   CrashPoint("recovery-after-publish");
   if (!discard.empty()) {
@@ -648,7 +648,7 @@ absl::StatusOr<Replica::ApplyResult> Replica::ApplyEvents(sqlite3* db, absl::Spa
   result.events_folded = *folded;
   if (own) {
     // Committed: if publishing fails, recovery publishes (the heads name them).
-    if (!added.empty()) log_->Publish(added, log::Durability::kNoSync).IgnoreError();
+    if (!added.empty() && log_->Publish(added, log::Durability::kNoSync).ok()) feed_.Published(added);
   } else {
     result.pending.events = std::move(added);
   }

@@ -23,8 +23,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "crlog/log.h"
 #include "engine/capture_buffer.h"
 #include "engine/change_merger.h"
+#include "engine/commit_feed.h"
 #include "engine/fold.h"
 #include "engine/held_events.h"
 #include "engine/meta_tables.h"
@@ -79,6 +81,9 @@ class Replica {
     std::lock_guard<std::mutex> lock(signing_mu_);
     return signing_key_;
   }
+
+  // Who hears of this database's commits in this process (Subscribe).
+  CommitFeed& commit_feed() { return feed_; }
 
   // --- Replicated tables ------------------------------------------------
   // crsql_as_crr: checks the table (schema/table_info.h), registers it,
@@ -240,6 +245,7 @@ class Replica {
   size_t max_event_bytes_;
   mutable std::mutex signing_mu_;
   std::shared_ptr<const log::SigningKey> signing_key_;  // guarded by signing_mu_
+  CommitFeed feed_;
 };
 
 // FailedPrecondition naming the table and the way out when ALTER TABLE ran
@@ -248,8 +254,8 @@ class Replica {
 // crsql_changes its rows until crsql_commit_alter takes the alter in.
 absl::Status CheckNotAlteredBehindCrlog(const TableDesc& desc);
 
-// Where the log of the database at `db_path` lives.
-std::string LogPathFor(const std::string& db_path);
+// Where the log of the database at `db_path` lives (public: crlog/log.h).
+using crlog::LogPathFor;
 
 }  // namespace crlog::engine
 

@@ -133,6 +133,17 @@ void ResultValue(sqlite3_context* ctx, const Value& v);
 // The SQLite result code for a status.
 int SqliteCode(const absl::Status& status);
 
+// Loads crlog into `db` with `api`, the routines of the SQLite that owns it
+// (what the entry point does, and crlog::Replica::Open and Attach). Loading
+// again on the same connection is a no-op. A SQLite result code; *err gets
+// a message from sqlite3_mprintf on failure.
+int LoadInto(sqlite3* db, char** err, const sqlite3_api_routines* api);
+// The state crlog keeps for `db`, or null when crlog is not loaded there.
+Connection* LoadedConnection(sqlite3* db);
+// crlog_apply's work (the engine's merge path) on `conn`, inside its open
+// transaction when it has one (the events publish when it commits).
+absl::StatusOr<engine::Replica::ApplyResult> ApplyBundle(Connection* conn, std::string_view bundle);
+
 // Registration, called from the entry point.
 int RegisterFunctions(sqlite3* db, Connection* conn);
 int RegisterCaptureModule(sqlite3* db, Connection* conn);

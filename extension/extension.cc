@@ -4,11 +4,13 @@
 // functions and virtual tables.
 #include "schema/sqlite_api.h"
 
+#include <dlfcn.h>
+
 #include <cstring>
 #include <ctime>
 #include <mutex>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -96,8 +98,8 @@ namespace {
 // register again: re-registering would destroy the first Connection while
 // its capture tables still point at it.
 std::mutex loaded_mu;
-absl::flat_hash_set<sqlite3*>& Loaded() {
-  static auto* loaded = new absl::flat_hash_set<sqlite3*>();
+absl::flat_hash_map<sqlite3*, Connection*>& Loaded() {
+  static auto* loaded = new absl::flat_hash_map<sqlite3*, Connection*>();
   return *loaded;
 }
 
@@ -145,10 +147,13 @@ int ReadAutocheckpoint(sqlite3* db) {
 
 }  // namespace
 
-}  // namespace crlog::extension
+Connection* LoadedConnection(sqlite3* db) {
+  std::lock_guard<std::mutex> lock(loaded_mu);
+  auto it = Loaded().find(db);
+  return it == Loaded().end() ? nullptr : it->second;
+}
 
-extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_routines* api) {
-  using namespace crlog::extension;
+int LoadInto(sqlite3* db, char** err, const sqlite3_api_routines* api) {
   // Nothing may call SQLite before its routines are known.
   auto slot = crlog::sqlite::Register(api);
   if (!slot.ok()) {
@@ -158,11 +163,14 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
     return SQLITE_ERROR;
   }
   crlog::sqlite::ApiScope scope(*slot);
+  auto* conn = new Connection();
   {
     std::lock_guard<std::mutex> lock(loaded_mu);
-    if (!Loaded().insert(db).second) return SQLITE_OK;  // already loaded here
+    if (!Loaded().emplace(db, conn).second) {  // already loaded here
+      delete conn;
+      return SQLITE_OK;
+    }
   }
-  auto* conn = new Connection();
   conn->db = db;
   conn->api_slot = *slot;
   conn->attach_error = absl::FailedPreconditionError("crlog is still loading");
@@ -213,4 +221,25 @@ extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_
   conn->wal_autocheckpoint = ReadAutocheckpoint(db);
   sqlite3_wal_hook(db, OnWalCommit, conn);
   return SQLITE_OK_LOAD_PERMANENTLY;
+}
+
+}  // namespace crlog::extension
+
+// The core of this process: the first copy of crsqlite.so loaded (or linked)
+// exports it, and every later copy hands its connections to that one, so a
+// process has one engine and opens each log once however many copies of the
+// file it loads (docs/architecture.md, "One core per process"). A name of
+// crlog's own, not the entry point's: cr-sqlite's library exports that too.
+extern "C" __attribute__((visibility("default"))) int crlog_core_v1(sqlite3* db, char** err,
+                                                                     const sqlite3_api_routines* api) {
+  return crlog::extension::LoadInto(db, err, api);
+}
+
+extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_routines* api) {
+  using Core = int (*)(sqlite3*, char**, const sqlite3_api_routines*);
+  // This file binds its own symbols (-Bsymbolic), so &crlog_core_v1 is this
+  // copy's, and the lookup finds the first copy in the process's scope.
+  auto first = reinterpret_cast<Core>(dlsym(RTLD_DEFAULT, "crlog_core_v1"));
+  if (first != nullptr && first != &crlog_core_v1) return first(db, err, api);
+  return crlog_core_v1(db, err, api);
 }

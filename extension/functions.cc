@@ -331,27 +331,8 @@ void Apply(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
                                 "crlog_apply takes an event bundle (a BLOB, as crlog_export returns)"));
   }
   std::string_view bundle(static_cast<const char*>(sqlite3_value_blob(argv[0])), sqlite3_value_bytes(argv[0]));
-  auto events = log::UnbundleEvents(bundle);
-  if (!events.ok()) return ResultError(ctx, events.status());
-  auto options = PrepareEngineFold(conn);
-  if (!options.ok()) return ResultError(ctx, options.status());
-  const bool in_transaction = sqlite3_get_autocommit(conn->db) == 0;
-  if (in_transaction) {
-    // The events stay pending until the caller's transaction ends; joining
-    // crsql_changes to it (a write of no rows) makes SQLite tell crlog how
-    // it ends: xCommit publishes them, xRollback discards them.
-    if (absl::Status s = engine::Exec(conn->db,
-                              "INSERT INTO crsql_changes(\"table\", pk, cid, val, col_version, db_version, site_id, "
-                              "cl, seq) SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0");
-        !s.ok()) {
-      return ResultError(ctx, s);
-    }
-  }
-  auto result = conn->replica->ApplyEvents(conn->db, *events, *options, conn->AppliedEvents());
+  auto result = ApplyBundle(conn, bundle);
   if (!result.ok()) return ResultError(ctx, result.status());
-  if (in_transaction && !result->pending.events.empty()) {
-    conn->applied.emplace_back(conn->savepoint_depth, result->pending);
-  }
   sqlite3_result_int64(ctx, static_cast<int64_t>(result->events_added));
 }
 
@@ -493,6 +474,33 @@ int RegisterFunctions(sqlite3* db, Connection* conn) {
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
+}
+
+
+absl::StatusOr<engine::Replica::ApplyResult> ApplyBundle(Connection* conn, std::string_view bundle) {
+  if (!conn->replica) return conn->attach_error;
+  auto events = log::UnbundleEvents(bundle);
+  if (!events.ok()) return events.status();
+  auto options = PrepareEngineFold(conn);
+  if (!options.ok()) return options.status();
+  const bool in_transaction = sqlite3_get_autocommit(conn->db) == 0;
+  if (in_transaction) {
+    // The events stay pending until the caller's transaction ends; joining
+    // crsql_changes to it (a write of no rows) makes SQLite tell crlog how
+    // it ends: xCommit publishes them, xRollback discards them.
+    if (absl::Status s = engine::Exec(conn->db,
+                              "INSERT INTO crsql_changes(\"table\", pk, cid, val, col_version, db_version, site_id, "
+                              "cl, seq) SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0");
+        !s.ok()) {
+      return s;
+    }
+  }
+  auto result = conn->replica->ApplyEvents(conn->db, *events, *options, conn->AppliedEvents());
+  if (!result.ok()) return result.status();
+  if (in_transaction && !result->pending.events.empty()) {
+    conn->applied.emplace_back(conn->savepoint_depth, result->pending);
+  }
+  return result;
 }
 
 }  // namespace crlog::extension

@@ -508,6 +508,10 @@ SiteSeqKey::SiteSeqKey(const SiteId& site, uint64_t seq) {
   std::memcpy(bytes + format::kSiteSize, s.bytes, 8);
 }
 
+}  // namespace crlog::log
+
+namespace crlog {
+
 absl::StatusOr<Event> StoredEvent::Decode() const {
   auto e = DecodeEvent(bytes, DecodeLimits{SIZE_MAX});
   if (!e.ok()) {
@@ -525,6 +529,10 @@ absl::StatusOr<Event> StoredEvent::DecodeTrusted() const {
   }
   return e;
 }
+
+}  // namespace crlog
+
+namespace crlog::log {
 
 // ---------------------------------------------------------------------------
 // Opening

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "crlog/log.h"
 #include "log/event.h"
 #include "log/format.h"
 #include "log/hash.h"
@@ -45,22 +46,10 @@ struct StoreOptions {
 // decides per transaction (the engine follows SQLite's synchronous setting).
 enum class Durability { kNoSync, kSync };
 
-// An event as stored: its local position, id and canonical bytes.
-struct StoredEvent {
-  uint64_t position = 0;  // local arrival order, 1-based
-  Hash hash{};
-  std::string bytes;
-  // Decodes `bytes`; the store checked them on append, so failure means the
-  // log was damaged.
-  absl::StatusOr<Event> Decode() const;
-  // Decodes `bytes` for reading only, skipping the checks the store made on
-  // append (DecodeLimits::trusted). Callers that must know the bytes are
-  // the ones appended check Sha256(bytes) == hash first, or use Decode().
-  absl::StatusOr<Event> DecodeTrusted() const;
-};
-
-// Highest published seq per site.
-using VersionVector = std::map<SiteId, uint64_t>;
+// The stored event, version vectors and stats are public (crlog/log.h).
+using crlog::StoredEvent;
+using crlog::VersionVector;
+using StoreStats = crlog::LogStats;
 
 struct AppendResult {
   Hash hash{};
@@ -68,12 +57,6 @@ struct AppendResult {
   bool already_present = false;  // appending an event already there is a no-op
 };
 
-struct StoreStats {
-  uint64_t events = 0;   // published
-  uint64_t pending = 0;
-  uint64_t event_bytes = 0;  // canonical bytes of published events
-  uint64_t file_bytes = 0;   // LMDB pages in use
-};
 
 class LogStore {
  public:

@@ -8,21 +8,12 @@
 
 #include "absl/status/statusor.h"
 #include "log/signing.h"
+#include "crlog/log.h"
 #include "log/store.h"
 
 namespace crlog::log {
 
-struct VerifyReport {
-  uint64_t events = 0;    // published events checked
-  uint64_t ops = 0;       // ops in them
-  uint64_t sites = 0;     // distinct native sites
-  uint64_t bytes = 0;     // canonical bytes hashed
-  // Signatures checked against a trusted key (and found good).
-  uint64_t signed_checked = 0;
-  // Signed events of sites with no trusted key: nothing to check them with,
-  // so they are counted, not trusted (and not a fault).
-  uint64_t signed_unknown = 0;
-};
+using crlog::VerifyReport;  // public: crlog/log.h
 
 // Progress callback: events checked so far, of `total`.
 using VerifyProgress = std::function<void(uint64_t done, uint64_t total)>;

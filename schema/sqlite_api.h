@@ -12,8 +12,8 @@
 //   routines of the SQLite that owns the connection, so a process holding two
 //   SQLite copies keeps each connection on its own;
 // - outside any scope, the process default: the first routines registered,
-//   or, in a program that links SQLite (the CLI, tests), the linked library's
-//   own routines (schema/sqlite_linked.cc supplies them).
+//   or, in a program that links SQLite (the CLI, tests, a program using
+//   crlog/replica.h), the linked library's own routines (ProcessSqlite).
 // The core never links libsqlite3; the extension's link fails on a direct
 // call (-Wl,--no-undefined), which is how this rule is enforced.
 //
@@ -45,7 +45,7 @@ absl::StatusOr<int> Register(const sqlite3_api_routines* api);
 const sqlite3_api_routines* InSlot(int slot);
 
 // The routines in force on this thread (never null: a program that neither
-// registered routines nor links schema/sqlite_linked.cc aborts with a
+// registered routines nor links a SQLite aborts with a
 // message, since no SQLite call could work).
 const sqlite3_api_routines* Current();
 
@@ -61,9 +61,11 @@ class ApiScope {
   const sqlite3_api_routines* previous_;
 };
 
-// For programs that link SQLite: a function returning the linked library's
-// routines, used when nothing else is current (set by sqlite_linked.cc).
-void SetLinkedFallback(const sqlite3_api_routines* (*fallback)());
+// The routines of the SQLite the program links, found through the
+// process's sqlite3_* symbols (dlsym), or, when none is loaded (a program
+// linked --as-needed that calls SQLite only through crlog), the system's
+// libsqlite3.so.0. Null when neither is there. Looked up once.
+const sqlite3_api_routines* ProcessSqlite();
 
 }  // namespace crlog::sqlite
 
