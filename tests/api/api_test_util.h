@@ -1,0 +1,33 @@
+// Helpers for the public API tests: a scratch directory per test, SQL on a
+// raw connection, and waiting for a condition without sleeping.
+#ifndef CRLOG_TESTS_API_API_TEST_UTIL_H_
+#define CRLOG_TESTS_API_API_TEST_UTIL_H_
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace crlog::api_test {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  // A path inside this test's scratch directory.
+  std::string File(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string dir_;
+};
+
+// The first column of the first row of `sql` on `db`, as text ("" when no
+// row, "NULL" for NULL); a failing statement fails the test.
+std::string QueryText(sqlite3* db, const std::string& sql);
+// Runs `sql` on `db`; a failure fails the test with SQLite's message.
+void ExecOrFail(sqlite3* db, const std::string& sql);
+
+}  // namespace crlog::api_test
+
+#endif  // CRLOG_TESTS_API_API_TEST_UTIL_H_
