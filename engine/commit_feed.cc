@@ -5,13 +5,13 @@ namespace crlog::engine {
 
 CommitFeed::~CommitFeed() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->stop = true;
   }
-  cv_.notify_all();
+  state_->cv.notify_all();
   if (!thread_.joinable()) return;
   // The last reference to the replica may be dropped by a callback, on the
-  // notifier thread itself, which cannot join itself.
+  // notifier thread itself, which cannot join itself; it stops on its own.
   if (thread_.get_id() == std::this_thread::get_id()) {
     thread_.detach();
   } else {
@@ -20,50 +20,50 @@ CommitFeed::~CommitFeed() {
 }
 
 uint64_t CommitFeed::Subscribe(Callback callback) {
-  std::lock_guard<std::mutex> lock(mu_);
-  const uint64_t id = next_id_++;
-  subscribers_[id] = std::make_shared<Callback>(std::move(callback));
-  has_subscribers_.store(true, std::memory_order_release);
-  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const uint64_t id = state_->next_id++;
+  state_->subscribers[id] = std::make_shared<Callback>(std::move(callback));
+  state_->has_subscribers.store(true, std::memory_order_release);
+  if (!thread_.joinable()) thread_ = std::thread(&CommitFeed::Run, state_);
   return id;
 }
 
 void CommitFeed::Unsubscribe(uint64_t id) {
-  std::unique_lock<std::mutex> lock(mu_);
-  subscribers_.erase(id);
-  has_subscribers_.store(!subscribers_.empty(), std::memory_order_release);
+  std::unique_lock<std::mutex> lock(state_->mu);
+  state_->subscribers.erase(id);
+  state_->has_subscribers.store(!state_->subscribers.empty(), std::memory_order_release);
   if (thread_.joinable() && thread_.get_id() == std::this_thread::get_id()) return;
-  cv_.wait(lock, [&] { return running_ != id; });
+  state_->cv.wait(lock, [&] { return state_->running != id; });
 }
 
 void CommitFeed::Published(absl::Span<const log::Hash> events) {
-  if (events.empty() || !has_subscribers_.load(std::memory_order_acquire)) return;
+  if (events.empty() || !state_->has_subscribers.load(std::memory_order_acquire)) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.emplace_back(events.begin(), events.end());
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->queue.emplace_back(events.begin(), events.end());
   }
-  cv_.notify_all();
+  state_->cv.notify_all();
 }
 
-void CommitFeed::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+void CommitFeed::Run(std::shared_ptr<State> state) {
+  std::unique_lock<std::mutex> lock(state->mu);
   while (true) {
-    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (stop_) return;
-    std::vector<log::Hash> events = std::move(queue_.front());
-    queue_.pop_front();
-    // Subscribers added while this notice waited get it too: they asked
-    // after the commit, and a notice is only ever early, never missed.
-    std::vector<std::pair<uint64_t, std::shared_ptr<Callback>>> targets(subscribers_.begin(), subscribers_.end());
+    state->cv.wait(lock, [&] { return state->stop || !state->queue.empty(); });
+    if (state->stop) return;
+    std::vector<log::Hash> events = std::move(state->queue.front());
+    state->queue.pop_front();
+    // In subscription order; a subscriber removed meanwhile is skipped.
+    std::vector<std::pair<uint64_t, std::shared_ptr<Callback>>> targets(state->subscribers.begin(),
+                                                                        state->subscribers.end());
     for (auto& [id, callback] : targets) {
-      if (!subscribers_.contains(id)) continue;  // unsubscribed meanwhile
-      running_ = id;
+      if (!state->subscribers.contains(id)) continue;
+      state->running = id;
       lock.unlock();
       (*callback)(events);
       lock.lock();
-      running_ = 0;
-      cv_.notify_all();
-      if (stop_) return;
+      state->running = 0;
+      state->cv.notify_all();
+      if (state->stop) return;
     }
   }
 }

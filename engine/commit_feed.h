@@ -42,16 +42,22 @@ class CommitFeed {
   void Published(absl::Span<const log::Hash> events);
 
  private:
-  void Run();
+  // What the notifier thread shares with the feed. The thread owns a
+  // reference, so a callback that drops the last reference to the replica
+  // (and so destroys the feed, on the notifier thread) leaves it valid.
+  struct State {
+    std::atomic<bool> has_subscribers{false};
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<uint64_t, std::shared_ptr<Callback>> subscribers;  // guarded by mu
+    std::deque<std::vector<log::Hash>> queue;                   // guarded by mu
+    uint64_t next_id = 1;                                       // guarded by mu
+    uint64_t running = 0;  // id of the callback running now; guarded by mu
+    bool stop = false;     // guarded by mu
+  };
+  static void Run(std::shared_ptr<State> state);
 
-  std::atomic<bool> has_subscribers_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<uint64_t, std::shared_ptr<Callback>> subscribers_;  // guarded by mu_
-  std::deque<std::vector<log::Hash>> queue_;                   // guarded by mu_
-  uint64_t next_id_ = 1;                                       // guarded by mu_
-  uint64_t running_ = 0;  // id of the callback running now; guarded by mu_
-  bool stop_ = false;     // guarded by mu_
+  std::shared_ptr<State> state_ = std::make_shared<State>();
   std::thread thread_;
 };
 

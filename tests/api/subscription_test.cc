@@ -166,5 +166,30 @@ TEST_F(SubscriptionTest, ASubscriptionOutlivesTheReplicaItCameFrom) {
   EXPECT_EQ(inbox.WaitFor(1).size(), 1u);
 }
 
+TEST_F(SubscriptionTest, ACallbackMayEndItsOwnSubscriptionWhenItHoldsTheLastReference) {
+  auto a = OpenWithTable("a.db");
+  ASSERT_TRUE(a);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool replica_closed = false, ended = false;
+  Subscription sub;
+  sub = a->Subscribe([&](const CommitNotice&) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return replica_closed; });
+    // Every Replica and connection is closed: this drops the engine, on the
+    // notifier thread, from inside its own callback.
+    sub.Reset();
+    ended = true;
+    cv.notify_all();
+  });
+  ASSERT_TRUE(a->Execute("INSERT INTO t VALUES (1, 'one')").ok());
+  a.reset();
+  std::unique_lock<std::mutex> lock(mu);
+  replica_closed = true;
+  cv.notify_all();
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::minutes(1), [&] { return ended; }));
+  EXPECT_FALSE(sub.active());
+}
+
 }  // namespace
 }  // namespace crlog::api_test
