@@ -9,11 +9,13 @@
 // version, from this site, is the writer.
 #include "engine/blame.h"
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/meta_tables.h"
@@ -21,6 +23,7 @@
 #include "engine/sql.h"
 #include "log/row_codec.h"
 #include "log/strings.h"
+#include "schema/affinity.h"
 #include "schema/packed_pk.h"
 #include "schema/sql_quote.h"
 #include "schema/table_info.h"
@@ -237,7 +240,59 @@ absl::StatusOr<std::optional<std::pair<int64_t, std::string>>> ReplicatedTable(s
       std::make_pair(stmt->ColumnInt(0), std::string(stmt->ColumnText(1))));
 }
 
+// `v` as a column of affinity `a` would store it: text that reads as a
+// number becomes one in a numeric column, a number becomes text in a TEXT
+// column, an integer a real in a REAL column, a whole real an integer in an
+// INTEGER or NUMERIC one.
+Value AsStored(Value v, schema::Affinity a) {
+  using schema::Affinity;
+  switch (a) {
+    case Affinity::kText:
+      if (v.type == ValueType::kInteger || v.type == ValueType::kReal) return Value::Text(ValueToString(v));
+      return v;
+    case Affinity::kInteger:
+    case Affinity::kNumeric:
+    case Affinity::kReal: {
+      if (v.type == ValueType::kText) {
+        int64_t i;
+        double d;
+        if (absl::SimpleAtoi(v.bytes, &i)) {
+          v = Value::Integer(i);
+        } else if (absl::SimpleAtod(v.bytes, &d) && std::isfinite(d)) {
+          v = Value::Real(d);
+        }
+      }
+      if (a == Affinity::kReal) {
+        if (v.type == ValueType::kInteger) return Value::Real(static_cast<double>(v.integer));
+        return v;
+      }
+      if (v.type == ValueType::kReal && v.real == std::trunc(v.real) && std::fabs(v.real) < 9.2e18) {
+        return Value::Integer(static_cast<int64_t>(v.real));
+      }
+      return v;
+    }
+    case Affinity::kBlob:
+      return v;
+  }
+  return v;
+}
+
 }  // namespace
+
+std::string PackRowKey(sqlite3* db, std::string_view table, absl::Span<const Value> pk) {
+  auto replicated = ReplicatedTable(db, table);
+  if (replicated.ok() && replicated->has_value()) {
+    auto info = schema::ReadTableInfo(db, "main", (*replicated)->second);
+    if (info.ok() && info->pk.size() == pk.size()) {
+      std::vector<Value> values;
+      for (size_t i = 0; i < pk.size(); ++i) {
+        values.push_back(AsStored(pk[i], schema::AffinityOf(info->columns[info->pk[i]].declared_type)));
+      }
+      return schema::PackColumns(values);
+    }
+  }
+  return schema::PackColumns(pk);
+}
 
 absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::string_view table,
                                   std::string_view packed_pk) {

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "crlog/history.h"
 #include "engine/point.h"
 #include "engine/replay.h"
 #include "log/event.h"
@@ -28,49 +30,26 @@
 
 namespace crlog::engine {
 
-// The event behind a value.
-struct Provenance {
-  log::Hash event{};
-  uint64_t position = 0;
-  log::EventKind kind = log::EventKind::kChange;
-  log::SiteId site{};          // who wrote it: the event's site, or an import cell's origin
-  int64_t time_micros = 0;     // the writer's clock; 0 for imports (they carry none)
-  std::optional<int64_t> arrival_micros;  // when this log stored the event
-  uint64_t col_version = 0;
-};
+// The result types are public (crlog/history.h); the engine names them as
+// its own.
+using crlog::CellBlame;
+using crlog::CellVersion;
+using crlog::Provenance;
+using crlog::RowBlame;
 
-struct CellBlame {
-  std::string column;
-  Value value;
-  // Unset when no event in the log explains the value (a column added by an
-  // alter with a default, or a clock the log cannot account for).
-  std::optional<Provenance> written_by;
-};
-
-struct RowBlame {
-  std::string table;
-  std::string pk;             // packed
-  bool exists = false;        // the row is in the table now
-  uint64_t causal_length = 0; // odd: alive, even: deleted, 0: never seen
-  // The event that last created, deleted or resurrected the row, when the
-  // clock records one (deleted rows, resurrected rows, all-pk tables).
-  std::optional<Provenance> existence;
-  std::vector<CellBlame> cells;  // the non-pk columns in table order (empty if deleted)
-};
+// The packed pk of the row of `table` whose pk values are `pk`, each value
+// converted by its column's affinity as SQLite converts an inserted value
+// (the text '42' is the integer 42 in an INTEGER column, 42 the text '42'
+// in a TEXT one). When the table is not replicated or the number of values
+// is not its pk's, the values packed as given (BlameRow then says what is
+// wrong).
+std::string PackRowKey(sqlite3* db, std::string_view table, absl::Span<const Value> pk);
 
 // Blames the row `packed_pk` of replicated `table` in `db` (crlog's tables
 // present), finding events in `store`. NotFound names the table or row when
 // the table is not replicated or the row was never seen.
 absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::string_view table,
                                   std::string_view packed_pk);
-
-// One value a cell (or the row's existence) held.
-struct CellVersion {
-  std::string column;  // "" for the row's existence
-  // The value after the event; for existence: Integer 1 alive, 0 deleted.
-  Value value;
-  Provenance written_by;
-};
 
 // Every value each cell of the row held, in the order this replica took
 // them in, up to `point` (ReplayOptions give the site; only_rows is set

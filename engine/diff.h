@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "crlog/history.h"
 #include "engine/point.h"
 #include "engine/replay.h"
 #include "log/store.h"
@@ -17,51 +18,12 @@
 
 namespace crlog::engine {
 
-// A row present at one point only: its pk and its values there.
-struct DiffRow {
-  std::string pk;                  // packed
-  std::vector<Value> pk_values;
-  std::vector<std::string> columns;  // the non-pk columns of its side
-  std::vector<Value> values;         // parallel to `columns`
-};
-
-struct CellChange {
-  std::string column;
-  Value a, b;
-};
-
-// A row present at both points whose shared columns differ.
-struct ChangedRow {
-  std::string pk;  // packed
-  std::vector<Value> pk_values;
-  std::vector<CellChange> cells;  // in B's column order
-};
-
-struct TableDiff {
-  std::string table;
-  std::vector<std::string> pk_columns;
-  std::vector<std::string> columns_only_in_a;  // non-pk columns, by name
-  std::vector<std::string> columns_only_in_b;
-  // The primary key is not the same at both points: rows are not compared.
-  bool pk_differs = false;
-  std::vector<DiffRow> only_in_a;  // each list ordered by pk
-  std::vector<DiffRow> only_in_b;
-  std::vector<ChangedRow> changed;
-
-  bool empty() const {
-    return columns_only_in_a.empty() && columns_only_in_b.empty() && !pk_differs && only_in_a.empty() &&
-           only_in_b.empty() && changed.empty();
-  }
-};
-
-struct PointDiff {
-  ReplayStats a, b;
-  std::vector<std::string> tables_only_in_a;  // sorted
-  std::vector<std::string> tables_only_in_b;
-  std::vector<TableDiff> tables;  // tables at both points that differ, sorted by name
-
-  bool empty() const { return tables_only_in_a.empty() && tables_only_in_b.empty() && tables.empty(); }
-};
+// The result types are public (crlog/history.h).
+using crlog::CellChange;
+using crlog::ChangedRow;
+using crlog::DiffRow;
+using crlog::PointDiff;
+using crlog::TableDiff;
 
 // Replays `a` and `b` with `options` (only_rows and observer are not used;
 // progress counts the events of both) and compares every table.

@@ -35,20 +35,15 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "crlog/history.h"
 #include "engine/fold.h"
 #include "log/event.h"
 #include "log/hash.h"
 
 namespace crlog::engine {
 
-struct HeldEvent {
-  log::Hash event{};
-  log::Hash cause{};
-  std::string table;  // empty behind another held event
-  std::string pk;     // packed
-  std::string reason;
-  int64_t held_at_ms = 0;
-};
+// Public (crlog/history.h).
+using crlog::HeldEvent;
 
 // Whether a fold failure is the tables refusing an event's content (held),
 // rather than a fault of the database or the machine (refused whole).

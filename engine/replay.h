@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "crlog/history.h"
 #include "engine/point.h"
 #include "log/event.h"
 #include "log/store.h"
@@ -79,13 +80,8 @@ struct ReplayOptions {
   std::function<void(uint64_t, uint64_t)> progress;
 };
 
-struct ReplayStats {
-  uint64_t events = 0;  // events in the point
-  uint64_t folded = 0;  // events folded (with only_rows: those touching them)
-  uint64_t ops = 0;     // row ops folded
-  uint64_t tables = 0;  // replicated tables at the point
-  uint64_t held = 0;    // events left out: refused by the tables (or named), or behind one
-};
+// Public (crlog/history.h).
+using crlog::ReplayStats;
 
 // Folds the point's events into `db`: a database holding no replicated
 // tables of its own. Creates crlog's tables in it (engine/meta_tables.h)

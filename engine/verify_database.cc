@@ -383,15 +383,19 @@ absl::StatusOr<DatabaseReport> VerifySnapshot(const std::string& db_path, const 
 
 }  // namespace
 
+}  // namespace crlog::engine
+
+namespace crlog {
+
 // A snapshot can catch a commit between SQLite's commit and its publishing
 // in the log (microseconds): that snapshot is taken again. Left pending, the
 // events are a writer killed in that gap, which the next open recovers.
-absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const log::VerifyProgress& progress,
-                                              const log::VerifyProgress& fold_progress) {
+absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const Progress& progress,
+                                              const Progress& fold_progress) {
   constexpr int kAttempts = 20;
   absl::Status last;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    auto report = VerifySnapshot(db_path, progress, fold_progress);
+    auto report = engine::VerifySnapshot(db_path, progress, fold_progress);
     if (report.ok() || !absl::IsAborted(report.status())) return report;
     last = report.status();
   }
@@ -400,4 +404,4 @@ absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path, const 
                       "(which recovers it), then verify again"));
 }
 
-}  // namespace crlog::engine
+}  // namespace crlog

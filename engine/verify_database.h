@@ -9,30 +9,17 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "crlog/history.h"
 #include "log/verify.h"
 
 namespace crlog::engine {
 
-struct DatabaseReport {
-  log::VerifyReport log;
-  uint64_t tables = 0;  // replicated tables compared
-  uint64_t rows = 0;    // rows compared
-  uint64_t folded_events = 0;
-};
-
-// Opens the database and its log read-only, and reads the database as one
-// snapshot (a single read transaction), so it may run beside writers; in
-// rollback-journal mode writers wait while it reads. Unavailable when a
-// writer keeps the database locked for 10 s; FailedPrecondition when a
-// killed writer left committed events pending (open the database with crlog
-// to recover them). DataLoss names the first fault:
-// the log's, a missing watermark event, a log that is ahead of or behind the
-// database, or the first table, row and column that differ from the fold.
-// `progress` follows the log's checks, `fold_progress` the replay that
-// follows them (most of the time on a large log).
-absl::StatusOr<DatabaseReport> VerifyDatabase(const std::string& db_path,
-                                              const log::VerifyProgress& progress = {},
-                                              const log::VerifyProgress& fold_progress = {});
+// The report and the check are public (crlog/history.h: VerifyDatabase,
+// defined in engine/verify_database.cc). It opens the database and its log
+// read-only and reads the database as one snapshot (a single read
+// transaction); in rollback-journal mode writers wait while it reads.
+using crlog::DatabaseReport;
+using crlog::VerifyDatabase;
 
 }  // namespace crlog::engine
 

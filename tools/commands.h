@@ -50,7 +50,7 @@ struct KeygenOptions {
 absl::Status RunKeygen(const KeygenOptions& options, const Io& io);
 
 // `crlog trust DB SITE_HEX KEY_HEX`: the database trusts KEY for SITE's
-// events (crlog_keys; engine/signing_keys.h).
+// events (crlog_keys; crlog/keys.h).
 struct TrustOptions {
   std::string path;  // the database file
   std::string site;  // 32 hex digits

@@ -10,6 +10,7 @@
 //   alice:3  merge of both heads; deletes todo 1        parents: alice:2, bob:2
 //   import   todo 4 from a history-free cr-sqlite peer  parents: none
 // Sites, times and content are fixed, so every run writes the same ids.
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 #include <vector>
@@ -17,10 +18,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "log/event.h"
-#include "log/hash.h"
-#include "log/row_codec.h"
-#include "log/store.h"
+#include "crlog/event.h"
+#include "crlog/ids.h"
+#include "crlog/log.h"
 #include "crlog/value.h"
 #include "tools/commands.h"
 #include "tools/log_path.h"
@@ -43,7 +43,7 @@ constexpr int64_t kMinute = int64_t{60} * 1000000;
 constexpr uint32_t kTitle = 0;
 constexpr uint32_t kDone = 1;
 
-log::SiteId Site(const char* hex) { return *log::SiteIdFromHex(hex); }
+SiteId Site(const char* hex) { return *SiteIdFromHex(hex); }
 
 // One row's worth of cells, as (column, version, value).
 struct Cell {
@@ -55,55 +55,75 @@ struct Cell {
 // Builds the todo table's changes, one row at a time.
 class TodoRows {
  public:
-  explicit TodoRows(bool with_origins = false) : rows_(with_origins) {}
+  explicit TodoRows(bool with_origins = false) : with_origins_(with_origins) {}
   TodoRows& Row(int64_t id, uint64_t causal_length, const std::vector<Cell>& cells,
                 uint32_t origin = 0) {
     int64_t pk[] = {id};
-    rows_.BeginRow(PackIntegerPk(pk), causal_length, static_cast<uint32_t>(cells.size()));
-    for (const Cell& c : cells) rows_.AddCell(c.column, c.version, c.value, origin);
+    RowOp row;
+    row.pk = PackIntegerPk(pk);
+    row.causal_length = causal_length;
+    for (const Cell& c : cells) {
+      CellOp cell;
+      cell.column = c.column;
+      cell.version = c.version;
+      cell.value = c.value;
+      cell.origin = origin;
+      row.cells.push_back(std::move(cell));
+    }
+    rows_.push_back(std::move(row));
     return *this;
   }
-  log::TableChanges Done() {
-    log::TableChanges t;
+  TableChanges Done() {
+    TableChanges t;
     t.table = "todo";
     t.columns = {"title", "done"};
-    t.row_count = rows_.row_count();
-    t.rows = rows_.Release();
+    t.row_count = static_cast<uint32_t>(rows_.size());
+    t.rows = EncodeRows(rows_, with_origins_);
+    rows_.clear();
     return t;
   }
 
  private:
-  log::RowsWriter rows_;
+  bool with_origins_;
+  std::vector<RowOp> rows_;
 };
 
 // Appends events and remembers what was written, for the summary.
 class DemoWriter {
  public:
-  explicit DemoWriter(log::LogStore& store) : store_(store) {}
+  explicit DemoWriter(Log& log) : log_(log) {}
 
-  // A change event by `site` on top of `parents`; seq and lamport come from
-  // the log, as capture would take them.
-  absl::StatusOr<log::Hash> Change(const log::SiteId& site, int64_t time_micros,
-                                   std::vector<log::Hash> parents, log::TableChanges table) {
-    log::Event event;
-    event.kind = log::EventKind::kChange;
+  // A change event by `site` on top of `parents`; seq and lamport follow
+  // the log, as capture would take them: the site's next seq, one past the
+  // highest lamport among the parents.
+  absl::StatusOr<Hash> Change(const SiteId& site, int64_t time_micros,
+                              std::vector<Hash> parents, TableChanges table) {
+    Event event;
+    event.kind = EventKind::kChange;
     event.site = site;
-    absl::StatusOr<uint64_t> seq = store_.NextSeq(site);
-    if (!seq.ok()) return seq.status();
-    event.seq = *seq;
-    absl::StatusOr<uint64_t> lamport = store_.LamportAfter(parents);
-    if (!lamport.ok()) return lamport.status();
-    event.lamport = *lamport;
+    absl::StatusOr<VersionVector> versions = log_.Versions();
+    if (!versions.ok()) return versions.status();
+    auto known = versions->find(site);
+    event.seq = (known == versions->end() ? 0 : known->second) + 1;
+    uint64_t lamport = 0;
+    for (const Hash& p : parents) {
+      absl::StatusOr<StoredEvent> parent = log_.Get(p);
+      if (!parent.ok()) return parent.status();
+      absl::StatusOr<Event> decoded = parent->DecodeTrusted();
+      if (!decoded.ok()) return decoded.status();
+      lamport = std::max(lamport, decoded->lamport);
+    }
+    event.lamport = lamport + 1;
     event.time_micros = time_micros;
     event.parents = std::move(parents);
     event.tables.push_back(std::move(table));
     return Write(std::move(event));
   }
 
-  absl::StatusOr<log::Hash> Import(const log::SiteId& origin, int64_t time_micros,
-                                   log::TableChanges table) {
-    log::Event event;
-    event.kind = log::EventKind::kImport;
+  absl::StatusOr<Hash> Import(const SiteId& origin, int64_t time_micros,
+                              TableChanges table) {
+    Event event;
+    event.kind = EventKind::kImport;
     event.seq = 0;
     event.lamport = 1;
     event.time_micros = time_micros;
@@ -112,28 +132,29 @@ class DemoWriter {
     return Write(std::move(event));
   }
 
-  const std::vector<log::StoredEvent>& written() const { return written_; }
+  const std::vector<StoredEvent>& written() const { return written_; }
 
  private:
-  absl::StatusOr<log::Hash> Write(log::Event event) {
-    absl::StatusOr<log::EncodedEvent> encoded = log::EncodeEvent(std::move(event));
+  absl::StatusOr<Hash> Write(Event event) {
+    absl::StatusOr<EncodedEvent> encoded = EncodeEvent(std::move(event));
     if (!encoded.ok()) return encoded.status();
-    absl::StatusOr<log::AppendResult> appended =
-        store_.Append(encoded->bytes, log::Durability::kSync);
+    absl::StatusOr<std::vector<Hash>> appended = log_.Append({encoded->bytes});
     if (!appended.ok()) return appended.status();
-    written_.push_back(log::StoredEvent{appended->position, appended->hash, encoded->bytes});
-    return appended->hash;
+    absl::StatusOr<StoredEvent> stored = log_.Get(encoded->hash);
+    if (!stored.ok()) return stored.status();
+    written_.push_back(*std::move(stored));
+    return encoded->hash;
   }
 
-  log::LogStore& store_;
-  std::vector<log::StoredEvent> written_;
+  Log& log_;
+  std::vector<StoredEvent> written_;
 };
 
-absl::Status WriteHistory(DemoWriter& w, log::LogStore& store) {
-  const log::SiteId alice = Site(kAliceHex);
-  const log::SiteId bob = Site(kBobHex);
+absl::Status WriteHistory(DemoWriter& w, const Log& log) {
+  const SiteId alice = Site(kAliceHex);
+  const SiteId bob = Site(kBobHex);
 
-  absl::StatusOr<log::Hash> a1 =
+  absl::StatusOr<Hash> a1 =
       w.Change(alice, kStartMicros, {},
                TodoRows()
                    .Row(1, 1, {{kTitle, 1, Value::Text("buy milk")}, {kDone, 1, Value::Integer(0)}})
@@ -142,34 +163,34 @@ absl::Status WriteHistory(DemoWriter& w, log::LogStore& store) {
                    .Done());
   if (!a1.ok()) return a1.status();
 
-  absl::StatusOr<log::Hash> b1 = w.Change(
+  absl::StatusOr<Hash> b1 = w.Change(
       bob, kStartMicros + 2 * kMinute + 500000, {*a1},
       TodoRows()
           .Row(3, 1, {{kTitle, 1, Value::Text("call the plumber")}, {kDone, 1, Value::Integer(0)}})
           .Done());
   if (!b1.ok()) return b1.status();
 
-  absl::StatusOr<log::Hash> a2 = w.Change(alice, kStartMicros + 3 * kMinute + 123456, {*a1},
+  absl::StatusOr<Hash> a2 = w.Change(alice, kStartMicros + 3 * kMinute + 123456, {*a1},
                                           TodoRows().Row(1, 1, {{kDone, 2, Value::Integer(1)}}).Done());
   if (!a2.ok()) return a2.status();
 
-  absl::StatusOr<log::Hash> b2 =
+  absl::StatusOr<Hash> b2 =
       w.Change(bob, kStartMicros + 10 * kMinute, {*b1},
                TodoRows().Row(2, 1, {{kTitle, 2, Value::Text("write the Q2 report")}}).Done());
   if (!b2.ok()) return b2.status();
 
   // The merge: its parents are the log's heads, one per branch.
-  absl::StatusOr<std::vector<log::Hash>> heads = store.Heads();
+  absl::StatusOr<std::vector<Hash>> heads = log.Heads();
   if (!heads.ok()) return heads.status();
   if (heads->size() != 2) {
     return absl::InternalError(
         absl::StrCat("expected two heads before the merge, the log has ", heads->size()));
   }
-  absl::StatusOr<log::Hash> a3 = w.Change(alice, kStartMicros + 15 * kMinute + 250000, *heads,
+  absl::StatusOr<Hash> a3 = w.Change(alice, kStartMicros + 15 * kMinute + 250000, *heads,
                                           TodoRows().Row(1, 2, {}).Done());
   if (!a3.ok()) return a3.status();
 
-  absl::StatusOr<log::Hash> imported =
+  absl::StatusOr<Hash> imported =
       w.Import(Site(kPeerHex), kStartMicros + 60 * kMinute,
                TodoRows(/*with_origins=*/true)
                    .Row(4, 1,
@@ -215,7 +236,7 @@ absl::Status RunDemo(const DemoOptions& options, const Io& io) {
         absl::StrCat("cannot create the directory '", dir, "': ", ec.message()));
   }
 
-  absl::StatusOr<std::unique_ptr<log::LogStore>> store = log::LogStore::Open(dir);
+  absl::StatusOr<std::unique_ptr<Log>> store = Log::OpenStandalone(dir);
   if (!store.ok()) {
     return absl::Status(store.status().code(), absl::StrCat("cannot create a log in '", dir,
                                                             "': ", store.status().message()));
@@ -231,18 +252,18 @@ absl::Status RunDemo(const DemoOptions& options, const Io& io) {
   io.out << "  site bob   " << kBobHex << "\n";
   io.out << "  import from a cr-sqlite peer " << kPeerHex << "\n";
   io.out << "table todo(id INTEGER PRIMARY KEY NOT NULL, title TEXT, done INTEGER)\n\n";
-  for (const log::StoredEvent& stored : writer.written()) {
-    absl::StatusOr<log::Event> event = stored.Decode();
+  for (const StoredEvent& stored : writer.written()) {
+    absl::StatusOr<Event> event = stored.Decode();
     if (!event.ok()) return event.status();
     PrintEventOneLine(EventView{stored, *event}, io.out);
     PrintEventOps(*event, io.out);
   }
-  absl::StatusOr<std::vector<log::Hash>> heads = (*store)->Heads();
+  absl::StatusOr<std::vector<Hash>> heads = (*store)->Heads();
   if (!heads.ok()) return heads.status();
   io.out << "\nheads: "
          << absl::StrJoin(*heads, " ",
-                          [](std::string* out, const log::Hash& h) {
-                            absl::StrAppend(out, log::ShortHex(h));
+                          [](std::string* out, const Hash& h) {
+                            absl::StrAppend(out, ShortHex(h));
                           })
          << "\n";
   io.out << "next:  crlog log " << dir << "   crlog verify " << dir << "\n";

@@ -1,5 +1,5 @@
 // `crlog diff DB POINT_A POINT_B`: the rows and cells that differ between two
-// points of a database's history (engine::DiffPoints), readable or as JSON.
+// points of a database's history (crlog::History::Diff), readable or as JSON.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -7,9 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/diff.h"
-#include "engine/history_db.h"
-#include "log/strings.h"
+#include "crlog/history.h"
 #include "tools/commands.h"
 #include "tools/history_view.h"
 #include "tools/output.h"
@@ -63,24 +61,24 @@ struct Line {
   std::string text;
 };
 
-void PrintTable(const engine::TableDiff& t, std::ostream& out) {
+void PrintTable(const TableDiff& t, std::ostream& out) {
   const std::string name = absl::StrCat("table '", t.table, "'");
   for (const std::string& c : t.columns_only_in_a) out << name << ": - column '" << c << "' (only at A)\n";
   for (const std::string& c : t.columns_only_in_b) out << name << ": + column '" << c << "' (only at B)\n";
   if (t.pk_differs) out << name << ": the primary key differs between the points; rows not compared\n";
   std::vector<Line> lines;
-  for (const engine::ChangedRow& r : t.changed) {
+  for (const ChangedRow& r : t.changed) {
     std::vector<std::string> cells;
-    for (const engine::CellChange& c : r.cells) {
+    for (const CellChange& c : r.cells) {
       cells.push_back(absl::StrCat(c.column, " ", ValueToString(c.a), " -> ", ValueToString(c.b)));
     }
     lines.push_back({&r.pk_values, absl::StrCat(name, " row ", PkTuple(r.pk), ": ", absl::StrJoin(cells, ", "))});
   }
-  for (const engine::DiffRow& r : t.only_in_b) {
+  for (const DiffRow& r : t.only_in_b) {
     lines.push_back({&r.pk_values, absl::StrCat(name, " + row ", PkTuple(r.pk),
                                                 r.columns.empty() ? "" : ": ", Assignments(r.columns, r.values))});
   }
-  for (const engine::DiffRow& r : t.only_in_a) {
+  for (const DiffRow& r : t.only_in_a) {
     lines.push_back({&r.pk_values, absl::StrCat(name, " - row ", PkTuple(r.pk),
                                                 r.columns.empty() ? "" : ": ", Assignments(r.columns, r.values))});
   }
@@ -88,13 +86,13 @@ void PrintTable(const engine::TableDiff& t, std::ostream& out) {
   for (const Line& l : lines) out << l.text << "\n";
 }
 
-void PrintText(const DiffOptions& options, const engine::PointDiff& d, std::ostream& out) {
+void PrintText(const DiffOptions& options, const PointDiff& d, std::ostream& out) {
   out << "--- A: " << options.a << " (" << d.a.events << " events)\n";
   out << "+++ B: " << options.b << " (" << d.b.events << " events)\n";
   for (const std::string& t : d.tables_only_in_a) out << "- table '" << t << "' (only at A)\n";
   for (const std::string& t : d.tables_only_in_b) out << "+ table '" << t << "' (only at B)\n";
   uint64_t rows = 0;
-  for (const engine::TableDiff& t : d.tables) {
+  for (const TableDiff& t : d.tables) {
     PrintTable(t, out);
     rows += t.changed.size() + t.only_in_a.size() + t.only_in_b.size();
   }
@@ -113,9 +111,9 @@ Json JsonTexts(const std::vector<std::string>& v) {
   return array;
 }
 
-Json RowsJson(const std::vector<engine::DiffRow>& rows) {
+Json RowsJson(const std::vector<DiffRow>& rows) {
   Json array = Json::array();
-  for (const engine::DiffRow& r : rows) {
+  for (const DiffRow& r : rows) {
     Json values = Json::object();
     for (size_t i = 0; i < r.columns.size(); ++i) values[ValidUtf8(r.columns[i])] = ValueToJson(r.values[i]);
     array.push_back(Json{{"pk", PkToJson(r.pk)}, {"values", std::move(values)}});
@@ -123,11 +121,11 @@ Json RowsJson(const std::vector<engine::DiffRow>& rows) {
   return array;
 }
 
-Json TableJson(const engine::TableDiff& t) {
+Json TableJson(const TableDiff& t) {
   Json changed = Json::array();
-  for (const engine::ChangedRow& r : t.changed) {
+  for (const ChangedRow& r : t.changed) {
     Json cells = Json::array();
-    for (const engine::CellChange& c : r.cells) {
+    for (const CellChange& c : r.cells) {
       cells.push_back(Json{{"column", JsonText(c.column)}, {"a", ValueToJson(c.a)}, {"b", ValueToJson(c.b)}});
     }
     changed.push_back(Json{{"pk", PkToJson(r.pk)}, {"cells", std::move(cells)}});
@@ -145,8 +143,8 @@ Json TableJson(const engine::TableDiff& t) {
 }
 
 // One object, with its tables one per line (a diff can be long).
-void PrintJson(const DiffOptions& options, const engine::PointDiff& d, std::ostream& out) {
-  auto side = [](const std::string& point, const engine::ReplayStats& s) {
+void PrintJson(const DiffOptions& options, const PointDiff& d, std::ostream& out) {
+  auto side = [](const std::string& point, const ReplayStats& s) {
     Json json;
     json["point"] = JsonText(point);
     json["events"] = s.events;
@@ -162,7 +160,7 @@ void PrintJson(const DiffOptions& options, const engine::PointDiff& d, std::ostr
   head["tables_only_in_b"] = JsonTexts(d.tables_only_in_b);
   out << JsonObjectOpen(head, "tables");
   JsonLinesArray tables(out);
-  for (const engine::TableDiff& t : d.tables) tables.Add(TableJson(t));
+  for (const TableDiff& t : d.tables) tables.Add(TableJson(t));
   tables.Close();
   out << "}\n";
 }
@@ -170,16 +168,11 @@ void PrintJson(const DiffOptions& options, const engine::PointDiff& d, std::ostr
 }  // namespace
 
 absl::Status RunDiff(const DiffOptions& options, const Io& io) {
-  auto db = engine::HistoryDb::Open(options.path);
-  if (!db.ok()) return db.status();
-  auto a = (*db)->Resolve(options.a);
-  if (!a.ok()) return a.status();
-  auto b = (*db)->Resolve(options.b);
-  if (!b.ok()) return b.status();
+  auto history = History::Open(options.path);
+  if (!history.ok()) return history.status();
   ProgressLine progress(io.err, io.err_is_terminal, "replaying both points");
-  engine::ReplayOptions replay = (*db)->Options();
-  replay.progress = [&](uint64_t done, uint64_t total) { progress.Update(done, total); };
-  auto d = engine::DiffPoints((*db)->store(), *a, *b, replay);
+  auto d = (*history)->Diff(options.a, options.b,
+                            [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
   progress.Clear();
   if (!d.ok()) return d.status();
   if (options.json) {

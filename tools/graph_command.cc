@@ -44,9 +44,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "log/event.h"
-#include "log/hash.h"
-#include "log/store.h"
+#include "crlog/event.h"
+#include "crlog/ids.h"
+#include "crlog/log.h"
 #include "tools/commands.h"
 #include "tools/log_path.h"
 #include "tools/output.h"
@@ -60,17 +60,17 @@ namespace fs = std::filesystem;
 
 // What a node shows; the event's rows are not kept.
 struct Node {
-  log::Hash hash{};
+  Hash hash{};
   uint64_t position = 0;
-  log::EventKind kind = log::EventKind::kChange;
-  log::SiteId site{};
+  EventKind kind = EventKind::kChange;
+  SiteId site{};
   uint64_t seq = 0;
   uint64_t lamport = 0;
   int64_t time_micros = 0;
-  std::vector<log::Hash> parents;
-  std::vector<log::SiteId> origins;  // imports
+  std::vector<Hash> parents;
+  std::vector<SiteId> origins;  // imports
   uint64_t ops = 0;
-  log::GroupInfo group;
+  GroupInfo group;
   std::string note;  // a schema change's table, a policy's target, ...
 };
 
@@ -89,7 +89,7 @@ constexpr size_t kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
 
 // The palette slot a site wants: FNV-1a of its id, so a site keeps its
 // colour from run to run and from log to log.
-size_t PreferredColour(const log::SiteId& site) {
+size_t PreferredColour(const SiteId& site) {
   uint32_t h = 2166136261u;
   for (uint8_t b : site) h = (h ^ b) * 16777619u;
   return h % kPaletteSize;
@@ -98,11 +98,11 @@ size_t PreferredColour(const log::SiteId& site) {
 // Colours for the sites in the drawing: each its preferred slot, unless a
 // site with a smaller id took it first; then the next free one (while any
 // is free), so two sites in one drawing differ whenever they can.
-std::map<log::SiteId, SiteColour> AssignColours(const std::set<log::SiteId>& sites) {
-  std::map<log::SiteId, SiteColour> colours;
+std::map<SiteId, SiteColour> AssignColours(const std::set<SiteId>& sites) {
+  std::map<SiteId, SiteColour> colours;
   std::vector<bool> taken(kPaletteSize, false);
   size_t used = 0;
-  for (const log::SiteId& site : sites) {
+  for (const SiteId& site : sites) {
     size_t slot = PreferredColour(site);
     if (used < kPaletteSize) {
       while (taken[slot]) slot = (slot + 1) % kPaletteSize;
@@ -131,28 +131,28 @@ std::string Quote(absl::string_view s) {
   return out;
 }
 
-std::string NodeId(const log::Hash& h) { return Quote(log::ToHex(h)); }
-std::string OutsideId(const log::Hash& h) { return Quote(absl::StrCat("outside-", log::ToHex(h))); }
-std::string LegendId(const log::SiteId& s) { return Quote(absl::StrCat("site-", log::ToHex(s))); }
+std::string NodeId(const Hash& h) { return Quote(ToHex(h)); }
+std::string OutsideId(const Hash& h) { return Quote(absl::StrCat("outside-", ToHex(h))); }
+std::string LegendId(const SiteId& s) { return Quote(absl::StrCat("site-", ToHex(s))); }
 
 std::string Plural(uint64_t n, absl::string_view one, absl::string_view many) {
   return absl::StrCat(n, " ", n == 1 ? one : many);
 }
 
-std::string NoteFor(const log::Event& e) {
+std::string NoteFor(const Event& e) {
   switch (e.kind) {
-    case log::EventKind::kSchemaChange:
+    case EventKind::kSchemaChange:
       return absl::StrCat("table ", e.schema_change.table, e.schema_change.sql.empty() ? " dropped" : "");
-    case log::EventKind::kPolicy:
+    case EventKind::kPolicy:
       return absl::StrCat(e.policy.table, e.policy.column.empty() ? "" : ".", e.policy.column, ": ",
                           e.policy.rule);
-    case log::EventKind::kResolution:
-      return absl::StrCat(e.resolution.action == log::ResolutionBody::Action::kChoose ? "choose " : "drop ",
+    case EventKind::kResolution:
+      return absl::StrCat(e.resolution.action == ResolutionBody::Action::kChoose ? "choose " : "drop ",
                           Plural(e.resolution.subjects.size(), "event", "events"));
-    case log::EventKind::kCheckpoint:
+    case EventKind::kCheckpoint:
       return absl::StrCat("frontier of ", Plural(e.checkpoint.frontier.size(), "event", "events"));
-    case log::EventKind::kChange:
-    case log::EventKind::kImport:
+    case EventKind::kChange:
+    case EventKind::kImport:
       break;
   }
   return "";
@@ -160,29 +160,29 @@ std::string NoteFor(const log::Event& e) {
 
 struct Graph {
   std::vector<Node> nodes;  // arrival order
-  std::set<log::Hash> heads;
+  std::set<Hash> heads;
   uint64_t total_events = 0;  // in the log, drawn or not
 };
 
 // Reads the drawn events: all of them, or the newest `limit`.
-absl::StatusOr<Graph> ReadGraph(const log::LogStore& store, const GraphOptions& options, const Io& io) {
+absl::StatusOr<Graph> ReadGraph(const Log& store, const GraphOptions& options, const Io& io) {
   Graph g;
-  absl::StatusOr<log::StoreStats> stats = store.Stats();
+  absl::StatusOr<LogStats> stats = store.Stats();
   if (!stats.ok()) return stats.status();
   g.total_events = stats->events;
-  absl::StatusOr<std::vector<log::Hash>> heads = store.Heads();
+  absl::StatusOr<std::vector<Hash>> heads = store.Heads();
   if (!heads.ok()) return heads.status();
   g.heads.insert(heads->begin(), heads->end());
 
   const uint64_t want = options.limit ? std::min(*options.limit, g.total_events) : g.total_events;
   absl::Status fault;
   ProgressLine progress(io.err, io.err_is_terminal, "reading the log");
-  auto visit = [&](const log::StoredEvent& stored) {
+  auto visit = [&](const StoredEvent& stored) {
     if (g.nodes.size() >= want) return false;
-    absl::StatusOr<log::Event> event = stored.Decode();
+    absl::StatusOr<Event> event = stored.Decode();
     if (!event.ok()) {
       fault = absl::DataLossError(absl::StrCat(
-          "event ", log::ToHex(stored.hash), " at position ", stored.position, " of '", store.path(),
+          "event ", ToHex(stored.hash), " at position ", stored.position, " of '", store.path(),
           "' does not decode: ", event.status().message(), "; run `crlog verify` on the log to find every fault"));
       return false;
     }
@@ -213,18 +213,18 @@ absl::StatusOr<Graph> ReadGraph(const log::LogStore& store, const GraphOptions& 
 }
 
 std::string KindText(const Node& n) {
-  if (n.kind == log::EventKind::kImport) return "import";
-  std::string kind = log::EventKindName(n.kind);
+  if (n.kind == EventKind::kImport) return "import";
+  std::string kind = EventKindName(n.kind);
   if (n.parents.size() > 1) return absl::StrCat("merge of ", n.parents.size(), " (", kind, ")");
   return kind;
 }
 
 std::string Label(const Node& n, bool head) {
   std::vector<std::string> lines;
-  lines.push_back(absl::StrCat(log::ShortHex(n.hash), head ? "  HEAD" : ""));
-  if (n.kind == log::EventKind::kImport) {
+  lines.push_back(absl::StrCat(ShortHex(n.hash), head ? "  HEAD" : ""));
+  if (n.kind == EventKind::kImport) {
     lines.push_back(absl::StrCat(
-        "import from ", absl::StrJoin(n.origins, ", ", [](std::string* out, const log::SiteId& s) {
+        "import from ", absl::StrJoin(n.origins, ", ", [](std::string* out, const SiteId& s) {
           absl::StrAppend(out, ShortSite(s));
         })));
   } else {
@@ -236,30 +236,30 @@ std::string Label(const Node& n, bool head) {
   if (n.group.grouped()) absl::StrAppend(&what, ", group ", n.group.index + 1, "/", n.group.count);
   lines.push_back(what);
   // Imports carry no writer's time (see tools/output.cc).
-  if (!(n.kind == log::EventKind::kImport && n.time_micros == 0)) lines.push_back(FormatTime(n.time_micros));
+  if (!(n.kind == EventKind::kImport && n.time_micros == 0)) lines.push_back(FormatTime(n.time_micros));
   return absl::StrJoin(lines, "\n");
 }
 
 // The DOT text of `g`; `title` names the log.
 std::string Dot(const Graph& g, const std::string& title) {
-  std::map<log::Hash, const Node*> drawn;
-  std::set<log::SiteId> sites;
-  std::map<log::SiteId, uint64_t> site_events;
+  std::map<Hash, const Node*> drawn;
+  std::set<SiteId> sites;
+  std::map<SiteId, uint64_t> site_events;
   for (const Node& n : g.nodes) {
     drawn[n.hash] = &n;
-    if (n.kind == log::EventKind::kImport) {
+    if (n.kind == EventKind::kImport) {
       sites.insert(n.origins.begin(), n.origins.end());
     } else {
       sites.insert(n.site);
       ++site_events[n.site];
     }
   }
-  const std::map<log::SiteId, SiteColour> colours = AssignColours(sites);
+  const std::map<SiteId, SiteColour> colours = AssignColours(sites);
   uint64_t merges = 0, heads = 0, imports = 0;
   for (const Node& n : g.nodes) {
     merges += n.parents.size() > 1;
     heads += g.heads.contains(n.hash);
-    imports += n.kind == log::EventKind::kImport;
+    imports += n.kind == EventKind::kImport;
   }
 
   std::ostringstream o;
@@ -280,12 +280,12 @@ std::string Dot(const Graph& g, const std::string& title) {
   o << "  subgraph cluster_legend {\n";
   o << "    label=\"sites\"; fontsize=10; style=\"rounded,dashed\"; color=\"#999999\";\n";
   std::vector<std::string> legend_ids;
-  for (const log::SiteId& s : sites) {
+  for (const SiteId& s : sites) {
     const SiteColour& c = colours.at(s);
     auto it = site_events.find(s);
     uint64_t count = it == site_events.end() ? 0 : it->second;
     std::string events = count == 0 ? "in imports only" : Plural(count, "event", "events");
-    o << "    " << LegendId(s) << " [label=" << Quote(absl::StrCat(log::ToHex(s), "\n", events))
+    o << "    " << LegendId(s) << " [label=" << Quote(absl::StrCat(ToHex(s), "\n", events))
       << ", fillcolor=\"" << c.fill << "\", color=\"" << c.line << "\"];\n";
     legend_ids.push_back(LegendId(s));
   }
@@ -299,15 +299,15 @@ std::string Dot(const Graph& g, const std::string& title) {
 
   // The events.
   std::map<uint64_t, std::vector<std::string>> by_lamport;
-  std::set<log::Hash> outside;
+  std::set<Hash> outside;
   std::vector<std::string> outside_nodes;
   for (const Node& n : g.nodes) {
     const bool head = g.heads.contains(n.hash);
     std::vector<std::string> attrs;
     attrs.push_back(absl::StrCat("label=", Quote(Label(n, head))));
-    if (n.kind == log::EventKind::kImport) {
+    if (n.kind == EventKind::kImport) {
       std::vector<std::string> fills;
-      for (const log::SiteId& s : n.origins) fills.push_back(colours.at(s).fill);
+      for (const SiteId& s : n.origins) fills.push_back(colours.at(s).fill);
       if (fills.empty()) fills.push_back("#eeeeee");
       // Striped fills need a plain (not rounded) box.
       attrs.push_back("shape=box");
@@ -318,9 +318,9 @@ std::string Dot(const Graph& g, const std::string& title) {
       const SiteColour& c = colours.at(n.site);
       attrs.push_back(absl::StrCat("fillcolor=\"", c.fill, "\""));
       attrs.push_back(head ? std::string("color=black") : absl::StrCat("color=\"", c.line, "\""));
-      attrs.push_back(absl::StrCat("group=", Quote(log::ToHex(n.site))));
-      if (n.kind == log::EventKind::kSchemaChange || n.kind == log::EventKind::kPolicy ||
-          n.kind == log::EventKind::kResolution || n.kind == log::EventKind::kCheckpoint) {
+      attrs.push_back(absl::StrCat("group=", Quote(ToHex(n.site))));
+      if (n.kind == EventKind::kSchemaChange || n.kind == EventKind::kPolicy ||
+          n.kind == EventKind::kResolution || n.kind == EventKind::kCheckpoint) {
         attrs.push_back("shape=note");
         attrs.push_back("style=filled");
       }
@@ -333,20 +333,20 @@ std::string Dot(const Graph& g, const std::string& title) {
 
   // Parent -> child, in the parent's colour.
   for (const Node& n : g.nodes) {
-    for (const log::Hash& p : n.parents) {
+    for (const Hash& p : n.parents) {
       auto it = drawn.find(p);
       if (it == drawn.end()) {
         if (outside.insert(p).second) {
           o << "  " << OutsideId(p) << " [shape=plaintext, style=\"\", fontsize=8, fontcolor=\"#777777\", label="
-            << Quote(absl::StrCat("... ", log::ShortHex(p))) << "];\n";
+            << Quote(absl::StrCat("... ", ShortHex(p))) << "];\n";
         }
         o << "  " << OutsideId(p) << " -> " << NodeId(n.hash) << " [style=dotted, color=\"#777777\"];\n";
         continue;
       }
       const Node& parent = *it->second;
-      const char* colour = parent.kind == log::EventKind::kImport ? "#555555" : colours.at(parent.site).line;
+      const char* colour = parent.kind == EventKind::kImport ? "#555555" : colours.at(parent.site).line;
       o << "  " << NodeId(p) << " -> " << NodeId(n.hash) << " [color=\"" << colour << "\""
-        << (parent.kind == log::EventKind::kImport ? ", style=dashed" : "") << "];\n";
+        << (parent.kind == EventKind::kImport ? ", style=dashed" : "") << "];\n";
     }
   }
 
@@ -462,7 +462,7 @@ absl::Status RenderSvg(const std::string& dot_text, const std::string& out) {
 }  // namespace
 
 absl::Status RunGraph(const GraphOptions& options, const Io& io) {
-  absl::StatusOr<std::unique_ptr<log::LogStore>> store = OpenLogForReading(options.path);
+  absl::StatusOr<std::unique_ptr<Log>> store = Log::OpenReadOnly(options.path);
   if (!store.ok()) return store.status();
   absl::StatusOr<Graph> graph = ReadGraph(**store, options, io);
   if (!graph.ok()) return graph.status();

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "log/hash.h"
+#include "crlog/ids.h"
 #include "tools/output.h"
 #include "tools/packed_pk.h"
 
@@ -23,7 +23,7 @@ Json ValueToJson(const Value& v) {
       // double, always with a '.' or an exponent.
       return v.real;
     case ValueType::kText: return JsonText(v.bytes);
-    case ValueType::kBlob: return Json{{"blob", log::ToHex(v.bytes)}};
+    case ValueType::kBlob: return Json{{"blob", ToHex(v.bytes)}};
     case ValueType::kNull: return nullptr;
   }
   return nullptr;
@@ -33,7 +33,7 @@ std::string ValueJson(const Value& v) { return DumpJson(ValueToJson(v)); }
 
 Json PkToJson(std::string_view packed) {
   std::optional<std::vector<Value>> values = UnpackPk(packed);
-  if (!values) return log::ToHex(packed);
+  if (!values) return ToHex(packed);
   Json array = Json::array();
   for (const Value& v : *values) array.push_back(ValueToJson(v));
   return array;
@@ -41,19 +41,19 @@ Json PkToJson(std::string_view packed) {
 
 std::string PkJson(std::string_view packed) { return DumpJson(PkToJson(packed)); }
 
-std::string ProvenanceTime(const engine::Provenance& p) {
-  if (p.kind != log::EventKind::kImport) return FormatTime(p.time_micros);
+std::string ProvenanceTime(const Provenance& p) {
+  if (p.kind != EventKind::kImport) return FormatTime(p.time_micros);
   if (p.arrival_micros) return absl::StrCat(FormatTime(*p.arrival_micros), " (arrived)");
   return "-";
 }
 
-Json ProvenanceToJson(const engine::Provenance& p) {
-  const bool timed = p.kind != log::EventKind::kImport;
+Json ProvenanceToJson(const Provenance& p) {
+  const bool timed = p.kind != EventKind::kImport;
   Json json;
-  json["event"] = log::ToHex(p.event);
+  json["event"] = ToHex(p.event);
   json["position"] = p.position;
-  json["kind"] = log::EventKindName(p.kind);
-  json["site"] = log::ToHex(p.site);
+  json["kind"] = EventKindName(p.kind);
+  json["site"] = ToHex(p.site);
   json["time_micros"] = timed ? Json(p.time_micros) : Json();
   json["time"] = timed ? Json(FormatTime(p.time_micros)) : Json();
   json["arrival_micros"] = p.arrival_micros ? Json(*p.arrival_micros) : Json();

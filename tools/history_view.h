@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/blame.h"
+#include "crlog/history.h"
 #include "crlog/value.h"
 #include "tools/json_value.h"
 
@@ -30,11 +30,11 @@ std::string PkJson(std::string_view packed);
 // The time to show for a value: the writer's clock, or for an import (which
 // carries none) the time this log stored it, marked "(arrived)"; "-" when
 // neither is known.
-std::string ProvenanceTime(const engine::Provenance& p);
+std::string ProvenanceTime(const Provenance& p);
 
 // {"event", "position", "kind", "site", "time_micros", "time", "arrival_micros",
 // "arrival", "col_version"}; times this log does not know are null.
-Json ProvenanceToJson(const engine::Provenance& p);
+Json ProvenanceToJson(const Provenance& p);
 
 // Lines padded into columns (two spaces apart), each line indented by
 // `indent`. The last column is not padded.

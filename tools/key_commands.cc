@@ -3,7 +3,6 @@
 // (docs/architecture.md, "Signing and trust"). The private key never leaves
 // the file keygen writes; only the public key is printed and passed around.
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,10 +11,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "engine/signing_keys.h"
-#include "engine/sql.h"
-#include "log/hash.h"
-#include "log/signing.h"
+#include "crlog/ids.h"
+#include "crlog/keys.h"
 #include "tools/commands.h"
 
 namespace crlog::tools {
@@ -60,36 +57,21 @@ absl::Status WriteKeyFile(const std::string& path, const std::string& pem) {
 }  // namespace
 
 absl::Status RunKeygen(const KeygenOptions& options, const Io& io) {
-  auto key = log::SigningKey::Generate();
+  auto key = GenerateSigningKey();
   if (!key.ok()) return key.status();
-  if (absl::Status s = WriteKeyFile(options.out, key->ToPem()); !s.ok()) return s;
-  io.out << log::ToHex(key->public_key()) << "\n";
+  if (absl::Status s = WriteKeyFile(options.out, key->private_key_pem); !s.ok()) return s;
+  io.out << key->public_key_hex << "\n";
   io.out.flush();
   return absl::OkStatus();
 }
 
 absl::Status RunTrust(const TrustOptions& options, const Io& io) {
-  auto site = log::SiteIdFromHex(options.site);
+  auto site = SiteIdFromHex(options.site);
   if (!site.ok()) return site.status();
-  auto key = log::PublicKeyFromHex(options.public_key);
-  if (!key.ok()) return key.status();
-
-  // Never created: trusting a key for a database that is not there is a typo.
-  auto opened = engine::OpenDb(options.path, SQLITE_OPEN_READWRITE,
-                               absl::StrCat("cannot open the database '", options.path, "'"));
-  if (!opened.ok()) return absl::NotFoundError(opened.status().message());
-  sqlite3* const db = opened->get();
-  sqlite3_busy_timeout(db, 5000);
-  if (absl::Status s = engine::Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
-  log::TrustedKey trusted{*key, options.signs_from_seq};
-  absl::Status s = engine::TrustKey(db, *site, trusted, options.replace);
-  if (s.ok()) s = engine::Exec(db, "COMMIT");
-  if (!s.ok()) {
-    engine::Exec(db, "ROLLBACK").IgnoreError();
-    return s;
-  }
-  io.out << "trusted: site " << log::ToHex(*site) << " signs with key " << log::ToHex(*key)
-         << " from seq " << options.signs_from_seq << "\n";
+  auto trusted = TrustSiteKey(options.path, *site, options.public_key, options.signs_from_seq, options.replace);
+  if (!trusted.ok()) return trusted.status();
+  io.out << "trusted: site " << ToHex(trusted->site) << " signs with key " << trusted->public_key_hex
+         << " from seq " << trusted->signs_from_seq << "\n";
   io.out.flush();
   return absl::OkStatus();
 }

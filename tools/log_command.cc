@@ -1,9 +1,9 @@
 // `crlog log PATH`: the log's published events, newest first, like `git log`.
-// Reads through LogStore::ForEachNewestFirst and prints as it goes, so a long
+// Reads through Log::ForEachNewestFirst and prints as it goes, so a long
 // log starts showing at once and memory stays flat. An event whose bytes do
 // not match its id, or do not decode, stops the listing with DataLoss.
 //
-// With --ops and a database, each op shows old -> new (tools/op_changes.h):
+// With --ops and a database, each op shows old -> new (History::OpChanges):
 // the events to show are chosen first, then one replay of the database's
 // history finds what their ops replaced, then they are printed.
 #include <algorithm>
@@ -21,12 +21,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/held_events.h"
-#include "engine/history_db.h"
-#include "engine/sql.h"
-#include "log/hash.h"
-#include "log/row_codec.h"
-#include "log/store.h"
+#include "crlog/event.h"
+#include "crlog/history.h"
+#include "crlog/ids.h"
+#include "crlog/log.h"
 #include "tools/commands.h"
 #include "tools/json_value.h"
 #include "tools/log_path.h"
@@ -38,26 +36,26 @@ namespace crlog::tools {
 namespace {
 
 // Whether `event` passes the filters of `options`; `packed_pk` is --pk packed.
-bool Matches(const LogOptions& options, const log::Event& event, const std::optional<std::string>& packed_pk) {
+bool Matches(const LogOptions& options, const Event& event, const std::optional<std::string>& packed_pk) {
   if (options.site) {
-    auto starts = [&](const log::SiteId& site) { return absl::StartsWith(log::ToHex(site), *options.site); };
-    bool any = event.kind == log::EventKind::kImport
+    auto starts = [&](const SiteId& site) { return absl::StartsWith(ToHex(site), *options.site); };
+    bool any = event.kind == EventKind::kImport
                    ? std::any_of(event.origins.begin(), event.origins.end(), starts)
                    : starts(event.site);
     if (!any) return false;
   }
-  const bool timed = !(event.kind == log::EventKind::kImport && event.time_micros == 0);
+  const bool timed = !(event.kind == EventKind::kImport && event.time_micros == 0);
   if (options.since_micros && (!timed || event.time_micros < *options.since_micros)) return false;
   if (options.until_micros && (!timed || event.time_micros >= *options.until_micros)) return false;
   if (options.table) {
-    if (event.kind == log::EventKind::kSchemaChange) return !packed_pk && event.schema_change.table == *options.table;
-    for (const log::TableChanges& t : event.tables) {
+    if (event.kind == EventKind::kSchemaChange) return !packed_pk && event.schema_change.table == *options.table;
+    for (const TableChanges& t : event.tables) {
       if (t.table != *options.table) continue;
       if (!packed_pk) return true;
-      log::RowsReader rows(t.rows, event.kind == log::EventKind::kImport);
-      log::RowOp op;
-      auto found = rows.Find(static_cast<uint32_t>(t.columns.size()), *packed_pk, &op);
-      if (found.ok() && *found) return true;
+      auto rows = DecodeRows(t, event.kind == EventKind::kImport);
+      if (rows.ok() && std::any_of(rows->begin(), rows->end(), [&](const RowOp& op) { return op.pk == *packed_pk; })) {
+        return true;
+      }
     }
     return false;
   }
@@ -68,17 +66,17 @@ bool Matches(const LogOptions& options, const log::Event& event, const std::opti
 // filters, until --limit events were shown or `show` returns false. Each
 // event is checked (by the store) and decoded first: a fault stops the walk
 // and is returned.
-absl::Status Walk(const log::LogStore& store, const LogOptions& options, const std::optional<std::string>& packed_pk,
-                  const std::function<bool(const log::StoredEvent&, const log::Event&)>& show) {
+absl::Status Walk(const Log& store, const LogOptions& options, const std::optional<std::string>& packed_pk,
+                  const std::function<bool(const StoredEvent&, const Event&)>& show) {
   if (options.limit && *options.limit == 0) return absl::OkStatus();
   uint64_t shown = 0;
   absl::Status fault;
-  absl::Status walk = store.ForEachNewestFirst([&](const log::StoredEvent& stored) {
-    // The store checked that the bytes are what the id names
-    // (LogStore::Env::CheckIntact); links, seqs and indexes are verify's.
-    absl::StatusOr<log::Event> event = stored.Decode();
+  absl::Status walk = store.ForEachNewestFirst([&](const StoredEvent& stored) {
+    // The log checked that the bytes are what the id names; links, seqs
+    // and indexes are verify's.
+    absl::StatusOr<Event> event = stored.Decode();
     if (!event.ok()) {
-      fault = absl::DataLossError(absl::StrCat("event ", log::ToHex(stored.hash), " at position ", stored.position,
+      fault = absl::DataLossError(absl::StrCat("event ", ToHex(stored.hash), " at position ", stored.position,
                                                " of '", store.path(), "' does not decode: ", event.status().message(),
                                                "; run `crlog verify` on the log to find every fault"));
       return false;
@@ -122,36 +120,39 @@ std::optional<std::string> DatabaseFor(const std::string& path) {
 
 // `crlog log --ops`: the events to show, then their changes from one replay
 // of the database's history, then the output.
-absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options,
+absl::Status RunLogWithOps(const Log& store, const LogOptions& options,
                            const std::optional<std::string>& packed_pk, const Io& io) {
   // Old values of a row depend on that row's ops alone, so the replay needs
   // only the rows the shown events touch; past this many, a whole replay
   // costs less than filtering every event against them.
   constexpr size_t kMaxFilteredRows = 100000;
-  std::vector<log::Hash> shown;
-  std::optional<engine::RowFilter> rows(std::in_place);
-  absl::Status fault = Walk(store, options, packed_pk, [&](const log::StoredEvent& stored, const log::Event& event) {
+  std::vector<Hash> shown;
+  std::optional<std::vector<RowKey>> rows(std::in_place);
+  absl::Status fault = Walk(store, options, packed_pk, [&](const StoredEvent& stored, const Event& event) {
     shown.push_back(stored.hash);
-    for (const log::TableChanges& tc : event.tables) {
+    for (const TableChanges& tc : event.tables) {
       if (!rows) break;
-      log::RowsReader reader(tc.rows, event.kind == log::EventKind::kImport);
-      log::RowOp op;
-      while (rows && !reader.done() && reader.Next(static_cast<uint32_t>(tc.columns.size()), &op).ok()) {
-        rows->Add(tc.table, op.pk);
-        if (rows->size() > kMaxFilteredRows) rows.reset();
+      auto ops = DecodeRows(tc, event.kind == EventKind::kImport);
+      if (!ops.ok()) continue;
+      for (RowOp& op : *ops) {
+        rows->push_back(RowKey{tc.table, std::move(op.pk)});
+        if (rows->size() > kMaxFilteredRows) {
+          rows.reset();
+          break;
+        }
       }
     }
     return true;
   });
 
-  std::optional<std::map<log::Hash, std::vector<OpChange>>> changes;
+  std::optional<std::map<Hash, std::vector<OpChange>>> changes;
   if (std::optional<std::string> db_path = DatabaseFor(options.path); db_path && !shown.empty()) {
-    absl::StatusOr<std::unique_ptr<engine::HistoryDb>> db = engine::HistoryDb::Open(*db_path);
+    absl::StatusOr<std::unique_ptr<History>> db = History::Open(*db_path);
     if (db.ok()) {
-      if (options.table && packed_pk) rows.emplace(*options.table, *packed_pk);
+      if (options.table && packed_pk) rows.emplace({RowKey{*options.table, *packed_pk}});
       ProgressLine progress(io.err, io.err_is_terminal, "replaying for old values");
-      auto replayed = ReplayOpChanges(**db, std::set<log::Hash>(shown.begin(), shown.end()), rows,
-                                      [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
+      auto replayed = (*db)->OpChanges(std::set<Hash>(shown.begin(), shown.end()), rows,
+                                       [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
       progress.Clear();
       if (!replayed.ok()) return replayed.status();
       changes = *std::move(replayed);
@@ -163,9 +164,9 @@ absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options
   std::optional<JsonLinesArray> json;
   if (options.format == LogOptions::Format::kJson) json.emplace(io.out);
   for (size_t i = 0; i < shown.size(); ++i) {
-    absl::StatusOr<log::StoredEvent> stored = store.Get(shown[i]);
+    absl::StatusOr<StoredEvent> stored = store.Get(shown[i]);
     if (!stored.ok()) return stored.status();
-    absl::StatusOr<log::Event> event = stored->Decode();
+    absl::StatusOr<Event> event = stored->Decode();
     if (!event.ok()) return event.status();
     const std::vector<OpChange>* ops = nullptr;
     if (changes) {
@@ -199,24 +200,22 @@ absl::Status RunLogWithOps(const log::LogStore& store, const LogOptions& options
 }  // namespace
 
 // The events the database beside the log holds out of its tables
-// (engine/held_events.h), with their reasons; empty without a database.
-absl::flat_hash_map<log::Hash, std::string> HeldReasons(const std::string& path) {
-  absl::flat_hash_map<log::Hash, std::string> reasons;
+// (crlog::ReadHeldEvents), with their reasons; empty without a database.
+absl::flat_hash_map<Hash, std::string> HeldReasons(const std::string& path) {
+  absl::flat_hash_map<Hash, std::string> reasons;
   std::optional<std::string> db_path = DatabaseFor(path);
   if (!db_path) return reasons;
-  auto db = engine::OpenDb(*db_path, SQLITE_OPEN_READONLY, "reading held events");
-  if (!db.ok()) return reasons;
-  auto held = engine::ReadHeldEvents(db->get());
+  auto held = ReadHeldEvents(*db_path);
   if (!held.ok()) return reasons;
-  for (const engine::HeldEvent& h : *held) reasons[h.event] = h.reason;
+  for (const HeldEvent& h : *held) reasons[h.event] = h.reason;
   return reasons;
 }
 
 absl::Status RunLog(const LogOptions& options, const Io& io) {
-  absl::StatusOr<std::unique_ptr<log::LogStore>> store = OpenLogForReading(options.path);
+  absl::StatusOr<std::unique_ptr<Log>> store = Log::OpenReadOnly(options.path);
   if (!store.ok()) return store.status();
-  const absl::flat_hash_map<log::Hash, std::string> held = HeldReasons(options.path);
-  auto held_reason = [&](const log::Hash& h) -> const std::string* {
+  const absl::flat_hash_map<Hash, std::string> held = HeldReasons(options.path);
+  auto held_reason = [&](const Hash& h) -> const std::string* {
     auto it = held.find(h);
     return it == held.end() ? nullptr : &it->second;
   };
@@ -229,7 +228,7 @@ absl::Status RunLog(const LogOptions& options, const Io& io) {
   std::optional<JsonLinesArray> json;
   if (options.format == LogOptions::Format::kJson) json.emplace(io.out);
   bool first = true;
-  absl::Status fault = Walk(**store, options, packed_pk, [&](const log::StoredEvent& stored, const log::Event& event) {
+  absl::Status fault = Walk(**store, options, packed_pk, [&](const StoredEvent& stored, const Event& event) {
     const EventView view{stored, event, held_reason(stored.hash)};
     if (json) {
       json->Add(EventToJson(view));

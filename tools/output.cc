@@ -8,16 +8,16 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "log/row_codec.h"
+#include "crlog/event.h"
 #include "crlog/value.h"
 #include "tools/packed_pk.h"
 
 namespace crlog::tools {
 namespace {
 
-std::string JoinShort(const std::vector<log::Hash>& hashes) {
-  return absl::StrJoin(hashes, " ", [](std::string* out, const log::Hash& h) {
-    absl::StrAppend(out, log::ShortHex(h));
+std::string JoinShort(const std::vector<Hash>& hashes) {
+  return absl::StrJoin(hashes, " ", [](std::string* out, const Hash& h) {
+    absl::StrAppend(out, ShortHex(h));
   });
 }
 
@@ -25,44 +25,44 @@ std::string JoinShort(const std::vector<log::Hash>& hashes) {
 template <typename Id>
 Json JsonHexArray(const std::vector<Id>& ids) {
   Json array = Json::array();
-  for (const Id& id : ids) array.push_back(log::ToHex(id));
+  for (const Id& id : ids) array.push_back(ToHex(id));
   return array;
 }
 
 // "change", or "change (merge)" for an event with more than one parent.
-std::string KindLabel(const log::Event& event) {
-  std::string label = log::EventKindName(event.kind);
+std::string KindLabel(const Event& event) {
+  std::string label = EventKindName(event.kind);
   if (event.parents.size() > 1) absl::StrAppend(&label, " (merge)");
   return label;
 }
 
 // The id of the group's first member (member 0 names none: it is itself).
-const log::Hash& GroupFirst(const EventView& e) {
+const Hash& GroupFirst(const EventView& e) {
   return e.event.group.index == 0 ? e.stored.hash : e.event.group.first;
 }
 
 // One line about a body that is not rows (schema change, policy, ...), or "".
-std::string BodySummary(const log::Event& event) {
+std::string BodySummary(const Event& event) {
   switch (event.kind) {
-    case log::EventKind::kSchemaChange: {
-      const log::SchemaChangeBody& b = event.schema_change;
+    case EventKind::kSchemaChange: {
+      const SchemaChangeBody& b = event.schema_change;
       return absl::StrCat("table ", b.table, ": ", b.sql.empty() ? "(dropped)" : b.sql);
     }
-    case log::EventKind::kPolicy: {
-      const log::PolicyBody& b = event.policy;
+    case EventKind::kPolicy: {
+      const PolicyBody& b = event.policy;
       std::string target = b.column.empty() ? b.table : absl::StrCat(b.table, ".", b.column);
       return absl::StrCat(target, ": ", b.rule, b.argument.empty() ? "" : " ", b.argument);
     }
-    case log::EventKind::kResolution: {
-      const log::ResolutionBody& b = event.resolution;
-      return absl::StrCat(b.action == log::ResolutionBody::Action::kChoose ? "choose " : "drop ",
-                          JoinShort(b.subjects), " at fork ", log::ShortHex(b.fork),
+    case EventKind::kResolution: {
+      const ResolutionBody& b = event.resolution;
+      return absl::StrCat(b.action == ResolutionBody::Action::kChoose ? "choose " : "drop ",
+                          JoinShort(b.subjects), " at fork ", ShortHex(b.fork),
                           b.note.empty() ? "" : ": ", b.note);
     }
-    case log::EventKind::kCheckpoint:
+    case EventKind::kCheckpoint:
       return absl::StrCat("frontier ", JoinShort(event.checkpoint.frontier));
-    case log::EventKind::kChange:
-    case log::EventKind::kImport:
+    case EventKind::kChange:
+    case EventKind::kImport:
       break;
   }
   return "";
@@ -73,8 +73,8 @@ std::string BodySummary(const log::Event& event) {
 // Imports carry no time of their own (their content is only the changes
 // accepted, so that every replica writes the same event): shown as "-".
 namespace {
-std::string EventTime(const log::Event& ev) {
-  if (ev.kind == log::EventKind::kImport && ev.time_micros == 0) return "-";
+std::string EventTime(const Event& ev) {
+  if (ev.kind == EventKind::kImport && ev.time_micros == 0) return "-";
   return FormatTime(ev.time_micros);
 }
 }  // namespace
@@ -89,20 +89,20 @@ std::string FormatTime(int64_t time_micros) {
   return absl::FormatTime(format, t, absl::UTCTimeZone());
 }
 
-std::string ShortSite(const log::SiteId& site) { return log::ToHex(site).substr(0, 8); }
+std::string ShortSite(const SiteId& site) { return ToHex(site).substr(0, 8); }
 
 void PrintEventFull(const EventView& e, std::ostream& out) {
-  const log::Event& ev = e.event;
-  out << "event " << log::ToHex(e.stored.hash) << "\n";
+  const Event& ev = e.event;
+  out << "event " << ToHex(e.stored.hash) << "\n";
   out << "kind:     " << KindLabel(ev) << "\n";
   if (ev.is_native()) {
-    out << "site:     " << log::ToHex(ev.site) << "\n";
+    out << "site:     " << ToHex(ev.site) << "\n";
     out << "seq:      " << ev.seq << "\n";
   } else {
     out << "origins:  "
         << absl::StrJoin(ev.origins, " ",
-                         [](std::string* s, const log::SiteId& o) {
-                           absl::StrAppend(s, log::ToHex(o));
+                         [](std::string* s, const SiteId& o) {
+                           absl::StrAppend(s, ToHex(o));
                          })
         << "\n";
   }
@@ -112,7 +112,7 @@ void PrintEventFull(const EventView& e, std::ostream& out) {
   out << "ops:      " << ev.CountOps() << "\n";
   if (ev.group.grouped()) {
     out << "group:    " << ev.group.index + 1 << " of " << ev.group.count << " (first "
-        << log::ShortHex(GroupFirst(e)) << ")\n";
+        << ShortHex(GroupFirst(e)) << ")\n";
   }
   std::string summary = BodySummary(ev);
   if (!summary.empty()) out << "body:     " << summary << "\n";
@@ -120,8 +120,8 @@ void PrintEventFull(const EventView& e, std::ostream& out) {
 }
 
 void PrintEventOneLine(const EventView& e, std::ostream& out) {
-  const log::Event& ev = e.event;
-  out << log::ShortHex(e.stored.hash) << " " << log::EventKindName(ev.kind) << " ";
+  const Event& ev = e.event;
+  out << ShortHex(e.stored.hash) << " " << EventKindName(ev.kind) << " ";
   if (ev.is_native()) {
     out << ShortSite(ev.site) << ":" << ev.seq;
   } else {
@@ -135,22 +135,22 @@ void PrintEventOneLine(const EventView& e, std::ostream& out) {
   out << "\n";
 }
 
-void PrintEventOps(const log::Event& event, std::ostream& out) {
+void PrintEventOps(const Event& event, std::ostream& out) {
   // Change, import and checkpoint events keep their rows in `tables`.
-  const bool with_origins = event.kind == log::EventKind::kImport;
-  for (const log::TableChanges& t : event.tables) {
-    absl::StatusOr<std::vector<log::RowOp>> rows =
-        log::DecodeRows(t.rows, t.row_count, static_cast<uint32_t>(t.columns.size()), with_origins);
+  const bool with_origins = event.kind == EventKind::kImport;
+  for (const TableChanges& t : event.tables) {
+    absl::StatusOr<std::vector<RowOp>> rows =
+        DecodeRows(t.rows, t.row_count, static_cast<uint32_t>(t.columns.size()), with_origins);
     if (!rows.ok()) {
       out << "    " << t.table << ": rows do not decode: " << rows.status().message() << "\n";
       continue;
     }
-    for (const log::RowOp& row : *rows) {
+    for (const RowOp& row : *rows) {
       out << "    " << t.table << " " << PkToString(row.pk);
       bool alive = row.causal_length % 2 == 1;
       out << (alive ? " alive" : " deleted") << " (cl " << row.causal_length << ")";
       for (size_t i = 0; i < row.cells.size(); ++i) {
-        const log::CellOp& c = row.cells[i];
+        const CellOp& c = row.cells[i];
         out << (i == 0 ? ": " : ", ") << t.columns[c.column] << "=" << ValueToString(c.value)
             << " (v" << c.version;
         if (with_origins && c.origin < event.origins.size()) {
@@ -164,12 +164,12 @@ void PrintEventOps(const log::Event& event, std::ostream& out) {
 }
 
 Json EventToJson(const EventView& e) {
-  const log::Event& ev = e.event;
+  const Event& ev = e.event;
   Json json;
   json["position"] = e.stored.position;
-  json["hash"] = log::ToHex(e.stored.hash);
-  json["kind"] = log::EventKindName(ev.kind);
-  json["site"] = ev.is_native() ? Json(log::ToHex(ev.site)) : Json();
+  json["hash"] = ToHex(e.stored.hash);
+  json["kind"] = EventKindName(ev.kind);
+  json["site"] = ev.is_native() ? Json(ToHex(ev.site)) : Json();
   json["seq"] = ev.seq;
   json["lamport"] = ev.lamport;
   json["time_micros"] = ev.time_micros;
@@ -177,7 +177,7 @@ Json EventToJson(const EventView& e) {
   json["parents"] = JsonHexArray(ev.parents);
   json["ops"] = ev.CountOps();
   json["group"] = ev.group.grouped()
-                     ? Json{{"index", ev.group.index}, {"count", ev.group.count}, {"first", log::ToHex(GroupFirst(e))}}
+                     ? Json{{"index", ev.group.index}, {"count", ev.group.count}, {"first", ToHex(GroupFirst(e))}}
                      : Json();
   json["origins"] = JsonHexArray(ev.origins);
   if (e.held != nullptr) json["held"] = JsonText(*e.held);

@@ -9,9 +9,9 @@
 #include <string>
 #include <utility>
 
-#include "log/event.h"
-#include "log/hash.h"
-#include "log/store.h"
+#include "crlog/event.h"
+#include "crlog/ids.h"
+#include "crlog/log.h"
 #include "tools/json_value.h"
 
 namespace crlog::tools {
@@ -29,12 +29,12 @@ struct Io {
 std::string FormatTime(int64_t time_micros);
 
 // The first 8 hex digits of a site id: how a site is shown in one-line views.
-std::string ShortSite(const log::SiteId& site);
+std::string ShortSite(const SiteId& site);
 
 // An event as stored and decoded: what every view below renders.
 struct EventView {
-  const log::StoredEvent& stored;
-  const log::Event& event;
+  const StoredEvent& stored;
+  const Event& event;
   // Why the database holds the event out of its tables (crlog_held), or
   // null when it is folded (or there is no database).
   const std::string* held = nullptr;
@@ -48,7 +48,7 @@ void PrintEventOneLine(const EventView& e, std::ostream& out);
 // The event's rows, one per line, indented: table, pk, causal length and the
 // cells (values through crlog::ValueToString). Rows that fail to decode are
 // reported in place (the log's own checks make that mean damage).
-void PrintEventOps(const log::Event& event, std::ostream& out);
+void PrintEventOps(const Event& event, std::ostream& out);
 // The event as a JSON object. Keys: position, hash, kind, site (null for
 // imports), seq, lamport, time_micros, time, parents (full ids), ops, group
 // (null, or {index (0-based), count, first: id of member 0, itself for

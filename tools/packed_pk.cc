@@ -9,27 +9,26 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "log/hash.h"
-#include "log/strings.h"
-#include "schema/packed_pk.h"
+#include "crlog/history.h"
+#include "crlog/ids.h"
 
 namespace crlog::tools {
 
 std::string PackIntegerPk(absl::Span<const int64_t> columns) {
   std::vector<Value> values;
   for (int64_t c : columns) values.push_back(Value::Integer(c));
-  return schema::PackColumns(values);
+  return PackPrimaryKey(values);
 }
 
 std::optional<std::vector<Value>> UnpackPk(std::string_view packed) {
-  auto values = schema::UnpackColumns(packed);
+  auto values = UnpackPrimaryKey(packed);
   if (!values.ok()) return std::nullopt;
   return *std::move(values);
 }
 
 std::string PkToString(std::string_view packed) {
   std::optional<std::vector<Value>> values = UnpackPk(packed);
-  if (!values) return absl::StrCat("X'", log::ToHex(packed), "'");
+  if (!values) return absl::StrCat("X'", ToHex(packed), "'");
   return absl::StrCat("[",
                       absl::StrJoin(*values, ", ",
                                     [](std::string* out, const Value& v) {
@@ -40,12 +39,12 @@ std::string PkToString(std::string_view packed) {
 
 std::string PkTuple(std::string_view packed) {
   std::optional<std::vector<Value>> values = UnpackPk(packed);
-  if (!values) return absl::StrCat("X'", log::ToHex(packed), "'");
+  if (!values) return absl::StrCat("X'", ToHex(packed), "'");
   return ValuesToString(*values);
 }
 
 Value PlainValue(std::string_view text) {
-  const absl::string_view t = Sv(text);
+  const absl::string_view t(text.data(), text.size());
   if (t.size() >= 2 && t.front() == '\'' && t.back() == '\'') {
     return Value::Text(absl::StrReplaceAll(t.substr(1, t.size() - 2), {{"''", "'"}}));
   }
@@ -79,7 +78,7 @@ absl::Status CheckPlainValues(absl::Span<const std::string> values) {
 std::string PackPlainPk(absl::Span<const std::string> values) {
   std::vector<Value> pk;
   for (const std::string& v : values) pk.push_back(PlainValue(v));
-  return schema::PackColumns(pk);
+  return PackPrimaryKey(pk);
 }
 
 }  // namespace crlog::tools

@@ -1,5 +1,5 @@
-// Packed primary keys as the CLI shows and builds them, over schema/'s codec
-// of cr-sqlite's packed-columns format.
+// Packed primary keys as the CLI shows and builds them, over crlog/history.h's
+// PackPrimaryKey and UnpackPrimaryKey (cr-sqlite's packed-columns format).
 #ifndef CRLOG_TOOLS_PACKED_PK_H_
 #define CRLOG_TOOLS_PACKED_PK_H_
 

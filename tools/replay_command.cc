@@ -1,5 +1,5 @@
 // `crlog replay DB --at POINT --out FILE`: the replicated tables at a point
-// as a new ordinary SQLite file (engine::ReplayToFile), then a summary of
+// as a new ordinary SQLite file (crlog::History::ReplayToFile), then a summary of
 // what the file holds, read back from it.
 #include <sqlite3.h>
 
@@ -11,11 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "engine/history_db.h"
-#include "engine/replay.h"
-#include "engine/replica.h"
-#include "engine/sql.h"
-#include "schema/sql_quote.h"
+#include "crlog/history.h"
 #include "tools/commands.h"
 #include "tools/log_path.h"
 #include "tools/history_view.h"
@@ -38,7 +34,7 @@ absl::Status ClearOutput(const ReplayCommandOptions& options) {
   if (absl::Status s = CheckOutputPath(options.out, "--out"); !s.ok()) return s;
   std::error_code ec;
   if (!fs::exists(options.out, ec)) return absl::OkStatus();
-  if (SameFile(options.out, options.path) || SameFile(options.out, engine::LogPathFor(options.path))) {
+  if (SameFile(options.out, options.path) || SameFile(options.out, LogPathFor(options.path))) {
     return absl::InvalidArgumentError(absl::StrCat("--out '", options.out,
                                                    "' is the database or its log; replay writes a new file"));
   }
@@ -64,21 +60,45 @@ struct TableRows {
   int64_t rows = 0;
 };
 
-// The tables in the written file and their row counts.
+// The tables in the written file and their row counts, read with SQLite
+// directly: the file is an ordinary database now.
 absl::StatusOr<std::vector<TableRows>> ReadBack(const std::string& path) {
-  auto db = engine::OpenDb(path, SQLITE_OPEN_READONLY, absl::StrCat("reading back '", path, "'"));
-  if (!db.ok()) return db.status();
-  auto names = engine::QueryTexts(engine::Stmt::Prepare(
-      db->get(), "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-                "ORDER BY name"));
-  if (!names.ok()) return names.status();
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, sqlite3_close_v2);
+  auto failed = [&](int code) {
+    return absl::InternalError(
+        absl::StrCat("reading back '", path, "': ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
+  };
+  if (rc != SQLITE_OK) return failed(rc);
+  std::vector<std::string> names;
+  {
+    sqlite3_stmt* raw = nullptr;
+    int prc = sqlite3_prepare_v2(db,
+                                 "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+                                 "ESCAPE '\\' ORDER BY name",
+                                 -1, &raw, nullptr);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+    if (prc != SQLITE_OK) return failed(prc);
+    int step;
+    while ((step = sqlite3_step(raw)) == SQLITE_ROW) {
+      names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(raw, 0)),
+                         static_cast<size_t>(sqlite3_column_bytes(raw, 0)));
+    }
+    if (step != SQLITE_DONE) return failed(step);
+  }
   std::vector<TableRows> out;
-  for (const std::string& name : *names) {
-    auto count = engine::Stmt::Prepare(db->get(), absl::StrCat("SELECT count(*) FROM ", schema::QuoteIdentifier(name)));
-    if (!count.ok()) return count.status();
-    auto row = count->Step();
-    if (!row.ok()) return row.status();
-    out.push_back(TableRows{name, count->ColumnInt(0)});
+  for (const std::string& name : names) {
+    // %w doubles the quotes inside an identifier.
+    char* sql = sqlite3_mprintf("SELECT count(*) FROM \"%w\"", name.c_str());
+    sqlite3_stmt* raw = nullptr;
+    int prc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+    sqlite3_free(sql);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+    if (prc != SQLITE_OK) return failed(prc);
+    const int step = sqlite3_step(raw);
+    if (step != SQLITE_ROW) return failed(step);
+    out.push_back(TableRows{name, sqlite3_column_int64(raw, 0)});
   }
   return out;
 }
@@ -86,16 +106,16 @@ absl::StatusOr<std::vector<TableRows>> ReadBack(const std::string& path) {
 }  // namespace
 
 absl::Status RunReplay(const ReplayCommandOptions& options, const Io& io) {
-  auto db = engine::HistoryDb::Open(options.path);
-  if (!db.ok()) return db.status();
-  auto point = (*db)->Resolve(options.at);
+  auto history = History::Open(options.path);
+  if (!history.ok()) return history.status();
+  // A point that names nothing is refused before --force clears the way.
+  auto point = (*history)->ResolvePoint(options.at);
   if (!point.ok()) return point.status();
   if (absl::Status s = ClearOutput(options); !s.ok()) return s;
 
   ProgressLine progress(io.err, io.err_is_terminal, "replaying");
-  engine::ReplayOptions replay = (*db)->Options();
-  replay.progress = [&](uint64_t done, uint64_t total) { progress.Update(done, total); };
-  auto stats = engine::ReplayToFile((*db)->store(), *point, options.out, replay);
+  auto stats = (*history)->ReplayToFile(options.at, options.out,
+                                        [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
   progress.Clear();
   if (!stats.ok()) return stats.status();
 

@@ -1,7 +1,7 @@
-// `crlog verify PATH`: runs log::Verify over the whole log and reports what
+// `crlog verify PATH`: runs Log::Verify over the whole log and reports what
 // it checked, or the first fault. Given a database file, it also checks the
 // database's anchor in the log and that every replicated table equals the
-// fold of the log (engine/verify_database.h). Progress goes to stderr, and
+// fold of the log (crlog::VerifyDatabase). Progress goes to stderr, and
 // only when stderr is a terminal and the log is large; scripts see a quiet
 // command.
 #include <filesystem>
@@ -9,9 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "engine/verify_database.h"
-#include "log/store.h"
-#include "log/verify.h"
+#include "crlog/history.h"
+#include "crlog/log.h"
 #include "tools/commands.h"
 #include "tools/log_path.h"
 #include "tools/output.h"
@@ -20,7 +19,7 @@ namespace crlog::tools {
 
 namespace {
 
-void PrintLogSummary(const log::VerifyReport& report, const Io& io) {
+void PrintLogSummary(const VerifyReport& report, const Io& io) {
   io.out << "verified: " << report.events << (report.events == 1 ? " event, " : " events, ")
          << report.ops << (report.ops == 1 ? " op, " : " ops, ") << report.sites
          << (report.sites == 1 ? " site, " : " sites, ") << report.bytes
@@ -28,7 +27,7 @@ void PrintLogSummary(const log::VerifyReport& report, const Io& io) {
 }
 
 // Shown only for logs that hold signed events: most logs have none.
-void PrintSignatures(const log::VerifyReport& report, const Io& io) {
+void PrintSignatures(const VerifyReport& report, const Io& io) {
   if (report.signed_checked == 0 && report.signed_unknown == 0) return;
   io.out << "; signatures: " << report.signed_checked << " good from trusted keys";
   if (report.signed_unknown > 0) {
@@ -37,13 +36,13 @@ void PrintSignatures(const log::VerifyReport& report, const Io& io) {
 }
 
 absl::Status VerifyDatabaseFile(const VerifyOptions& options, const Io& io) {
-  absl::StatusOr<engine::DatabaseReport> report;
+  absl::StatusOr<DatabaseReport> report;
   {
     // Two passes, two lines: the log's checks, then the replay they are
     // compared with (the longer one).
     ProgressLine checking(io.err, io.err_is_terminal, "verifying the log");
     ProgressLine folding(io.err, io.err_is_terminal, "replaying the log");
-    report = engine::VerifyDatabase(
+    report = VerifyDatabase(
         options.path, [&checking](uint64_t done, uint64_t total) { checking.Update(done, total); },
         [&](uint64_t done, uint64_t total) {
           checking.Clear();
@@ -72,13 +71,13 @@ absl::Status VerifyDatabaseFile(const VerifyOptions& options, const Io& io) {
 absl::Status RunVerify(const VerifyOptions& options, const Io& io) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(options.path, ec)) return VerifyDatabaseFile(options, io);
-  absl::StatusOr<std::unique_ptr<log::LogStore>> store = OpenLogForReading(options.path);
+  absl::StatusOr<std::unique_ptr<Log>> store = Log::OpenReadOnly(options.path);
   if (!store.ok()) return store.status();
 
-  absl::StatusOr<log::VerifyReport> report;
+  absl::StatusOr<VerifyReport> report;
   {
     ProgressLine progress(io.err, io.err_is_terminal, "verifying");
-    report = log::Verify(**store, [&progress](uint64_t done, uint64_t total) {
+    report = (*store)->Verify([&progress](uint64_t done, uint64_t total) {
       progress.Update(done, total);
     });
   }  // the progress line is erased before anything else is printed
