@@ -238,8 +238,16 @@ extern "C" __attribute__((visibility("default"))) int crlog_core_v1(sqlite3* db,
 extern "C" int sqlite3_crsqlite_init(sqlite3* db, char** err, const sqlite3_api_routines* api) {
   using Core = int (*)(sqlite3*, char**, const sqlite3_api_routines*);
   // This file binds its own symbols (-Bsymbolic), so &crlog_core_v1 is this
-  // copy's, and the lookup finds the first copy in the process's scope.
-  auto first = reinterpret_cast<Core>(dlsym(RTLD_DEFAULT, "crlog_core_v1"));
+  // copy's. The first copy is found in the process's global scope (the
+  // program, what it links, then what was loaded RTLD_GLOBAL, as SQLite
+  // loads extensions), searched through the program's handle: not with
+  // RTLD_DEFAULT, which searches from the caller, and a -Bsymbolic (DT_SYMBOLIC)
+  // caller first of all in itself, so each copy would find its own core.
+  Core first = nullptr;
+  if (void* program = dlopen(nullptr, RTLD_NOW)) {
+    first = reinterpret_cast<Core>(dlsym(program, "crlog_core_v1"));
+    dlclose(program);
+  }
   if (first != nullptr && first != &crlog_core_v1) return first(db, err, api);
   return crlog_core_v1(db, err, api);
 }
