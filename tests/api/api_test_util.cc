@@ -2,13 +2,15 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 namespace crlog::api_test {
 
 void ApiTest::SetUp() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "crlog-api-XXXXXX").string();
   ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  dir_ = tmpl;
+  // Canonical, as /proc/self/maps names files.
+  dir_ = std::filesystem::canonical(tmpl).string();
 }
 
 void ApiTest::TearDown() {
@@ -40,6 +42,16 @@ void ExecOrFail(sqlite3* db, const std::string& sql) {
     ADD_FAILURE() << sql << ": " << (err ? err : "?");
   }
   sqlite3_free(err);
+}
+
+int MappingsOf(const std::string& file) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  int count = 0;
+  while (std::getline(maps, line)) {
+    if (line.size() >= file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0) ++count;
+  }
+  return count;
 }
 
 }  // namespace crlog::api_test

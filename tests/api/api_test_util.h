@@ -27,6 +27,9 @@ class ApiTest : public ::testing::Test {
 std::string QueryText(sqlite3* db, const std::string& sql);
 // Runs `sql` on `db`; a failure fails the test with SQLite's message.
 void ExecOrFail(sqlite3* db, const std::string& sql);
+// How many mappings of `file` (an absolute, canonical path) this process
+// holds: LMDB maps data.mdb once per environment.
+int MappingsOf(const std::string& file);
 
 }  // namespace crlog::api_test
 

@@ -3,7 +3,6 @@
 // and opens the log's LMDB environment once.
 #include <sqlite3.h>
 
-#include <fstream>
 #include <string>
 
 #include "crlog/replica.h"
@@ -12,18 +11,6 @@
 
 namespace crlog::api_test {
 namespace {
-
-// How many mappings of `file` this process holds: LMDB maps data.mdb once
-// per environment.
-int MappingsOf(const std::string& file) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  int count = 0;
-  while (std::getline(maps, line)) {
-    if (line.size() >= file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0) ++count;
-  }
-  return count;
-}
 
 class OneCoreTest : public ApiTest {};
 

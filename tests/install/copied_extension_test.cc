@@ -12,42 +12,20 @@
 #include <stdlib.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "crlog/ids.h"
 #include "crlog/replica.h"
 #include "gtest/gtest.h"
+#include "tests/api/api_test_util.h"
 
 namespace crlog {
 namespace {
 
 namespace fs = std::filesystem;
 
-// How many mappings of `file` (an absolute path) this process holds.
-int MappingsOf(const std::string& file) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  int count = 0;
-  while (std::getline(maps, line)) {
-    if (line.size() >= file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0) ++count;
-  }
-  return count;
-}
-
-std::string QueryText(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
-    return "";
-  }
-  std::string out;
-  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  }
-  sqlite3_finalize(stmt);
-  return out;
-}
+using api_test::MappingsOf;
+using api_test::QueryText;
 
 class CopiedExtensionTest : public ::testing::Test {
  protected:
