@@ -55,7 +55,7 @@
 #include "bench/bench_util.h"
 #include "bench/sqlite_bench_util.h"
 #include "log/store.h"
-#include "log/strings.h"
+#include "util/strings.h"
 
 #ifndef CRLOG_EXTENSION
 #error "CRLOG_EXTENSION must name crsqlite.so (bench/CMakeLists.txt defines it)"

@@ -88,11 +88,11 @@
 #include "bench/bench_util.h"
 #include "bench/sqlite_bench_util.h"
 #include "benchmark/benchmark.h"
-#include "engine/blame.h"
-#include "engine/history_db.h"
-#include "engine/point.h"
-#include "engine/replay.h"
-#include "engine/sql.h"
+#include "engine/history/blame.h"
+#include "engine/history/history_db.h"
+#include "engine/history/point.h"
+#include "engine/history/replay.h"
+#include "util/sqlite/stmt.h"
 #include "log/event.h"
 #include "log/hash.h"
 #include "log/store.h"
@@ -243,7 +243,7 @@ absl::StatusOr<double> ReplayTurn(const ReplaySource& src, const TempDir& dir, u
 absl::StatusOr<double> FoldOnlyTurn(const ReplaySource& src) {
   sqlite3* raw = nullptr;
   if (sqlite3_open(":memory:", &raw) != SQLITE_OK) return SqliteError(raw, "open :memory:");
-  ::crlog::engine::OwnedDb db(raw);
+  ::crlog::sqlite::OwnedDb db(raw);
   Stopwatch sw;
   auto stats = engine::ReplayInto(src.history->store(), *src.head, db.get(), src.history->Options());
   const double s = sw.Seconds();

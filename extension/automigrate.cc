@@ -12,7 +12,7 @@
 //      ... IF NOT EXISTS), creating new tables and indexes and replicating
 //      what it replicates.
 // All of it in one savepoint: a failure leaves the database as it was.
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <set>
 #include <string>
@@ -23,16 +23,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "engine/sql.h"
+#include "util/sqlite/stmt.h"
 #include "extension/connection.h"
-#include "log/strings.h"
-#include "schema/sql_quote.h"
+#include "util/strings.h"
+#include "util/sqlite/quote.h"
 
 namespace crlog::extension {
 namespace {
 
-using engine::Exec;
-using engine::Stmt;
+using sqlite::Exec;
+using sqlite::Stmt;
 
 // Tables automigrate manages: the application's, not SQLite's, cr-sqlite's
 // or crlog's.
@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<std::string>> Texts(sqlite3* db, const std::string& s
   auto stmt = Stmt::Prepare(db, sql);
   if (!stmt.ok()) return stmt.status();
   for (size_t i = 0; i < args.size(); ++i) stmt->BindText(static_cast<int>(i + 1), args[i]);
-  return engine::QueryTexts(std::move(stmt));
+  return sqlite::QueryTexts(std::move(stmt));
 }
 
 std::string StripReplicationLines(std::string_view schema) {
@@ -88,7 +88,7 @@ absl::Status DropChangedIndexes(sqlite3* db, sqlite3* want, const std::string& t
       keep = *a == *b;
     }
     if (!keep) {
-      if (absl::Status s = Exec(db, absl::StrCat("DROP INDEX IF EXISTS main.", schema::QuoteIdentifier(index)));
+      if (absl::Status s = Exec(db, absl::StrCat("DROP INDEX IF EXISTS main.", sqlite::QuoteIdentifier(index)));
           !s.ok()) {
         return s;
       }
@@ -113,7 +113,7 @@ absl::Status ModifyTable(Connection* conn, sqlite3* want, const std::string& tab
   }
   auto replicated = IsReplicated(conn, table);
   if (!replicated.ok()) return replicated.status();
-  const std::string q = schema::QuoteIdentifier(table);
+  const std::string q = sqlite::QuoteIdentifier(table);
   auto bracket = [&](const char* fn) -> absl::Status {
     if (!*replicated) return absl::OkStatus();
     auto stmt = Stmt::Prepare(db, absl::StrCat("SELECT ", fn, "(?1)"));
@@ -129,7 +129,7 @@ absl::Status ModifyTable(Connection* conn, sqlite3* want, const std::string& tab
     if (absl::Status s = bracket("crsql_begin_alter"); !s.ok()) return s;
   }
   for (const std::string& c : dropped) {
-    if (absl::Status s = Exec(db, absl::StrCat("ALTER TABLE main.", q, " DROP COLUMN ", schema::QuoteIdentifier(c)));
+    if (absl::Status s = Exec(db, absl::StrCat("ALTER TABLE main.", q, " DROP COLUMN ", sqlite::QuoteIdentifier(c)));
         !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("dropping column '", c, "' of table '", table, "': ", s.message()));
     }
@@ -152,7 +152,7 @@ absl::Status ModifyTable(Connection* conn, sqlite3* want, const std::string& tab
           "', which automigrate cannot do: migrate that table by hand (crsql_begin_alter, the 12-step alter, "
           "crsql_commit_alter)"));
     }
-    std::string sql = absl::StrCat("ALTER TABLE main.", q, " ADD COLUMN ", schema::QuoteIdentifier(c), " ",
+    std::string sql = absl::StrCat("ALTER TABLE main.", q, " ADD COLUMN ", sqlite::QuoteIdentifier(c), " ",
                                    Sv(stmt->ColumnText(0)));
     if (stmt->ColumnInt(1) != 0) absl::StrAppend(&sql, " NOT NULL");
     if (!stmt->ColumnIsNull(2)) absl::StrAppend(&sql, " DEFAULT ", Sv(stmt->ColumnText(2)));
@@ -170,7 +170,7 @@ absl::Status Migrate(Connection* conn, const std::string& schema_sql, const std:
     sqlite3_close_v2(scratch);
     return absl::ResourceExhaustedError("crsql_automigrate: cannot open a scratch in-memory database");
   }
-  engine::OwnedDb want(scratch);
+  sqlite::OwnedDb want(scratch);
   if (absl::Status s = Exec(scratch, StripReplicationLines(schema_sql)); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("crsql_automigrate: the schema does not run: ", s.message()));
   }
@@ -181,7 +181,7 @@ absl::Status Migrate(Connection* conn, const std::string& schema_sql, const std:
   for (const std::string& table : *have) {
     absl::Status s;
     if (std::find(wanted->begin(), wanted->end(), table) == wanted->end()) {
-      s = Exec(db, absl::StrCat("DROP TABLE main.", schema::QuoteIdentifier(table)));
+      s = Exec(db, absl::StrCat("DROP TABLE main.", sqlite::QuoteIdentifier(table)));
     } else {
       s = ModifyTable(conn, scratch, table);
     }

@@ -12,17 +12,18 @@
 //
 // crlog_blame is engine::BlameRow (the clock, a few lookups);
 // crlog_cell_history is engine::RowHistory (a replay of the one row) up to
-// the optional fourth argument, a point (engine/point.h), else head.
-#include "schema/sqlite_api.h"
+// the optional fourth argument, a point (engine/history/point.h), else head.
+#include "util/sqlite/api.h"
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/blame.h"
-#include "engine/point.h"
-#include "engine/sql.h"
+#include "crlog/time.h"
+#include "engine/history/blame.h"
+#include "engine/history/point.h"
+#include "util/sqlite/stmt.h"
 #include "extension/connection.h"
 #include "log/hash.h"
 #include "schema/packed_pk.h"
@@ -52,10 +53,10 @@ Row ProvenanceRow(std::string column, Value value, const std::optional<engine::P
   row[kSite] = Value::Blob(log::AsBytes(p->site));
   // Imports carry no clock of their writer.
   if (p->kind != log::EventKind::kImport) {
-    row[kTime] = Value::Text(IsoTime(p->time_micros));
+    row[kTime] = Value::Text(FormatTime(p->time_micros, TimeDigits::kMicros));
     row[kTimeMicros] = Value::Integer(p->time_micros);
   }
-  if (p->arrival_micros) row[kArrival] = Value::Text(IsoTime(*p->arrival_micros));
+  if (p->arrival_micros) row[kArrival] = Value::Text(FormatTime(*p->arrival_micros, TimeDigits::kMicros));
   row[kColVersion] = Value::Integer(static_cast<int64_t>(p->col_version));
   return row;
 }
@@ -150,7 +151,7 @@ std::string PackedPk(sqlite3_value* v) {
   if (sqlite3_value_type(v) == SQLITE_BLOB) {
     return std::string(static_cast<const char*>(sqlite3_value_blob(v)), sqlite3_value_bytes(v));
   }
-  return schema::PackColumns({engine::FromSqlite(v)});
+  return schema::PackColumns({sqlite::FromSqlite(v)});
 }
 
 absl::Status Fill(BlameVtab* v, BlameCursor* c, int idx, int argc, sqlite3_value** argv) {

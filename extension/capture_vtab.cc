@@ -12,7 +12,7 @@
 // crlog fails with "no such module" instead of writing unnoticed (rule 5).
 //
 // Methods appear in the order SQLite calls them.
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <cstring>
 #include <memory>
@@ -20,7 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/capture_buffer.h"
+#include "engine/capture/capture_buffer.h"
 #include "extension/connection.h"
 #include "schema/packed_pk.h"
 #include "schema/table_info.h"

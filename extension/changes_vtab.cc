@@ -8,7 +8,7 @@
 // row's clock (crlog_clock) says that write is still the cell's latest. So
 // `WHERE db_version > ?` reads only what changed after it, through the
 // crlog_versions index, never a full scan.
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <cmath>
 #include <cstring>
@@ -21,15 +21,15 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/row_clock.h"
-#include "engine/sql.h"
+#include "engine/fold/row_clock.h"
+#include "util/sqlite/stmt.h"
 #include "extension/connection.h"
 #include "log/format.h"
 #include "log/event.h"
 #include "log/row_codec.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "schema/packed_pk.h"
-#include "schema/sql_quote.h"
+#include "util/sqlite/quote.h"
 
 namespace crlog::extension {
 namespace {
@@ -183,7 +183,7 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
       if (*site_filter == log::AsBytes(conn->replica->site())) {
         site_ordinal = 0;
       } else {
-        auto ordinal = engine::Stmt::Prepare(db, "SELECT ordinal FROM main.crlog_sites WHERE site = ?1");
+        auto ordinal = sqlite::Stmt::Prepare(db, "SELECT ordinal FROM main.crlog_sites WHERE site = ?1");
         if (!ordinal.ok()) return ordinal.status();
         ordinal->BindBlob(1, *site_filter);
         auto found = ordinal->Step();
@@ -200,7 +200,7 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   if (!where.empty()) absl::StrAppend(&version_sql, " WHERE ", absl::StrJoin(where, " AND "));
   version_sql += " ORDER BY db_version, part";
 
-  auto versions = engine::Stmt::Prepare(db, version_sql);
+  auto versions = sqlite::Stmt::Prepare(db, version_sql);
   if (!versions.ok()) return versions.status();
   if (by_version) versions->BindInt(1, lower);
   if (site_filter) versions->BindInt(2, site_ordinal);
@@ -208,7 +208,7 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   // Per replicated table: its shape and a statement reading a row's values.
   struct TableReader {
     std::shared_ptr<const engine::TableDesc> desc;
-    engine::Stmt row;
+    sqlite::Stmt row;
   };
   absl::flat_hash_map<std::string, std::unique_ptr<TableReader>> readers;
   auto reader_for = [&](const std::string& name) -> absl::StatusOr<TableReader*> {
@@ -225,14 +225,14 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
       r = std::make_unique<TableReader>();
       r->desc = *desc;
       std::vector<std::string> cols, terms;
-      for (const std::string& c : r->desc->columns) cols.push_back(schema::QuoteIdentifier(c));
+      for (const std::string& c : r->desc->columns) cols.push_back(sqlite::QuoteIdentifier(c));
       if (cols.empty()) cols.push_back("NULL");
       for (size_t i = 0; i < r->desc->pk_columns.size(); ++i) {
-        terms.push_back(absl::StrCat(schema::QuoteIdentifier(r->desc->pk_columns[i]), " = ?", i + 1));
+        terms.push_back(absl::StrCat(sqlite::QuoteIdentifier(r->desc->pk_columns[i]), " = ?", i + 1));
       }
-      auto stmt = engine::Stmt::Prepare(
+      auto stmt = sqlite::Stmt::Prepare(
           db, absl::StrCat("SELECT ", absl::StrJoin(cols, ", "), " FROM main.",
-                           schema::QuoteIdentifier(r->desc->name), " WHERE ", absl::StrJoin(terms, " AND ")));
+                           sqlite::QuoteIdentifier(r->desc->name), " WHERE ", absl::StrJoin(terms, " AND ")));
       if (!stmt.ok()) return stmt.status();
       r->row = *std::move(stmt);
     } else if (!absl::IsNotFound(desc.status())) {
@@ -240,9 +240,9 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
     }
     return (readers[name] = std::move(r)).get();  // null: no longer replicated
   };
-  auto clock_stmt = engine::Stmt::Prepare(db, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2");
+  auto clock_stmt = sqlite::Stmt::Prepare(db, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2");
   if (!clock_stmt.ok()) return clock_stmt.status();
-  auto sites_stmt = engine::Stmt::Prepare(db, "SELECT ordinal, site FROM main.crlog_sites");
+  auto sites_stmt = sqlite::Stmt::Prepare(db, "SELECT ordinal, site FROM main.crlog_sites");
   if (!sites_stmt.ok()) return sites_stmt.status();
   absl::flat_hash_map<uint32_t, log::SiteId> sites;
   sites[0] = conn->replica->site();
@@ -531,7 +531,7 @@ absl::StatusOr<ParsedChange> Parse(sqlite3_value** v) {
     return bad(absl::StrCat("(column '", c.cid, "') has a site_id that is not a 16-byte BLOB"));
   }
   c.site = log::ToArray<16>(std::string_view(static_cast<const char*>(sqlite3_value_blob(v[kSiteId])), 16));
-  c.val = engine::FromSqlite(v[kVal]);
+  c.val = sqlite::FromSqlite(v[kVal]);
   return c;
 }
 

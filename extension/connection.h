@@ -5,7 +5,7 @@
 #ifndef CRLOG_EXTENSION_CONNECTION_H_
 #define CRLOG_EXTENSION_CONNECTION_H_
 
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <cstdint>
 #include <map>
@@ -15,18 +15,18 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "engine/capture_buffer.h"
-#include "engine/change_merger.h"
-#include "engine/point.h"
-#include "engine/replay.h"
-#include "engine/replica.h"
+#include "engine/capture/capture_buffer.h"
+#include "engine/fold/change_merger.h"
+#include "engine/history/point.h"
+#include "engine/history/replay.h"
+#include "engine/replica/replica.h"
 #include "extension/entry.h"
 
 namespace crlog::extension {
 
 struct Connection {
   sqlite3* db = nullptr;
-  // Which SQLite owns the connection (schema/sqlite_api.h): every entry
+  // Which SQLite owns the connection (util/sqlite/api.h): every entry
   // point runs with its routines.
   int api_slot = 0;
   std::shared_ptr<engine::Replica> replica;  // null when attaching failed
@@ -60,7 +60,7 @@ struct Connection {
   // (merges raise at_commit too).
   engine::VersionFloors floors;
   // Numbers the ops of every capture buffer of this connection, so commit
-  // can apply them in statement order (engine/capture_buffer.h).
+  // can apply them in statement order (engine/capture/capture_buffer.h).
   uint64_t op_ordinal = 0;
   // crsql_internal_sync_bit: set while merging, so triggers capture nothing.
   int64_t sync_bit = 0;
@@ -120,10 +120,7 @@ void ResultError(sqlite3_context* ctx, const absl::Status& status);
 int VtabError(sqlite3_vtab* vtab, const absl::Status& status);
 // A function argument as text ("" for NULL).
 std::string TextArg(sqlite3_value* v);
-// A time as crlog's SQL shows it (crlog_events, crlog_ops, crlog_blame):
-// UTC, ISO-8601, always six fraction digits.
-std::string IsoTime(int64_t micros);
-// What `text` names as a point (engine/point.h) on this connection: "head"
+// What `text` names as a point (engine/history/point.h) on this connection: "head"
 // is crlog_heads, read in the caller's transaction.
 absl::StatusOr<engine::Point> ResolvePointHere(Connection* conn, std::string_view text);
 // Replay options for this connection's replica and settings.

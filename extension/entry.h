@@ -1,12 +1,12 @@
 // Entry points from SQLite into the extension. SQLite calls crlog back
 // through SQL functions, virtual-table methods and hooks; each call must run
 // with the routines of the SQLite that owns the connection current
-// (schema/sqlite_api.h), since a process may hold two SQLite copies. These
+// (util/sqlite/api.h), since a process may hold two SQLite copies. These
 // helpers wrap every callback crlog registers so that it does.
 #ifndef CRLOG_EXTENSION_ENTRY_H_
 #define CRLOG_EXTENSION_ENTRY_H_
 
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 namespace crlog::extension {
 

@@ -2,7 +2,7 @@
 // (the name cr-sqlite uses, so programs that load cr-sqlite load crlog
 // unchanged). Attaches the connection to its replica, then registers the SQL
 // functions and virtual tables.
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <dlfcn.h>
 
@@ -57,19 +57,6 @@ void ResultError(sqlite3_context* ctx, const absl::Status& status) {
 std::string TextArg(sqlite3_value* v) {
   const unsigned char* p = sqlite3_value_text(v);
   return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
-}
-
-std::string IsoTime(int64_t micros) {
-  time_t secs = static_cast<time_t>(micros / 1000000);
-  int64_t frac = micros % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
-  }
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 void ResultValue(sqlite3_context* ctx, const Value& v) {

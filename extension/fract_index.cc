@@ -42,7 +42,7 @@
 // caller's transaction); a second call replaces the ezmove trigger too
 // (cr-sqlite keeps the first one, with the first call's list columns); a
 // WITHOUT ROWID table names the row by its primary key instead of _rowid_.
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -54,19 +54,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "engine/sql.h"
+#include "util/sqlite/stmt.h"
 #include "extension/connection.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "merge/fract_key.h"
-#include "schema/sql_quote.h"
+#include "util/sqlite/quote.h"
 #include "schema/table_info.h"
 
 namespace crlog::extension {
 namespace {
 
-using engine::Exec;
-using engine::Stmt;
-using schema::QuoteIdentifier;
+using sqlite::Exec;
+using sqlite::Stmt;
+using sqlite::QuoteIdentifier;
 
 // An SQL string literal: 'it''s'.
 std::string Literal(std::string_view s) { return absl::StrCat("'", absl::StrReplaceAll(Sv(s), {{"'", "''"}}), "'"); }
@@ -245,7 +245,7 @@ absl::StatusOr<OrderedTable> ReadOrderedTable(sqlite3* db, std::string table, st
   // The columns SELECT * shows (no generated or hidden ones), as cr-sqlite lists them.
   auto list = Stmt::Prepare(db, "SELECT name FROM pragma_table_info(?1, 'main') ORDER BY cid");
   if (list.ok()) list->BindText(1, info->name);
-  auto visible = engine::QueryTexts(std::move(list));
+  auto visible = sqlite::QueryTexts(std::move(list));
   if (!visible.ok()) return visible.status();
   t.columns = *std::move(visible);
 
@@ -278,7 +278,7 @@ absl::StatusOr<OrderedTable> ReadOrderedTable(sqlite3* db, std::string table, st
 
 absl::Status MakeOrdered(Connection* conn, const OrderedTable& t) {
   sqlite3* db = conn->db;
-  engine::Savepoint sp(db, "crsql_fract_as_ordered");
+  sqlite::Savepoint sp(db, "crsql_fract_as_ordered");
   if (!sp.status().ok()) return sp.status();
   const std::pair<const char*, std::string> steps[] = {
       {"dropping the previous triggers and view",

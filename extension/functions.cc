@@ -1,7 +1,7 @@
 // The SQL functions of cr-sqlite's surface (crsql-compat.md, "Functions an
 // app calls"). Each turns an absl::Status into a SQLite error whose message
 // names the table or argument at fault.
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <cstdlib>
 #include <string>
@@ -12,9 +12,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "engine/meta_tables.h"
-#include "engine/signing_keys.h"
-#include "engine/sql.h"
+#include "engine/replica/meta_tables.h"
+#include "engine/replica/signing_keys.h"
+#include "util/sqlite/stmt.h"
 #include "extension/connection.h"
 #include "log/bundle.h"
 #include "log/hash.h"
@@ -155,7 +155,7 @@ absl::Status ApplySetting(Connection* conn, const std::string& name, const std::
 absl::Status LoadSettings(Connection* conn) {
   auto has = engine::meta::HasCrsqlTables(conn->db);
   if (!has.ok() || !*has) return has.status();
-  auto stmt = engine::Stmt::Prepare(
+  auto stmt = sqlite::Stmt::Prepare(
       conn->db, "SELECT substr(\"key\", 8), \"value\" FROM main.crsql_master WHERE \"key\" LIKE 'config.%'");
   if (!stmt.ok()) return stmt.status();
   while (true) {
@@ -193,7 +193,7 @@ void ConfigSet(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (!*has) {
       if (absl::Status s = engine::meta::CreateCrsqlTables(conn->db); !s.ok()) return s;
     }
-    auto stmt = engine::Stmt::Prepare(conn->db, "INSERT OR REPLACE INTO main.crsql_master(\"key\", \"value\") "
+    auto stmt = sqlite::Stmt::Prepare(conn->db, "INSERT OR REPLACE INTO main.crsql_master(\"key\", \"value\") "
                                                 "VALUES ('config.' || ?1, ?2)");
     if (!stmt.ok()) return stmt.status();
     stmt->BindText(1, name);
@@ -263,7 +263,7 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   if (!table) return;
   // One transaction for the alter's bookkeeping and the merges it releases:
   // called outside BEGIN, each nested write would otherwise commit alone.
-  if (absl::Status s = engine::Exec(conn->db, "SAVEPOINT crsql_commit_alter"); !s.ok()) return ResultError(ctx, s);
+  if (absl::Status s = sqlite::Exec(conn->db, "SAVEPOINT crsql_commit_alter"); !s.ok()) return ResultError(ctx, s);
   auto merge_ready = [&]() -> absl::Status {
     auto ready = conn->replica->CommitAlter(conn->db, *table);
     if (!ready.ok()) return ready.status();
@@ -280,10 +280,10 @@ void CommitAlter(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   };
   absl::Status s = merge_ready();
   if (!s.ok()) {
-    engine::Exec(conn->db, "ROLLBACK TO crsql_commit_alter; RELEASE crsql_commit_alter").IgnoreError();
+    sqlite::Exec(conn->db, "ROLLBACK TO crsql_commit_alter; RELEASE crsql_commit_alter").IgnoreError();
     return ResultError(ctx, s);
   }
-  if (absl::Status r = engine::Exec(conn->db, "RELEASE crsql_commit_alter"); !r.ok()) return ResultError(ctx, r);
+  if (absl::Status r = sqlite::Exec(conn->db, "RELEASE crsql_commit_alter"); !r.ok()) return ResultError(ctx, r);
   sqlite3_result_null(ctx);  // what cr-sqlite returns
 }
 
@@ -351,7 +351,7 @@ void RetryHeld(sqlite3_context* ctx, int argc, sqlite3_value**) {
   sqlite3_result_int64(ctx, static_cast<int64_t>(*folded));
 }
 
-// Signing (engine/signing_keys.h; docs/sql.md, "Signing").
+// Signing (engine/replica/signing_keys.h; docs/sql.md, "Signing").
 
 // A fixed-size id or key given as a BLOB of its bytes or TEXT of its hex.
 template <size_t N>
@@ -488,7 +488,7 @@ absl::StatusOr<engine::Replica::ApplyResult> ApplyBundle(Connection* conn, std::
     // The events stay pending until the caller's transaction ends; joining
     // crsql_changes to it (a write of no rows) makes SQLite tell crlog how
     // it ends: xCommit publishes them, xRollback discards them.
-    if (absl::Status s = engine::Exec(conn->db,
+    if (absl::Status s = sqlite::Exec(conn->db,
                               "INSERT INTO crsql_changes(\"table\", pk, cid, val, col_version, db_version, site_id, "
                               "cl, seq) SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0");
         !s.ok()) {

@@ -6,13 +6,14 @@
 //
 // Both are eponymous and read-only. They scan the log in arrival order; an
 // equality on "table" or pk filters while scanning.
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "crlog/time.h"
 #include "absl/strings/str_join.h"
 #include "extension/connection.h"
 #include "log/event.h"
@@ -128,7 +129,7 @@ int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int argc, sqlite3_val
     }
     Value hash = Value::Text(log::ToHex(stored.hash));
     Value site = e->kind == log::EventKind::kImport ? Value::Null() : Value::Blob(log::AsBytes(e->site));
-    Value time = Value::Text(IsoTime(e->time_micros));
+    Value time = Value::Text(FormatTime(e->time_micros, TimeDigits::kMicros));
     if (!v->ops) {
       std::vector<std::string> parents;
       for (const auto& p : e->parents) parents.push_back(log::ToHex(p));

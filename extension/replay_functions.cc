@@ -9,18 +9,18 @@
 // read-only whatever the connection's flags (a `file:...?mode=ro` URI would
 // depend on URI filenames being enabled), and DETACH or closing the
 // connection frees it, so nothing is left on disk to clean up.
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "engine/meta_tables.h"
-#include "engine/point.h"
-#include "engine/replay.h"
-#include "engine/sql.h"
+#include "engine/replica/meta_tables.h"
+#include "engine/history/point.h"
+#include "engine/history/replay.h"
+#include "util/sqlite/stmt.h"
 #include "extension/connection.h"
-#include "schema/sql_quote.h"
+#include "util/sqlite/quote.h"
 
 namespace crlog::extension {
 namespace {
@@ -78,12 +78,12 @@ void AttachAt(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   auto point = ResolvePointHere(conn, TextArg(argv[0]));
   if (!point.ok()) return ResultError(ctx, Named("crlog_attach_at", point.status()));
 
-  auto scratch = engine::OpenDb(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "opening a scratch database");
+  auto scratch = sqlite::OpenDb(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "opening a scratch database");
   if (!scratch.ok()) return ResultError(ctx, Named("crlog_attach_at", scratch.status()));
   auto stats = engine::ReplayInto(conn->replica->log(), *point, scratch->get(), ReplayOptionsFor(conn));
   if (!stats.ok()) return ResultError(ctx, Named("crlog_attach_at", stats.status()));
   absl::Status s = engine::DropHistoryTables(scratch->get());
-  if (s.ok()) s = engine::Exec(scratch->get(), "VACUUM");
+  if (s.ok()) s = sqlite::Exec(scratch->get(), "VACUUM");
   if (!s.ok()) return ResultError(ctx, Named("crlog_attach_at", s));
   sqlite3_int64 size = 0;
   unsigned char* image = sqlite3_serialize(scratch->get(), "main", &size, 0);
@@ -95,8 +95,8 @@ void AttachAt(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
   // ATTACH runs as a nested statement; SQLite allows it inside a function
   // call, in or out of a transaction.
-  std::string attach = absl::StrCat("ATTACH ':memory:' AS ", schema::QuoteIdentifier(schema));
-  if (absl::Status a = engine::Exec(conn->db, attach); !a.ok()) {
+  std::string attach = absl::StrCat("ATTACH ':memory:' AS ", sqlite::QuoteIdentifier(schema));
+  if (absl::Status a = sqlite::Exec(conn->db, attach); !a.ok()) {
     sqlite3_free(image);
     return ResultError(ctx, Named("crlog_attach_at", a));
   }
@@ -104,8 +104,8 @@ void AttachAt(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
                            SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY);
   if (rc != SQLITE_OK) {
     // sqlite3_deserialize frees the image on failure too.
-    absl::Status d = engine::SqliteError(conn->db, rc, absl::StrCat("loading the replay into '", schema, "'"));
-    engine::Exec(conn->db, absl::StrCat("DETACH ", schema::QuoteIdentifier(schema))).IgnoreError();
+    absl::Status d = sqlite::SqliteError(conn->db, rc, absl::StrCat("loading the replay into '", schema, "'"));
+    sqlite::Exec(conn->db, absl::StrCat("DETACH ", sqlite::QuoteIdentifier(schema))).IgnoreError();
     return ResultError(ctx, Named("crlog_attach_at", d));
   }
   sqlite3_result_int64(ctx, static_cast<int64_t>(stats->folded));

@@ -2,12 +2,12 @@
 #include "log/bundle.h"
 
 #include "absl/strings/str_cat.h"
-#include "log/varint.h"
+#include "util/varint.h"
 
 namespace crlog::log {
 
 void AppendToBundle(std::string* bundle, std::string_view event) {
-  PutVarint(bundle, event.size());
+  util::PutVarint(bundle, event.size());
   bundle->append(event);
 }
 
@@ -27,7 +27,7 @@ absl::StatusOr<std::vector<std::string_view>> UnbundleEvents(std::string_view bu
   while (!in.empty()) {
     size_t offset = total - in.size();
     uint64_t length = 0;
-    if (!GetVarint(&in, &length) || length > in.size()) {
+    if (!util::GetVarint(&in, &length) || length > in.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "event bundle: the frame at byte ", offset, " is truncated or garbled (",
           total, " bytes in all); send the bundle again"));

@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "log/format.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "event.capnp.h"
 
 namespace crlog {

@@ -5,9 +5,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "log/format.h"
-#include "log/varint.h"
+#include "log/value_codec.h"
 
 namespace crlog::log {
 namespace {
@@ -19,7 +19,7 @@ absl::Status Truncated(const char* what) {
 
 bool GetBytes(std::string_view* in, std::string* out) {
   uint64_t len;
-  if (!GetVarint(in, &len) || len > in->size()) return false;
+  if (!util::GetVarint(in, &len) || len > in->size()) return false;
   out->assign(in->data(), len);
   in->remove_prefix(len);
   return true;
@@ -45,9 +45,9 @@ bool GetValue(std::string_view* in, Value* v) {
   switch (tag) {
     case format::kTagInteger: {
       uint64_t z;
-      if (!GetVarint(in, &z)) return false;
+      if (!util::GetVarint(in, &z)) return false;
       v->type = ValueType::kInteger;
-      v->integer = UnZigZag(z);
+      v->integer = util::UnZigZag(z);
       return true;
     }
     case format::kTagReal:
@@ -76,7 +76,7 @@ bool GetValueBytes(std::string_view* in, std::string_view* encoded) {
   uint64_t n;
   switch (tag) {
     case format::kTagInteger:
-      if (!GetVarint(in, &n)) return false;
+      if (!util::GetVarint(in, &n)) return false;
       break;
     case format::kTagReal:
       if (in->size() < 8) return false;
@@ -84,7 +84,7 @@ bool GetValueBytes(std::string_view* in, std::string_view* encoded) {
       break;
     case format::kTagText:
     case format::kTagBlob:
-      if (!GetVarint(in, &n) || n > in->size()) return false;
+      if (!util::GetVarint(in, &n) || n > in->size()) return false;
       in->remove_prefix(n);
       break;
     case format::kTagNull: break;
@@ -95,35 +95,35 @@ bool GetValueBytes(std::string_view* in, std::string_view* encoded) {
 }
 
 void RowsWriter::AddEncodedCell(uint32_t column, uint64_t version, std::string_view encoded_value) {
-  PutVarint(&buf_, column);
-  PutVarint(&buf_, version);
+  util::PutVarint(&buf_, column);
+  util::PutVarint(&buf_, version);
   if (with_origins_) {
-    PutVarint(&buf_, 0);
-    PutVarint(&buf_, 0);
+    util::PutVarint(&buf_, 0);
+    util::PutVarint(&buf_, 0);
   }
   buf_.append(encoded_value);
 }
 
 void RowsWriter::BeginRow(std::string_view pk, uint64_t causal_length, uint32_t cell_count,
                           uint32_t origin, uint64_t seq) {
-  PutVarint(&buf_, pk.size());
+  util::PutVarint(&buf_, pk.size());
   buf_.append(pk);
-  PutVarint(&buf_, causal_length);
+  util::PutVarint(&buf_, causal_length);
   if (with_origins_) {
-    PutVarint(&buf_, origin);
-    PutVarint(&buf_, seq);
+    util::PutVarint(&buf_, origin);
+    util::PutVarint(&buf_, seq);
   }
-  PutVarint(&buf_, cell_count);
+  util::PutVarint(&buf_, cell_count);
   ++rows_;
 }
 
 void RowsWriter::AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin,
                          uint64_t seq) {
-  PutVarint(&buf_, column);
-  PutVarint(&buf_, version);
+  util::PutVarint(&buf_, column);
+  util::PutVarint(&buf_, version);
   if (with_origins_) {
-    PutVarint(&buf_, origin);
-    PutVarint(&buf_, seq);
+    util::PutVarint(&buf_, origin);
+    util::PutVarint(&buf_, seq);
   }
   PutValue(&buf_, value);
 }
@@ -136,16 +136,16 @@ void RowsWriter::AddRow(const RowOp& row) {
 absl::Status RowsReader::Next(uint32_t columns, RowOp* row) {
   uint64_t cl, ncells;
   if (!GetBytes(&in_, &row->pk)) return Truncated("a row's primary key");
-  if (!GetVarint(&in_, &cl)) return Truncated("a row's causal length");
+  if (!util::GetVarint(&in_, &cl)) return Truncated("a row's causal length");
   row->origin = 0;
   row->seq = 0;
   if (with_origins_) {
     uint64_t origin;
-    if (!GetVarint(&in_, &origin) || origin > UINT32_MAX) return Truncated("a row's origin");
-    if (!GetVarint(&in_, &row->seq)) return Truncated("a row's seq");
+    if (!util::GetVarint(&in_, &origin) || origin > UINT32_MAX) return Truncated("a row's origin");
+    if (!util::GetVarint(&in_, &row->seq)) return Truncated("a row's seq");
     row->origin = static_cast<uint32_t>(origin);
   }
-  if (!GetVarint(&in_, &ncells)) return Truncated("a row's cell count");
+  if (!util::GetVarint(&in_, &ncells)) return Truncated("a row's cell count");
   // Each cell takes at least three bytes; refuse counts the buffer cannot hold
   // before reserving memory for them.
   if (ncells > in_.size() / 3) return Truncated("a row's cells");
@@ -153,15 +153,15 @@ absl::Status RowsReader::Next(uint32_t columns, RowOp* row) {
   row->cells.resize(ncells);
   for (CellOp& cell : row->cells) {
     uint64_t column, version, origin = 0, seq = 0;
-    if (!GetVarint(&in_, &column)) return Truncated("a cell's column");
+    if (!util::GetVarint(&in_, &column)) return Truncated("a cell's column");
     if (column >= columns) {
       return absl::InvalidArgumentError(absl::StrCat("a cell names column ", column,
                                                      " but the table lists only ", columns));
     }
-    if (!GetVarint(&in_, &version)) return Truncated("a cell's version");
-    if (with_origins_ && !GetVarint(&in_, &origin)) return Truncated("a cell's origin");
+    if (!util::GetVarint(&in_, &version)) return Truncated("a cell's version");
+    if (with_origins_ && !util::GetVarint(&in_, &origin)) return Truncated("a cell's origin");
     if (origin > UINT32_MAX) return Truncated("a cell's origin");
-    if (with_origins_ && !GetVarint(&in_, &seq)) return Truncated("a cell's seq");
+    if (with_origins_ && !util::GetVarint(&in_, &seq)) return Truncated("a cell's seq");
     cell.column = static_cast<uint32_t>(column);
     cell.version = version;
     cell.origin = static_cast<uint32_t>(origin);
@@ -175,21 +175,21 @@ absl::StatusOr<bool> RowsReader::Find(uint32_t columns, std::string_view pk, Row
   while (!in_.empty()) {
     std::string_view at = in_;
     uint64_t len;
-    if (!GetVarint(&at, &len) || len > at.size()) return Truncated("a row's primary key");
+    if (!util::GetVarint(&at, &len) || len > at.size()) return Truncated("a row's primary key");
     if (std::string_view(at.data(), len) == pk) {
       if (absl::Status s = Next(columns, row); !s.ok()) return s;
       return true;
     }
     at.remove_prefix(len);
     uint64_t v, ncells;
-    if (!GetVarint(&at, &v)) return Truncated("a row's causal length");
-    if (with_origins_ && !(GetVarint(&at, &v) && GetVarint(&at, &v))) return Truncated("a row's origin");
-    if (!GetVarint(&at, &ncells)) return Truncated("a row's cell count");
+    if (!util::GetVarint(&at, &v)) return Truncated("a row's causal length");
+    if (with_origins_ && !(util::GetVarint(&at, &v) && util::GetVarint(&at, &v))) return Truncated("a row's origin");
+    if (!util::GetVarint(&at, &ncells)) return Truncated("a row's cell count");
     if (ncells > at.size() / 3) return Truncated("a row's cells");
     for (uint64_t i = 0; i < ncells; ++i) {
       std::string_view value;
-      if (!GetVarint(&at, &v) || !GetVarint(&at, &v)) return Truncated("a cell");
-      if (with_origins_ && !(GetVarint(&at, &v) && GetVarint(&at, &v))) return Truncated("a cell's origin");
+      if (!util::GetVarint(&at, &v) || !util::GetVarint(&at, &v)) return Truncated("a cell");
+      if (with_origins_ && !(util::GetVarint(&at, &v) && util::GetVarint(&at, &v))) return Truncated("a cell's origin");
       if (!GetValueBytes(&at, &value)) return Truncated("a cell's value");
     }
     in_ = at;

@@ -39,7 +39,7 @@ class RowsWriter {
   void AddCell(uint32_t column, uint64_t version, const Value& value, uint32_t origin = 0,
                uint64_t seq = 0);
   void AddRow(const RowOp& row);
-  // A cell whose value is already in the value encoding (log/varint.h), as
+  // A cell whose value is already in the value encoding (log/value_codec.h), as
   // capture holds it: copied as is.
   void AddEncodedCell(uint32_t column, uint64_t version, std::string_view encoded_value);
 

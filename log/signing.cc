@@ -16,7 +16,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "event.capnp.h"
 
 namespace crlog::log {

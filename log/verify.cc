@@ -7,7 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "log/lmdb_env.h"
 
 namespace crlog::log {

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "log/strings.h"
+#include "util/strings.h"
 
 namespace crlog::merge {
 namespace {

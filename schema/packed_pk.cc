@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "log/strings.h"
+#include "util/strings.h"
 
 namespace crlog::schema {
 namespace {

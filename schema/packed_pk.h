@@ -20,7 +20,7 @@
 #ifndef CRLOG_SCHEMA_PACKED_PK_H_
 #define CRLOG_SCHEMA_PACKED_PK_H_
 
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <cstddef>
 #include <string>

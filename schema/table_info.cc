@@ -13,59 +13,46 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "schema/packed_pk.h"
-#include "schema/sql_quote.h"
+#include "util/sqlite/quote.h"
+#include "util/sqlite/stmt.h"
 
 namespace crlog::schema {
 namespace {
 
-struct Finalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, Finalizer>;
-
-// A SQLite failure as a status; `context` says what crlog was doing.
-absl::Status SqliteError(sqlite3* db, int rc, std::string_view context) {
-  std::string msg = absl::StrCat(Sv(context), ": ", sqlite3_errmsg(db));
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return absl::UnavailableError(msg);
-    case SQLITE_NOMEM: return absl::ResourceExhaustedError(msg);
-    case SQLITE_ERROR: return absl::FailedPreconditionError(msg);
-    default: return absl::InternalError(msg);
+// Reading a table's shape, SQLite's generic error means the schema names
+// something this connection cannot read (a virtual table whose module is
+// not loaded): a precondition the caller can fix, not an internal fault.
+absl::Status ShapeError(sqlite3* db, std::string_view context) {
+  const int rc = sqlite3_errcode(db);
+  if ((rc & 0xff) == SQLITE_ERROR) {
+    return absl::FailedPreconditionError(absl::StrCat(Sv(context), ": ", sqlite3_errmsg(db)));
   }
+  return sqlite::SqliteError(db, rc, context);
 }
 
-// Prepares `sql` and binds `params` as text to ?1, ?2, ...
-absl::StatusOr<Stmt> Prepare(sqlite3* db, const std::string& sql,
-                             std::initializer_list<std::string_view> params,
-                             std::string_view context) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size() + 1), &raw, nullptr);
-  Stmt stmt(raw);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, context);
+// Prepares `sql` with `params` bound as text to ?1, ?2, ...; a failure names
+// what crlog was doing (`context`).
+absl::StatusOr<sqlite::Stmt> Prepare(sqlite3* db, std::string_view sql,
+                                     std::initializer_list<std::string_view> params,
+                                     std::string_view context) {
+  auto stmt = sqlite::Stmt::Prepare(db, sql);
+  if (!stmt.ok()) return ShapeError(db, context);
   int i = 1;
-  for (std::string_view p : params) {
-    rc = sqlite3_bind_text(raw, i++, p.data(), static_cast<int>(p.size()), SQLITE_TRANSIENT);
-    if (rc != SQLITE_OK) return SqliteError(db, rc, context);
-  }
+  for (std::string_view p : params) stmt->BindText(i++, p);
   return stmt;
-}
-
-std::string ColumnText(sqlite3_stmt* s, int i) {
-  const unsigned char* text = sqlite3_column_text(s, i);
-  if (text == nullptr) return "";
-  return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(s, i));
 }
 
 // Runs `stmt`, calling `row` for each result row.
 template <typename Fn>
-absl::Status ForEachRow(sqlite3* db, sqlite3_stmt* stmt, std::string_view context, Fn row) {
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) row(stmt);
-  if (rc != SQLITE_DONE) return SqliteError(db, rc, context);
-  return absl::OkStatus();
+absl::Status ForEachRow(sqlite3* db, sqlite::Stmt& stmt, std::string_view context, Fn row) {
+  for (;;) {
+    absl::StatusOr<bool> more = stmt.Step();
+    if (!more.ok()) return ShapeError(db, context);
+    if (!*more) return absl::OkStatus();
+    row(stmt);
+  }
 }
 
 // The schema's name as SQLite spells it, or NotFound.
@@ -75,13 +62,13 @@ absl::StatusOr<std::string> CanonicalSchema(sqlite3* db, std::string_view schema
   if (!stmt.ok()) return stmt.status();
   std::string found;
   bool any = false;
-  absl::Status s = ForEachRow(db, stmt->get(), "listing attached schemas", [&](sqlite3_stmt* r) {
-    found = ColumnText(r, 0);
+  absl::Status s = ForEachRow(db, *stmt, "listing attached schemas", [&](const sqlite::Stmt& r) {
+    found = r.ColumnText(0);
     any = true;
   });
   if (!s.ok()) return s;
   if (!any) {
-    return absl::NotFoundError(absl::StrCat("no schema named ", QuoteIdentifier(schema),
+    return absl::NotFoundError(absl::StrCat("no schema named ", sqlite::QuoteIdentifier(schema),
                                             " is attached to this connection"));
   }
   return found;
@@ -98,7 +85,7 @@ struct TableListRow {
 // qualifies it, hence the filter.
 absl::StatusOr<TableListRow> FindTable(sqlite3* db, std::string_view schema,
                                        std::string_view table) {
-  const std::string context = absl::StrCat("looking up table ", QuoteIdentifier(table));
+  const std::string context = absl::StrCat("looking up table ", sqlite::QuoteIdentifier(table));
   auto stmt = Prepare(db,
                       "SELECT name, type, wr FROM pragma_table_list(?1) "
                       "WHERE schema = ?2 COLLATE NOCASE",
@@ -106,16 +93,16 @@ absl::StatusOr<TableListRow> FindTable(sqlite3* db, std::string_view schema,
   if (!stmt.ok()) return stmt.status();
   TableListRow found;
   bool any = false;
-  absl::Status s = ForEachRow(db, stmt->get(), context, [&](sqlite3_stmt* r) {
-    found.name = ColumnText(r, 0);
-    found.type = ColumnText(r, 1);
-    found.without_rowid = sqlite3_column_int(r, 2) != 0;
+  absl::Status s = ForEachRow(db, *stmt, context, [&](const sqlite::Stmt& r) {
+    found.name = r.ColumnText(0);
+    found.type = r.ColumnText(1);
+    found.without_rowid = r.ColumnInt(2) != 0;
     any = true;
   });
   if (!s.ok()) return s;
   if (!any) {
-    return absl::NotFoundError(absl::StrCat("no table named ", QuoteIdentifier(table),
-                                            " in schema ", QuoteIdentifier(schema)));
+    return absl::NotFoundError(absl::StrCat("no table named ", sqlite::QuoteIdentifier(table),
+                                            " in schema ", sqlite::QuoteIdentifier(schema)));
   }
   return found;
 }
@@ -129,19 +116,19 @@ struct XinfoRow {
 
 absl::StatusOr<std::vector<XinfoRow>> ReadXinfo(sqlite3* db, std::string_view schema,
                                                 std::string_view table) {
-  const std::string context = absl::StrCat("reading the columns of table ", QuoteIdentifier(table));
+  const std::string context = absl::StrCat("reading the columns of table ", sqlite::QuoteIdentifier(table));
   auto stmt = Prepare(db,
                       "SELECT name, dflt_value, hidden FROM pragma_table_xinfo(?1, ?2) "
                       "ORDER BY cid",
                       {table, schema}, context);
   if (!stmt.ok()) return stmt.status();
   std::vector<XinfoRow> rows;
-  absl::Status s = ForEachRow(db, stmt->get(), context, [&](sqlite3_stmt* r) {
+  absl::Status s = ForEachRow(db, *stmt, context, [&](const sqlite::Stmt& r) {
     XinfoRow x;
-    x.name = ColumnText(r, 0);
-    x.has_default = sqlite3_column_type(r, 1) != SQLITE_NULL;
-    x.default_sql = ColumnText(r, 1);
-    x.hidden = sqlite3_column_int(r, 2);
+    x.name = r.ColumnText(0);
+    x.has_default = !r.ColumnIsNull(1);
+    x.default_sql = r.ColumnText(1);
+    x.hidden = r.ColumnInt(2);
     rows.push_back(std::move(x));
   });
   if (!s.ok()) return s;
@@ -158,14 +145,14 @@ bool HasReservedPrefix(std::string_view name) {
 // The columns an index covers, for messages: (a, b), <expression> for
 // expression parts.
 absl::StatusOr<std::string> IndexColumns(sqlite3* db, const std::string& index) {
-  const std::string context = absl::StrCat("reading index ", QuoteIdentifier(index));
+  const std::string context = absl::StrCat("reading index ", sqlite::QuoteIdentifier(index));
   auto stmt = Prepare(db, "SELECT name FROM pragma_index_info(?1, 'main') ORDER BY seqno",
                       {index}, context);
   if (!stmt.ok()) return stmt.status();
   std::vector<std::string> names;
-  absl::Status s = ForEachRow(db, stmt->get(), context, [&](sqlite3_stmt* r) {
-    names.push_back(sqlite3_column_type(r, 0) == SQLITE_NULL ? "<expression>"
-                                                             : QuoteIdentifier(ColumnText(r, 0)));
+  absl::Status s = ForEachRow(db, *stmt, context, [&](const sqlite::Stmt& r) {
+    names.push_back(r.ColumnIsNull(0) ? "<expression>"
+                                                             : sqlite::QuoteIdentifier(r.ColumnText(0)));
   });
   if (!s.ok()) return s;
   return absl::StrCat("(", absl::StrJoin(names, ", "), ")");
@@ -179,8 +166,8 @@ absl::Status CheckNoUniqueIndex(sqlite3* db, const TableInfo& t, const std::stri
                       {t.name}, context);
   if (!stmt.ok()) return stmt.status();
   std::vector<std::pair<std::string, std::string>> unique;  // name, origin
-  absl::Status s = ForEachRow(db, stmt->get(), context, [&](sqlite3_stmt* r) {
-    unique.emplace_back(ColumnText(r, 0), ColumnText(r, 1));
+  absl::Status s = ForEachRow(db, *stmt, context, [&](const sqlite::Stmt& r) {
+    unique.emplace_back(r.ColumnText(0), r.ColumnText(1));
   });
   if (!s.ok()) return s;
   if (unique.empty()) return absl::OkStatus();
@@ -189,7 +176,7 @@ absl::Status CheckNoUniqueIndex(sqlite3* db, const TableInfo& t, const std::stri
   if (!columns.ok()) return columns.status();
   const std::string what =
       origin == "u" ? absl::StrCat("a UNIQUE constraint on ", *columns)
-                    : absl::StrCat("the unique index ", QuoteIdentifier(index), " on ", *columns);
+                    : absl::StrCat("the unique index ", sqlite::QuoteIdentifier(index), " on ", *columns);
   return absl::FailedPreconditionError(absl::StrCat(
       "table ", tname, " has ", what,
       ": crlog cannot replicate a table with UNIQUE indexes other than its primary key, because "
@@ -208,20 +195,20 @@ absl::Status CheckNoForeignKey(sqlite3* db, const TableInfo& t, const std::strin
   int first_id = 0;
   std::string parent;
   std::vector<std::string> from;
-  absl::Status s = ForEachRow(db, stmt->get(), context, [&](sqlite3_stmt* r) {
-    const int id = sqlite3_column_int(r, 0);
+  absl::Status s = ForEachRow(db, *stmt, context, [&](const sqlite::Stmt& r) {
+    const int id = r.ColumnInt(0);
     if (!any) {
       any = true;
       first_id = id;
-      parent = ColumnText(r, 1);
+      parent = r.ColumnText(1);
     }
-    if (id == first_id) from.push_back(QuoteIdentifier(ColumnText(r, 2)));
+    if (id == first_id) from.push_back(sqlite::QuoteIdentifier(r.ColumnText(2)));
   });
   if (!s.ok()) return s;
   if (!any) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
       "table ", tname, " has a foreign key (", absl::StrJoin(from, ", "), ") referencing ",
-      QuoteIdentifier(parent),
+      sqlite::QuoteIdentifier(parent),
       ": crlog cannot replicate tables with foreign keys, because rows from other replicas "
       "arrive in any order and a merge could break the constraint; drop the REFERENCES clause"));
 }
@@ -235,25 +222,25 @@ absl::StatusOr<TableInfo> ReadTableInfo(sqlite3* db, std::string_view schema,
   auto listed = FindTable(db, *canonical_schema, table);
   if (!listed.ok()) return listed.status();
   if (listed->type == "view") {
-    return absl::InvalidArgumentError(absl::StrCat(QuoteIdentifier(listed->name), " in schema ",
-                                                   QuoteIdentifier(*canonical_schema),
+    return absl::InvalidArgumentError(absl::StrCat(sqlite::QuoteIdentifier(listed->name), " in schema ",
+                                                   sqlite::QuoteIdentifier(*canonical_schema),
                                                    " is a view, not a table"));
   }
 
   TableInfo info;
   info.name = listed->name;
   info.without_rowid = listed->without_rowid;
-  const std::string tname = QuoteIdentifier(info.name);
+  const std::string tname = sqlite::QuoteIdentifier(info.name);
 
   {
     const std::string context = absl::StrCat("reading the definition of table ", tname);
     auto stmt = Prepare(db,
-                        absl::StrCat("SELECT sql FROM ", QuoteIdentifier(*canonical_schema),
+                        absl::StrCat("SELECT sql FROM ", sqlite::QuoteIdentifier(*canonical_schema),
                                      ".sqlite_schema WHERE type = 'table' AND name = ?1"),
                         {info.name}, context);
     if (!stmt.ok()) return stmt.status();
-    absl::Status s = ForEachRow(db, stmt->get(), context,
-                                [&](sqlite3_stmt* r) { info.create_sql = ColumnText(r, 0); });
+    absl::Status s = ForEachRow(db, *stmt, context,
+                                [&](const sqlite::Stmt& r) { info.create_sql = r.ColumnText(0); });
     if (!s.ok()) return s;
   }
 
@@ -268,13 +255,13 @@ absl::StatusOr<TableInfo> ReadTableInfo(sqlite3* db, std::string_view schema,
                         "FROM pragma_table_xinfo(?1, ?2) ORDER BY cid",
                         {info.name, *canonical_schema}, context);
     if (!stmt.ok()) return stmt.status();
-    absl::Status s = ForEachRow(db, stmt->get(), context, [&](sqlite3_stmt* r) {
+    absl::Status s = ForEachRow(db, *stmt, context, [&](const sqlite::Stmt& r) {
       ColumnInfo c;
-      c.name = ColumnText(r, 0);
-      c.declared_type = ColumnText(r, 1);
-      c.not_null = sqlite3_column_int(r, 2) != 0;
-      c.has_default = sqlite3_column_type(r, 3) != SQLITE_NULL;
-      c.pk_index = sqlite3_column_int(r, 4);
+      c.name = r.ColumnText(0);
+      c.declared_type = r.ColumnText(1);
+      c.not_null = r.ColumnInt(2) != 0;
+      c.has_default = !r.ColumnIsNull(3);
+      c.pk_index = r.ColumnInt(4);
       info.columns.push_back(std::move(c));
     });
     if (!s.ok()) return s;
@@ -290,7 +277,7 @@ absl::StatusOr<TableInfo> ReadTableInfo(sqlite3* db, std::string_view schema,
 }
 
 absl::Status CheckReplicable(sqlite3* db, std::string_view schema, const TableInfo& t) {
-  const std::string tname = QuoteIdentifier(t.name);
+  const std::string tname = sqlite::QuoteIdentifier(t.name);
   if (HasReservedPrefix(t.name)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "table ", tname,
@@ -299,7 +286,7 @@ absl::Status CheckReplicable(sqlite3* db, std::string_view schema, const TableIn
   }
   if (!absl::EqualsIgnoreCase(Sv(schema), "main")) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "table ", tname, " is in schema ", QuoteIdentifier(schema),
+        "table ", tname, " is in schema ", sqlite::QuoteIdentifier(schema),
         ": crlog replicates tables of the main schema only; create the table in the main "
         "database"));
   }
@@ -339,7 +326,7 @@ absl::Status CheckReplicable(sqlite3* db, std::string_view schema, const TableIn
     const ColumnInfo& c = t.columns[i];
     if (!c.not_null) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "primary key column ", QuoteIdentifier(c.name), " of table ", tname,
+          "primary key column ", sqlite::QuoteIdentifier(c.name), " of table ", tname,
           " is not declared NOT NULL: crlog needs a key that is never NULL (an INTEGER PRIMARY "
           "KEY without NOT NULL lets SQLite pick the rowid, which differs between replicas); "
           "add NOT NULL to the column"));
@@ -354,12 +341,12 @@ absl::Status CheckReplicable(sqlite3* db, std::string_view schema, const TableIn
     int rc = sqlite3_table_column_metadata(db, "main", t.name.c_str(), c.name.c_str(), nullptr,
                                            nullptr, &not_null, &primary_key, &autoinc);
     if (rc != SQLITE_OK) {
-      return SqliteError(db, rc, absl::StrCat("reading primary key column ",
-                                              QuoteIdentifier(c.name), " of table ", tname));
+      return sqlite::SqliteError(db, rc, absl::StrCat("reading primary key column ",
+                                              sqlite::QuoteIdentifier(c.name), " of table ", tname));
     }
     if (autoinc) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "table ", tname, " declares ", QuoteIdentifier(c.name),
+          "table ", tname, " declares ", sqlite::QuoteIdentifier(c.name),
           " AUTOINCREMENT: ids counted up on each replica collide between replicas; remove "
           "AUTOINCREMENT and choose keys that are unique across replicas (random or UUID)"));
     }
@@ -370,7 +357,7 @@ absl::Status CheckReplicable(sqlite3* db, std::string_view schema, const TableIn
   for (const XinfoRow& x : *xinfo) {
     if (x.hidden == 2 || x.hidden == 3) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "column ", QuoteIdentifier(x.name), " of table ", tname,
+          "column ", sqlite::QuoteIdentifier(x.name), " of table ", tname,
           " is a generated column: SQLite computes its value, so it cannot be written by a "
           "merge; make it a plain column or compute it in a view"));
     }
@@ -384,7 +371,7 @@ absl::Status CheckReplicable(sqlite3* db, std::string_view schema, const TableIn
         x != xinfo->end() && x->has_default && absl::EqualsIgnoreCase(x->default_sql, "NULL");
     if (!c.has_default || default_is_null) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "column ", QuoteIdentifier(c.name), " of table ", tname, " is NOT NULL ",
+          "column ", sqlite::QuoteIdentifier(c.name), " of table ", tname, " is NOT NULL ",
           default_is_null ? "with DEFAULT NULL" : "without a DEFAULT",
           ": a row from another replica may arrive one column at a time; give the column a "
           "non-NULL DEFAULT or drop NOT NULL"));

@@ -4,7 +4,7 @@
 #ifndef CRLOG_SCHEMA_TABLE_INFO_H_
 #define CRLOG_SCHEMA_TABLE_INFO_H_
 
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <string>
 #include <string_view>

@@ -14,7 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/time.h"
+#include "crlog/time.h"
 #include "tools/commands.h"
 #include "tools/safe_text.h"
 
@@ -310,15 +310,11 @@ absl::StatusOr<uint64_t> ParseLimit(absl::string_view flag, absl::string_view va
 }
 
 // A time for --since / --until, as microseconds since the Unix epoch: Unix
-// seconds, a date (UTC midnight) or an RFC 3339 time.
-absl::StatusOr<int64_t> ParseTime(absl::string_view flag, absl::string_view value) {
+// seconds, or any time a point may be (crlog/time.h).
+absl::StatusOr<int64_t> ParseFlagTime(absl::string_view flag, absl::string_view value) {
   int64_t seconds = 0;
   if (absl::SimpleAtoi(value, &seconds)) return seconds * 1000000;
-  absl::Time t;
-  std::string err;
-  for (const char* format : {absl::RFC3339_full, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"}) {
-    if (absl::ParseTime(format, value, absl::UTCTimeZone(), &t, &err)) return absl::ToUnixMicros(t);
-  }
+  if (std::optional<int64_t> micros = crlog::ParseTime(std::string_view(value.data(), value.size()))) return *micros;
   return UsageError(absl::StrCat(flag, " wants a time: 2026-11-22, 2026-11-22T10:00:00Z or Unix seconds, not '",
                                  value, "'"));
 }
@@ -458,7 +454,7 @@ absl::Status ParseCommandArgs(const CommandInfo& cmd, const std::vector<std::str
             }
             o.site = absl::AsciiStrToLower(value);
           } else {
-            absl::StatusOr<int64_t> t = ParseTime(arg, value);
+            absl::StatusOr<int64_t> t = ParseFlagTime(arg, value);
             if (!t.ok()) return t.status();
             (arg == "--since" ? o.since_micros : o.until_micros) = *t;
           }

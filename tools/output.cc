@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/time.h"
 #include "crlog/event.h"
 #include "crlog/value.h"
 #include "tools/packed_pk.h"
@@ -78,16 +77,6 @@ std::string EventTime(const Event& ev) {
   return FormatTime(ev.time_micros);
 }
 }  // namespace
-
-std::string FormatTime(int64_t time_micros) {
-  absl::Time t = absl::FromUnixMicros(time_micros);
-  int64_t fraction = time_micros % 1000000;
-  if (fraction < 0) fraction += 1000000;
-  const char* format = fraction == 0          ? "%Y-%m-%dT%H:%M:%SZ"
-                       : fraction % 1000 == 0 ? "%Y-%m-%dT%H:%M:%E3SZ"
-                                              : "%Y-%m-%dT%H:%M:%E6SZ";
-  return absl::FormatTime(format, t, absl::UTCTimeZone());
-}
 
 std::string ShortSite(const SiteId& site) { return ToHex(site).substr(0, 8); }
 

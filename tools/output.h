@@ -12,6 +12,7 @@
 #include "crlog/event.h"
 #include "crlog/ids.h"
 #include "crlog/log.h"
+#include "crlog/time.h"
 #include "tools/json_value.h"
 
 namespace crlog::tools {
@@ -23,10 +24,6 @@ struct Io {
   std::ostream& err;
   bool err_is_terminal = false;
 };
-
-// UTC, ISO-8601, with the fraction trimmed to what the value needs:
-// 2024-05-01T09:00:00Z, 2024-05-01T09:00:00.250Z, 2024-05-01T09:00:00.123456Z.
-std::string FormatTime(int64_t time_micros);
 
 // The first 8 hex digits of a site id: how a site is shown in one-line views.
 std::string ShortSite(const SiteId& site);

@@ -8,13 +8,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "engine/blame.h"
-#include "engine/diff.h"
-#include "engine/held_events.h"
-#include "engine/history_db.h"
-#include "engine/op_changes.h"
-#include "engine/replay.h"
-#include "engine/sql.h"
+#include "engine/history/blame.h"
+#include "engine/history/diff.h"
+#include "engine/fold/held_events.h"
+#include "engine/history/history_db.h"
+#include "engine/history/op_changes.h"
+#include "engine/history/replay.h"
+#include "util/sqlite/stmt.h"
 #include "extension/api/log_impl.h"
 #include "log/format.h"
 #include "log/store.h"
@@ -34,7 +34,7 @@ absl::StatusOr<std::vector<Value>> UnpackPrimaryKey(std::string_view packed) {
 }
 
 absl::StatusOr<std::vector<HeldEvent>> ReadHeldEvents(const std::string& db_path) {
-  auto db = engine::OpenDb(db_path, SQLITE_OPEN_READONLY, absl::StrCat("reading the held events of '", db_path, "'"));
+  auto db = sqlite::OpenDb(db_path, SQLITE_OPEN_READONLY, absl::StrCat("reading the held events of '", db_path, "'"));
   if (!db.ok()) return db.status();
   return engine::ReadHeldEvents(db->get());
 }
@@ -45,15 +45,15 @@ namespace {
 absl::StatusOr<std::optional<std::string>> DatabaseOwner(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
-  auto db = engine::OpenDb(path, SQLITE_OPEN_READONLY, absl::StrCat("cannot open the database '", path, "'"));
+  auto db = sqlite::OpenDb(path, SQLITE_OPEN_READONLY, absl::StrCat("cannot open the database '", path, "'"));
   if (!db.ok()) return db.status();
-  auto has = engine::Stmt::Prepare(
+  auto has = sqlite::Stmt::Prepare(
       db->get(), "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'crlog_site'");
   if (!has.ok()) return has.status();
   auto found = has->Step();
   if (!found.ok()) return found.status();
   if (!*found) return std::nullopt;
-  auto owner = engine::Stmt::Prepare(db->get(), "SELECT owner FROM main.crlog_site WHERE id = 0");
+  auto owner = sqlite::Stmt::Prepare(db->get(), "SELECT owner FROM main.crlog_site WHERE id = 0");
   if (!owner.ok()) return owner.status();
   auto row = owner->Step();
   if (!row.ok()) return row.status();

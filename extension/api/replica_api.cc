@@ -2,19 +2,19 @@
 // over the same engine the extension uses.
 #include "crlog/replica.h"
 
-#include "schema/sqlite_api.h"
+#include "util/sqlite/api.h"
 
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "crlog/history.h"
-#include "engine/replica.h"
-#include "engine/sql.h"
+#include "engine/replica/replica.h"
+#include "util/sqlite/stmt.h"
 #include "extension/api/log_impl.h"
 #include "extension/connection.h"
 #include "log/bundle.h"
-#include "log/strings.h"
+#include "util/strings.h"
 
 namespace crlog {
 
@@ -130,12 +130,12 @@ const Log& Replica::log() const { return *impl_->log; }
 
 absl::Status Replica::Execute(std::string_view sql) {
   sqlite::ApiScope scope(impl_->api_slot);
-  return engine::Exec(impl_->db, sql);
+  return sqlite::Exec(impl_->db, sql);
 }
 
 absl::Status Replica::Replicate(std::string_view table) {
   sqlite::ApiScope scope(impl_->api_slot);
-  auto stmt = engine::Stmt::Prepare(impl_->db, "SELECT crsql_as_crr(?)");
+  auto stmt = sqlite::Stmt::Prepare(impl_->db, "SELECT crsql_as_crr(?)");
   if (!stmt.ok()) return stmt.status();
   stmt->BindText(1, table);
   absl::Status s = stmt->Run();

@@ -18,7 +18,7 @@
 #include "absl/strings/str_replace.h"
 #include "log/row_codec.h"
 #include "log/store.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "schema/packed_pk.h"
 
 #ifndef CRLOG_EXTENSION

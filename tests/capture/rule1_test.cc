@@ -5,7 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "engine/verify_database.h"
+#include "engine/history/verify_database.h"
 #include "tests/capture/capture_test_util.h"
 
 namespace crlog::capture_test {

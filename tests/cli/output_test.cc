@@ -1,4 +1,4 @@
-// The pieces the crlog program is made of, tested in process: time and JSON
+// The pieces the crlog program is made of, tested in process: JSON
 // formatting, packed pks, argument parsing and the exit-code mapping.
 #include <string>
 #include <vector>
@@ -11,26 +11,6 @@
 
 namespace crlog::tools {
 namespace {
-
-constexpr int64_t kMay1At9 = int64_t{1714554000} * 1000000;
-
-TEST(FormatTimeTest, WholeSecondsHaveNoFraction) {
-  EXPECT_EQ(FormatTime(kMay1At9), "2024-05-01T09:00:00Z");
-}
-
-TEST(FormatTimeTest, MillisecondsShowThreeDigits) {
-  EXPECT_EQ(FormatTime(kMay1At9 + 250000), "2024-05-01T09:00:00.250Z");
-}
-
-TEST(FormatTimeTest, OtherFractionsShowMicroseconds) {
-  EXPECT_EQ(FormatTime(kMay1At9 + 123456), "2024-05-01T09:00:00.123456Z");
-  EXPECT_EQ(FormatTime(kMay1At9 + 1), "2024-05-01T09:00:00.000001Z");
-}
-
-TEST(FormatTimeTest, TimesBeforeTheEpochCountBackwards) {
-  EXPECT_EQ(FormatTime(-1), "1969-12-31T23:59:59.999999Z");
-  EXPECT_EQ(FormatTime(0), "1970-01-01T00:00:00Z");
-}
 
 TEST(JsonStringTest, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(JsonString("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\nd\\u0001\"");

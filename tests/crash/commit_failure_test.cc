@@ -8,7 +8,7 @@
 // every crlog connection is closed, and before any reopen could recover
 // what the failed COMMIT left.
 #include "absl/strings/str_cat.h"
-#include "engine/verify_database.h"
+#include "engine/history/verify_database.h"
 #include "gtest/gtest.h"
 #include "tests/crash/harness.h"
 #include "tests/crash/test_vfs.h"

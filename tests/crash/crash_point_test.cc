@@ -1,5 +1,5 @@
 // Rule 3 of DESIGN.md at the instants that matter most, reached exactly
-// through crlog's named crash points (engine/crash_point.h): inside commit
+// through crlog's named crash points (engine/replica/crash_point.h): inside commit
 // phase one (after the pending append, after the watermark write), between
 // SQLite's commit and the publish, inside recovery on open, and inside a
 // crsql_as_crr backfill. After each crash the state left on disk is checked
@@ -9,7 +9,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "engine/verify_database.h"
+#include "engine/history/verify_database.h"
 #include "gtest/gtest.h"
 #include "tests/crash/harness.h"
 

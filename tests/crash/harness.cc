@@ -16,8 +16,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "engine/replica.h"
-#include "engine/verify_database.h"
+#include "engine/replica/replica.h"
+#include "engine/history/verify_database.h"
 #include "log/event.h"
 #include "log/row_codec.h"
 #include "schema/packed_pk.h"

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/meta_tables.h"
+#include "engine/replica/meta_tables.h"
 #include "gtest/gtest.h"
 #include "log/hash.h"
 #include "log/store.h"

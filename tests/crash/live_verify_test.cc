@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/verify_database.h"
+#include "engine/history/verify_database.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/crash/harness.h"

@@ -46,8 +46,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/meta_tables.h"
-#include "engine/verify_database.h"
+#include "engine/replica/meta_tables.h"
+#include "engine/history/verify_database.h"
 #include "gtest/gtest.h"
 #include "log/hash.h"
 #include "tests/crash/harness.h"

@@ -21,7 +21,7 @@
 //   apply-mixed  BEGIN; SELECT crlog_apply(bundle); local writes as in
 //          mixed; COMMIT.
 // Seeds with SEED % 3 == 2 checkpoint a WAL every 8 pages. Named crash
-// points come from the environment (engine/crash_point.h). Exit status: 0
+// points come from the environment (engine/replica/crash_point.h). Exit status: 0
 // done, 2 usage, 3 an unexpected error (described on stderr).
 #include <errno.h>
 #include <unistd.h>

@@ -26,7 +26,7 @@
 //   backfill  SELECT crsql_as_crr('legacy') on a table that already has
 //             rows, with a small crlog-max-event-bytes so the backfill is an
 //             event group; acknowledges 1 when it committed.
-// Named crash points (engine/crash_point.h) are set through the environment
+// Named crash points (engine/replica/crash_point.h) are set through the environment
 // by the parent. CRLOG_CRASH_TRACE=1 echoes every statement to stderr.
 // Exit status: 0 done, 2 usage, 3 an unexpected error (described on stderr).
 #include <errno.h>

@@ -1,9 +1,9 @@
-// Blame and cell history (engine/blame.h) on real multi-site histories:
+// Blame and cell history (engine/history/blame.h) on real multi-site histories:
 // what blame reports is what a replay at head holds, the event it names is
 // the last one the row's history gives for that cell, and the history lists
 // every earlier value in the order this replica took them in, whichever way
 // they arrived (crlog_apply, or an import through crsql_changes).
-#include "engine/blame.h"
+#include "engine/history/blame.h"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/history_db.h"
-#include "engine/sql.h"
+#include "engine/history/history_db.h"
+#include "util/sqlite/stmt.h"
 #include "log/hash.h"
 #include "schema/packed_pk.h"
 #include "tests/engine/history_test_util.h"
@@ -30,7 +30,7 @@ std::string Pk(int64_t id) { return schema::PackColumns({Value::Integer(id)}); }
 // The packed pks crlog_clock holds for table t: every row the replica saw.
 std::vector<std::string> SeenPks(sqlite3* db) {
   std::vector<std::string> out;
-  auto stmt = Stmt::Prepare(db, "SELECT pk FROM crlog_clock WHERE tbl = (SELECT id FROM crlog_tables WHERE name = 't')");
+  auto stmt = sqlite::Stmt::Prepare(db, "SELECT pk FROM crlog_clock WHERE tbl = (SELECT id FROM crlog_tables WHERE name = 't')");
   EXPECT_TRUE(stmt.ok()) << stmt.status();
   while (stmt.ok() && *stmt->Step()) out.emplace_back(stmt->ColumnBlob(0));
   return out;

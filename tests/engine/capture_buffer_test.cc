@@ -1,5 +1,5 @@
 // The capture buffer follows SQLite's savepoints exactly.
-#include "engine/capture_buffer.h"
+#include "engine/capture/capture_buffer.h"
 
 #include <gtest/gtest.h>
 

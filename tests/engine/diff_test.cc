@@ -1,7 +1,7 @@
-// Diff (engine/diff.h): the diff of two points equals comparing the two
+// Diff (engine/history/diff.h): the diff of two points equals comparing the two
 // replays row by row, on random multi-site histories, and names tables and
 // columns that exist at one point only.
-#include "engine/diff.h"
+#include "engine/history/diff.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/history_db.h"
+#include "engine/history/history_db.h"
 #include "log/hash.h"
 #include "schema/packed_pk.h"
 #include "tests/engine/history_test_util.h"

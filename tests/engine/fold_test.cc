@@ -1,6 +1,6 @@
 // The fold applies events by cr-sqlite's rule, whatever order concurrent
 // events arrive in.
-#include "engine/fold.h"
+#include "engine/fold/fold.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/meta_tables.h"
-#include "engine/sql.h"
+#include "engine/replica/meta_tables.h"
+#include "util/sqlite/stmt.h"
 #include "log/event.h"
 #include "log/row_codec.h"
 #include "schema/packed_pk.h"
@@ -54,7 +54,7 @@ class FoldTest : public ::testing::Test {
     if (db_) sqlite3_close(db_);
     ASSERT_EQ(sqlite3_open(":memory:", &db_), SQLITE_OK);
     ASSERT_TRUE(meta::CreateTables(db_).ok());
-    ASSERT_TRUE(Exec(db_, "CREATE TABLE todo(id INTEGER PRIMARY KEY NOT NULL, title TEXT, done INTEGER DEFAULT 0);"
+    ASSERT_TRUE(sqlite::Exec(db_, "CREATE TABLE todo(id INTEGER PRIMARY KEY NOT NULL, title TEXT, done INTEGER DEFAULT 0);"
                           "INSERT INTO crlog_tables(id, name) VALUES (1, 'todo');").ok());
   }
   void FoldAll(const std::vector<std::pair<log::Hash, log::Event>>& events) {
@@ -69,7 +69,7 @@ class FoldTest : public ::testing::Test {
   }
   std::string Rows() {
     std::string out;
-    auto stmt = Stmt::Prepare(db_, "SELECT id, quote(title), quote(done) FROM todo ORDER BY id");
+    auto stmt = sqlite::Stmt::Prepare(db_, "SELECT id, quote(title), quote(done) FROM todo ORDER BY id");
     EXPECT_TRUE(stmt.ok());
     while (*stmt->Step()) {
       out += std::to_string(stmt->ColumnInt(0)) + ":" + std::string(stmt->ColumnText(1)) + "," +

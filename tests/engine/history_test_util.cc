@@ -3,11 +3,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/sql.h"
+#include "util/sqlite/stmt.h"
 #include "gtest/gtest.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "schema/packed_pk.h"
-#include "schema/sql_quote.h"
+#include "util/sqlite/quote.h"
 #include "schema/table_info.h"
 
 namespace crlog::engine::history_test {
@@ -84,10 +84,10 @@ std::map<std::string, std::vector<Value>> Rows(sqlite3* db, std::string_view tab
   auto info = schema::ReadTableInfo(db, "main", table);
   if (!info.ok()) return out;
   std::vector<std::string> cols;
-  for (int i : info->pk) cols.push_back(schema::QuoteIdentifier(info->columns[i].name));
-  for (int i : info->non_pk) cols.push_back(schema::QuoteIdentifier(info->columns[i].name));
-  auto stmt = Stmt::Prepare(db, absl::StrCat("SELECT ", absl::StrJoin(cols, ", "), " FROM main.",
-                                             schema::QuoteIdentifier(info->name)));
+  for (int i : info->pk) cols.push_back(sqlite::QuoteIdentifier(info->columns[i].name));
+  for (int i : info->non_pk) cols.push_back(sqlite::QuoteIdentifier(info->columns[i].name));
+  auto stmt = sqlite::Stmt::Prepare(db, absl::StrCat("SELECT ", absl::StrJoin(cols, ", "), " FROM main.",
+                                             sqlite::QuoteIdentifier(info->name)));
   EXPECT_TRUE(stmt.ok()) << stmt.status();
   if (!stmt.ok()) return out;
   while (true) {

@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/history_db.h"
-#include "engine/point.h"
-#include "engine/replay.h"
+#include "engine/history/history_db.h"
+#include "engine/history/point.h"
+#include "engine/history/replay.h"
 #include "crlog/value.h"
 #include "tests/merge_sql/merge_sql_util.h"
 

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/replica.h"
-#include "engine/sql.h"
-#include "engine/verify_database.h"
+#include "engine/replica/replica.h"
+#include "util/sqlite/stmt.h"
+#include "engine/history/verify_database.h"
 #include "log/store.h"
 
 namespace crlog::engine {
@@ -39,11 +39,11 @@ class RecoveryTest : public ::testing::Test {
     return db;
   }
   void Run(sqlite3* db, const std::string& sql) {
-    absl::Status s = Exec(db, sql);
+    absl::Status s = sqlite::Exec(db, sql);
     ASSERT_TRUE(s.ok()) << s;
   }
   std::string Query(sqlite3* db, const std::string& sql) {
-    auto stmt = Stmt::Prepare(db, sql);
+    auto stmt = sqlite::Stmt::Prepare(db, sql);
     EXPECT_TRUE(stmt.ok()) << stmt.status();
     std::string out;
     while (*stmt->Step()) {

@@ -1,7 +1,7 @@
-// Replay (engine/replay.h) and points (engine/point.h) on histories written
+// Replay (engine/history/replay.h) and points (engine/history/point.h) on histories written
 // through the built extension: schema that changes over time, a row alone,
 // time points, and the errors a user meets.
-#include "engine/replay.h"
+#include "engine/history/replay.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -9,11 +9,11 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/meta_tables.h"
-#include "engine/point.h"
-#include "engine/replica.h"
-#include "engine/sql.h"
-#include "engine/verify_database.h"
+#include "engine/replica/meta_tables.h"
+#include "engine/history/point.h"
+#include "engine/replica/replica.h"
+#include "util/sqlite/stmt.h"
+#include "engine/history/verify_database.h"
 #include "log/store.h"
 #include "schema/packed_pk.h"
 
@@ -46,11 +46,11 @@ class ReplayTest : public ::testing::Test {
     return db;
   }
   static void Run(sqlite3* db, const std::string& sql) {
-    absl::Status s = Exec(db, sql);
+    absl::Status s = sqlite::Exec(db, sql);
     ASSERT_TRUE(s.ok()) << s << "\n" << sql;
   }
   static std::string Query(sqlite3* db, const std::string& sql) {
-    auto stmt = Stmt::Prepare(db, sql);
+    auto stmt = sqlite::Stmt::Prepare(db, sql);
     EXPECT_TRUE(stmt.ok()) << stmt.status();
     if (!stmt.ok()) return "";
     std::string out;

@@ -1,4 +1,4 @@
-#include "engine/row_clock.h"
+#include "engine/fold/row_clock.h"
 
 #include <gtest/gtest.h>
 

@@ -32,7 +32,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/verify_database.h"
+#include "engine/history/verify_database.h"
 #include "crlog/value.h"
 #include "schema/packed_pk.h"
 #include "tests/fuzz/changes_input.h"

@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "engine/meta_tables.h"
-#include "engine/sql.h"
-#include "log/strings.h"
-#include "schema/sql_quote.h"
+#include "engine/replica/meta_tables.h"
+#include "util/sqlite/stmt.h"
+#include "util/strings.h"
+#include "util/sqlite/quote.h"
 
 namespace crlog::history_test {
 
@@ -20,12 +20,12 @@ std::string Render(const Value& v) {
 }
 
 absl::StatusOr<Snapshot> ReadSnapshot(sqlite3* db, const std::string& list_sql) {
-  auto names = engine::QueryTexts(engine::Stmt::Prepare(db, list_sql));
+  auto names = sqlite::QueryTexts(sqlite::Stmt::Prepare(db, list_sql));
   if (!names.ok()) return names.status();
   Snapshot out;
   for (const std::string& name : *names) {
     TableSnapshot& t = out[name];
-    auto cols = engine::Stmt::Prepare(db, "SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid");
+    auto cols = sqlite::Stmt::Prepare(db, "SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid");
     if (!cols.ok()) return cols.status();
     cols->BindText(1, name);
     while (true) {
@@ -36,7 +36,7 @@ absl::StatusOr<Snapshot> ReadSnapshot(sqlite3* db, const std::string& list_sql) 
       if (cols->ColumnInt(1) > 0) absl::StrAppend(&col, "*", cols->ColumnInt(1));
       t.columns.push_back(std::move(col));
     }
-    auto rows = engine::Stmt::Prepare(db, absl::StrCat("SELECT * FROM ", schema::QuoteIdentifier(name)));
+    auto rows = sqlite::Stmt::Prepare(db, absl::StrCat("SELECT * FROM ", sqlite::QuoteIdentifier(name)));
     if (!rows.ok()) return rows.status();
     while (true) {
       auto row = rows->Step();
@@ -88,8 +88,8 @@ std::string DiffSnapshots(const Snapshot& got, const Snapshot& want) {
 absl::StatusOr<ReplicaLog> OpenReplicaLog(const std::string& db_path) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  ::crlog::engine::OwnedDb db(raw);
-  if (rc != SQLITE_OK) return engine::SqliteError(raw, rc, absl::StrCat("opening ", db_path));
+  ::crlog::sqlite::OwnedDb db(raw);
+  if (rc != SQLITE_OK) return sqlite::SqliteError(raw, rc, absl::StrCat("opening ", db_path));
   ReplicaLog out;
   auto site = engine::meta::ReadSite(db.get());
   if (!site.ok()) return site.status();
@@ -111,8 +111,8 @@ absl::StatusOr<Snapshot> ReplaySnapshot(const log::LogStore& store, const engine
                                         const log::SiteId& local_site) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE, nullptr);
-  ::crlog::engine::OwnedDb db(raw);
-  if (rc != SQLITE_OK) return engine::SqliteError(raw, rc, "opening :memory:");
+  ::crlog::sqlite::OwnedDb db(raw);
+  if (rc != SQLITE_OK) return sqlite::SqliteError(raw, rc, "opening :memory:");
   engine::ReplayOptions options;
   options.local_site = local_site;
   auto stats = engine::ReplayInto(store, point, db.get(), options);

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/point.h"
-#include "engine/replay.h"
+#include "engine/history/point.h"
+#include "engine/history/replay.h"
 #include "log/hash.h"
 #include "log/store.h"
 #include "crlog/value.h"

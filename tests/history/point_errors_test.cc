@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "engine/point.h"
+#include "engine/history/point.h"
 #include "gtest/gtest.h"
 #include "log/hash.h"
 #include "tests/capture/capture_test_util.h"

@@ -4,7 +4,7 @@
 // both paths (crlog_export/crlog_apply and the crsql_changes loop), and each
 // alters a table once, mid-history. After every step the replica that
 // changed records its tables. At the end every recorded moment is replayed
-// from the log (engine/replay.h) and must give exactly those tables:
+// from the log (engine/history/replay.h) and must give exactly those tables:
 //  - at the replica's new event, named by id, by a prefix and as site:seq;
 //  - at the heads it had then;
 //  - at the time it had stored its newest event (a time point: what it had
@@ -31,8 +31,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "engine/point.h"
-#include "engine/replay.h"
+#include "engine/history/point.h"
+#include "engine/history/replay.h"
 #include "gtest/gtest.h"
 #include "log/hash.h"
 #include "crlog/value.h"

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/point.h"
-#include "engine/verify_database.h"
+#include "engine/history/point.h"
+#include "engine/history/verify_database.h"
 #include "gtest/gtest.h"
 #include "log/format.h"
 #include "log/hash.h"

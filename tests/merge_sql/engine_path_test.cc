@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
-#include "log/varint.h"
+#include "util/varint.h"
 #include "tests/merge_sql/merge_sql_util.h"
 
 namespace crlog::merge_sql_test {
@@ -69,7 +69,7 @@ ApplyResult Apply(Db& db, const std::string& bundle) {
 bool FirstEvent(const std::string& bundle, size_t* offset, size_t* size) {
   std::string_view in = bundle;
   uint64_t n = 0;
-  if (!log::GetVarint(&in, &n) || n > in.size()) return false;
+  if (!util::GetVarint(&in, &n) || n > in.size()) return false;
   *offset = bundle.size() - in.size();
   *size = n;
   return true;

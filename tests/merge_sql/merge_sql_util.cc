@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "log/hash.h"
-#include "log/strings.h"
+#include "util/strings.h"
 #include "schema/packed_pk.h"
 
 namespace crlog::merge_sql_test {

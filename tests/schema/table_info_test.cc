@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "schema/sql_quote.h"
+#include "util/sqlite/quote.h"
 
 namespace crlog::schema {
 namespace {
@@ -386,9 +386,9 @@ TEST_F(TableInfoTest, CompositeForeignKeyNamesAllItsColumns) {
 
 TEST_F(TableInfoTest, ReservedTableNamesAreRefused) {
   for (const char* name : {"crlog_meta", "crsql_changes_x", "CRSQL_Thing"}) {
-    Exec(absl::StrCat("CREATE TABLE ", QuoteIdentifier(name), "(id INTEGER PRIMARY KEY NOT NULL)"));
+    Exec(absl::StrCat("CREATE TABLE ", sqlite::QuoteIdentifier(name), "(id INTEGER PRIMARY KEY NOT NULL)"));
     ExpectRefused(name, absl::StatusCode::kInvalidArgument,
-                  {QuoteIdentifier(name), "reserved name"});
+                  {sqlite::QuoteIdentifier(name), "reserved name"});
   }
   // SQLite will not let a user create sqlite_ tables, but makes its own:
   // sqlite_sequence appears with the first AUTOINCREMENT table.
