@@ -12,6 +12,7 @@ packages=(
   liblmdb-dev
   libcapnp-dev capnproto
   libabsl-dev
+  libcli11-dev
   libssl-dev
   libgtest-dev libgmock-dev
   libbenchmark-dev

@@ -1,4 +1,5 @@
-// Replica: one replicated SQLite database and its log. The engine's C++ API.
+// Replica: one replicated SQLite database and its log, as the engine sees
+// it (the public C++ API over it is crlog/replica.h, in extension/api/).
 //
 // Contract:
 // - One Replica per database file per process, shared by every connection to
@@ -85,7 +86,7 @@ class Replica {
   // Who hears of this database's commits in this process (Subscribe).
   CommitFeed& commit_feed() { return feed_; }
 
-  // --- Replicated tables ------------------------------------------------
+  // --- Replicated tables (replicated_tables.cc) --------------------------
   // crsql_as_crr: checks the table (schema/table_info.h), registers it,
   // creates its capture virtual table and triggers, and backfills existing
   // rows through capture. Idempotent. Runs inside the caller's transaction.
@@ -110,6 +111,7 @@ class Replica {
   absl::StatusOr<std::vector<std::string>> ReplicatedTables(sqlite3* db);
 
   // --- Capture: the two-phase commit of a local transaction --------------
+  // (engine/capture/capture_commit.cc)
   // Commit phase one (xSync), with SQLite's write lock held: resolves
   // events other connections left pending, builds this transaction's event
   // (or event group) from `buffers`, stores it pending, and writes the
@@ -134,8 +136,13 @@ class Replica {
   };
   absl::StatusOr<std::vector<PendingRow>> PendingWrites(sqlite3* db, absl::Span<CaptureBuffer* const> buffers,
                                                         const VersionFloors& floors, uint64_t merged);
+  // Phase two (xCommit): SQLite committed; publish. Errors are left for
+  // recovery to repair and only reported.
+  absl::Status FinishCommit(const PendingCommit& commit);
+  // SQLite rolled back after phase one: forget the pending events.
+  absl::Status AbortCommit(const PendingCommit& commit);
 
-  // --- Remote events: the engine's own merge path -------------------------
+  // --- Remote events: the engine's own merge path (apply_events.cc) ------
   // Verifies `events` (canonical bytes, parents first or in any order the
   // store accepts), stores those the log lacks as pending, and folds them,
   // with every published event the database has not materialised, into its
@@ -164,12 +171,8 @@ class Replica {
   // its own transaction, or in a savepoint of the caller's. Returns how many
   // were folded.
   absl::StatusOr<uint64_t> RetryHeld(sqlite3* db, const FoldOptions& options);
-  // Phase two (xCommit): SQLite committed; publish. Errors are left for
-  // recovery to repair and only reported.
-  absl::Status FinishCommit(const PendingCommit& commit);
-  // SQLite rolled back after phase one: forget the pending events.
-  absl::Status AbortCommit(const PendingCommit& commit);
 
+  // --- Recovery (recovery.cc) ---------------------------------------------
   // Publishes pending events SQLite committed (named by the watermark or the
   // heads) and discards the rest, but for `in_flight` (events the open
   // transaction on `db` applied). Requires the write lock (BEGIN IMMEDIATE
@@ -180,6 +183,7 @@ class Replica {
   // the lock is busy (the next writer resolves instead).
   absl::Status Recover(sqlite3* db);
 
+  // --- Capture triggers (replicated_tables.cc) ----------------------------
   // Repairs capture where it is not intact or not first: a missing trigger or
   // capture table, or a user trigger newer than crlog's (crsql_as_crr does
   // the same for one table).
