@@ -79,7 +79,7 @@ absl::Status RunDemo(const DemoOptions& options, const Io& io);
 struct BlameOptions {
   std::string path;  // the database file
   std::string table;
-  std::vector<std::string> pk;  // plain values (tools/packed_pk.h PlainValue)
+  std::vector<std::string> pk;  // plain values (tools/pk_text.h PlainValue)
   bool history = false;         // also every earlier value of each cell
   bool json = false;
 };

@@ -25,7 +25,7 @@
 #include "tools/commands.h"
 #include "tools/log_path.h"
 #include "tools/output.h"
-#include "tools/packed_pk.h"
+#include "tools/pk_text.h"
 
 namespace crlog::tools {
 namespace fs = std::filesystem;

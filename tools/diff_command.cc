@@ -11,7 +11,7 @@
 #include "tools/commands.h"
 #include "tools/history_view.h"
 #include "tools/output.h"
-#include "tools/packed_pk.h"
+#include "tools/pk_text.h"
 #include "tools/safe_text.h"
 
 namespace crlog::tools {

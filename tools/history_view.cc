@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "crlog/ids.h"
 #include "tools/output.h"
-#include "tools/packed_pk.h"
+#include "tools/pk_text.h"
 
 namespace crlog::tools {
 

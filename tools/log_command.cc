@@ -30,7 +30,7 @@
 #include "tools/log_path.h"
 #include "tools/op_changes.h"
 #include "tools/output.h"
-#include "tools/packed_pk.h"
+#include "tools/pk_text.h"
 
 namespace crlog::tools {
 namespace {

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "tools/history_view.h"
 #include "tools/output.h"
-#include "tools/packed_pk.h"
+#include "tools/pk_text.h"
 
 namespace crlog::tools {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "crlog/event.h"
 #include "crlog/value.h"
-#include "tools/packed_pk.h"
+#include "tools/pk_text.h"
 
 namespace crlog::tools {
 namespace {

@@ -20,7 +20,7 @@
 #include "tests/cli/subprocess.h"
 #include "tests/merge_sql/merge_sql_util.h"
 #include "tools/history_view.h"
-#include "tools/packed_pk.h"
+#include "tools/pk_text.h"
 
 namespace crlog::cli_test {
 namespace {

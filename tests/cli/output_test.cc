@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 #include "tools/cli.h"
 #include "tools/output.h"
-#include "tools/packed_pk.h"
+#include "tools/pk_text.h"
 
 namespace crlog::tools {
 namespace {

@@ -1,7 +1,10 @@
-// Packed primary keys as the CLI shows and builds them, over crlog/history.h's
-// PackPrimaryKey and UnpackPrimaryKey (cr-sqlite's packed-columns format).
-#ifndef CRLOG_TOOLS_PACKED_PK_H_
-#define CRLOG_TOOLS_PACKED_PK_H_
+// Primary keys as text, the CLI's way: shown as "(1, 'a')", typed as plain
+// values (42, 'a', X'00ff'), and turned to and from the packed bytes
+// (cr-sqlite's packed-columns format) over crlog/history.h's PackPrimaryKey
+// and UnpackPrimaryKey. Not schema/packed_pk.h, the engine's own codec: the
+// tools reach it only through the public API.
+#ifndef CRLOG_TOOLS_PK_TEXT_H_
+#define CRLOG_TOOLS_PK_TEXT_H_
 
 #include <cstdint>
 #include <optional>
@@ -45,4 +48,4 @@ std::string PackPlainPk(absl::Span<const std::string> values);
 
 }  // namespace crlog::tools
 
-#endif  // CRLOG_TOOLS_PACKED_PK_H_
+#endif  // CRLOG_TOOLS_PK_TEXT_H_

@@ -1,5 +1,5 @@
-// Packed pks as the CLI shows and builds them (tools/packed_pk.h).
-#include "tools/packed_pk.h"
+// Primary keys as text, the CLI's way (tools/pk_text.h).
+#include "tools/pk_text.h"
 
 #include <algorithm>
 
