@@ -1,5 +1,6 @@
-// The crlog command line: parses arguments into a command, runs it, and maps
-// the outcome to an exit code and a message, once, here.
+// The crlog command line: runs the command tools/command_line.h parsed from
+// the arguments, and maps the outcome to an exit code and a message, once,
+// here.
 //
 // Exit codes:
 //   0  ok
@@ -14,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "tools/commands.h"
+#include "tools/command_line.h"
 #include "tools/output.h"
 
 namespace crlog::tools {
@@ -25,31 +26,6 @@ enum ExitCode : int {
   kExitUsage = 2,
   kExitError = 3,
 };
-
-// What the command line asks for.
-struct Invocation {
-  enum class Command { kHelp, kVersion, kLog, kVerify, kDemo, kGraph, kBlame, kReplay, kDiff, kKeygen, kTrust, kArchiveLog };
-  Command command = Command::kHelp;
-  std::string help_topic;  // kHelp: a command name, or "" for the overview
-  LogOptions log;
-  VerifyOptions verify;
-  DemoOptions demo;
-  KeygenOptions keygen;
-  TrustOptions trust;
-  ArchiveLogOptions archive_log;
-  GraphOptions graph;
-  BlameOptions blame;
-  ReplayCommandOptions replay;
-  DiffOptions diff;
-};
-
-// Parses `args` (argv without the program name). A usage error is
-// InvalidArgument with a message for the user.
-absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args);
-
-// The help text of `command` ("" for the overview of all commands); empty
-// when there is no such command.
-std::string HelpText(const std::string& command);
 
 // The exit code for a command's outcome (not for usage errors, which are
 // always kExitUsage): OK 0, DataLoss 1, anything else 3.
