@@ -109,12 +109,8 @@ std::optional<std::string> DatabaseFor(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) return path;
-  std::string dir = path;
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  if (absl::EndsWith(dir, kLogDirSuffix)) {
-    std::string db = dir.substr(0, dir.size() - std::strlen(kLogDirSuffix));
-    if (fs::is_regular_file(db, ec)) return db;
-  }
+  std::optional<std::string> db = DatabasePathOf(path);
+  if (db.has_value() && fs::is_regular_file(*db, ec)) return db;
   return std::nullopt;
 }
 

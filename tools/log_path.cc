@@ -22,7 +22,7 @@ absl::Status CheckOutputPath(const std::string& path, std::string_view flag) {
   };
   const fs::path parent = full.parent_path();
   const std::string name = full.filename().string();
-  if (HoldsLog(parent.string()) || absl::EndsWith(parent.filename().string(), kLogDirSuffix) ||
+  if (HoldsLog(parent.string()) || DatabasePathOf(parent.string()).has_value() ||
       name == kLmdbDataFile || name == "lock.mdb") {
     return refuse(absl::StrCat("is inside the log directory '", parent.string(), "'"));
   }
@@ -34,8 +34,8 @@ absl::Status CheckOutputPath(const std::string& path, std::string_view flag) {
       return refuse(absl::StrCat("is a companion file of the database '", database, "'"));
     }
   }
-  if (fs::is_regular_file(full, ec) && HoldsLog(full.string() + kLogDirSuffix)) {
-    return refuse(absl::StrCat("is a database with a log ('", full.string(), kLogDirSuffix, "')"));
+  if (fs::is_regular_file(full, ec) && HoldsLog(LogPathFor(full.string()))) {
+    return refuse(absl::StrCat("is a database with a log ('", LogPathFor(full.string()), "')"));
   }
   return absl::OkStatus();
 }

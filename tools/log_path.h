@@ -15,8 +15,6 @@
 
 namespace crlog::tools {
 
-// The suffix that names a database's log directory.
-inline constexpr char kLogDirSuffix[] = "-crlog";
 // LMDB's data file inside an environment directory: its presence is what
 // "this directory holds a log" means.
 inline constexpr char kLmdbDataFile[] = "data.mdb";

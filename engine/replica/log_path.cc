@@ -3,6 +3,8 @@
 // way the tools and the public API do.
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <system_error>
 
 #include "absl/status/status.h"
@@ -33,17 +35,22 @@ absl::StatusOr<fs::file_status> Stat(const std::string& path) {
 
 std::string LogPathFor(const std::string& db_path) { return db_path + kLogDirSuffix; }
 
+std::optional<std::string> DatabasePathOf(const std::string& log_dir) {
+  std::string d = log_dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  if (!absl::EndsWith(d, kLogDirSuffix) || d.size() == std::strlen(kLogDirSuffix)) return std::nullopt;
+  return d.substr(0, d.size() - std::strlen(kLogDirSuffix));
+}
+
 bool HoldsLog(const std::string& dir) {
   std::error_code ec;
   return fs::is_directory(dir, ec) && fs::is_regular_file(fs::path(dir) / kLmdbDataFile, ec);
 }
 
 bool IsDatabaseLog(const std::string& dir) {
-  std::string d = dir;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  if (!HoldsLog(d) || !absl::EndsWith(d, kLogDirSuffix)) return false;
+  const std::optional<std::string> database = DatabasePathOf(dir);
   std::error_code ec;
-  return fs::is_regular_file(d.substr(0, d.size() - std::strlen(kLogDirSuffix)), ec);
+  return database.has_value() && HoldsLog(dir) && fs::is_regular_file(*database, ec);
 }
 
 absl::StatusOr<std::string> FindLog(const std::string& path) {

@@ -74,6 +74,9 @@ using Progress = std::function<void(uint64_t done, uint64_t total)>;
 
 // Where the log of the database at `db_path` lives: `db_path` + "-crlog".
 std::string LogPathFor(const std::string& db_path);
+// The inverse: the database a log directory named X-crlog is the log of (X,
+// whether or not X exists), or nothing when the name has no such suffix.
+std::optional<std::string> DatabasePathOf(const std::string& log_dir);
 // Whether `dir` is a directory holding a log (an LMDB data.mdb).
 bool HoldsLog(const std::string& dir);
 // Whether `dir` is the log of a database: a log directory named X-crlog

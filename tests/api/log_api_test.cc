@@ -30,6 +30,15 @@ class LogApiTest : public ApiTest {
   }
 };
 
+// The CLI finds the database of a log directory the user names, and refuses
+// to write inside one, by this name rule alone.
+TEST(LogPathTest, DatabasePathOfInvertsLogPathFor) {
+  EXPECT_EQ(DatabasePathOf(LogPathFor("/data/app.db")), "/data/app.db");
+  EXPECT_EQ(DatabasePathOf("/data/app.db-crlog/"), "/data/app.db");
+  EXPECT_EQ(DatabasePathOf("/data/app.db"), std::nullopt);
+  EXPECT_EQ(DatabasePathOf("-crlog"), std::nullopt);
+}
+
 TEST_F(LogApiTest, ADatabasePathOpensItsLogReadOnlyAndVerifies) {
   ASSERT_NO_FATAL_FAILURE(MakeDatabase("a.db"));
   auto log = Log::OpenReadOnly(File("a.db"));
