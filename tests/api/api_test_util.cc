@@ -1,22 +1,9 @@
 #include "tests/api/api_test_util.h"
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 
 namespace crlog::api_test {
-
-void ApiTest::SetUp() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "crlog-api-XXXXXX").string();
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  // Canonical, as /proc/self/maps names files.
-  dir_ = std::filesystem::canonical(tmpl).string();
-}
-
-void ApiTest::TearDown() {
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
 
 std::string QueryText(sqlite3* db, const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;

@@ -8,18 +8,19 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::api_test {
 
 class ApiTest : public ::testing::Test {
  protected:
-  void SetUp() override;
-  void TearDown() override;
-  // A path inside this test's scratch directory.
-  std::string File(const std::string& name) const { return dir_ + "/" + name; }
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()) << "no scratch directory"; }
+  // A path inside this test's scratch directory (canonical, as
+  // /proc/self/maps names files).
+  std::string File(const std::string& name) const { return dir_.File(name); }
 
  private:
-  std::string dir_;
+  test_support::TempDir dir_{"crlog-api"};
 };
 
 // The first column of the first row of `sql` on `db`, as text ("" when no

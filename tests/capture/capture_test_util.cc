@@ -3,13 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -141,23 +139,6 @@ int WaitFor(pid_t pid) {
 }
 
 }  // namespace
-
-// --- TempDir ---------------------------------------------------------------
-
-TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "crlog-capture-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
-  }
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string TempDir::File(std::string_view name) const { return absl::StrCat(path_, "/", Sv(name)); }
 
 // --- Db --------------------------------------------------------------------
 

@@ -27,6 +27,7 @@
 #include "log/event.h"
 #include "log/hash.h"
 #include "crlog/value.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::capture_test {
 
@@ -35,20 +36,8 @@ namespace crlog::capture_test {
 Value ColumnValue(sqlite3_stmt* stmt, int i);
 void Bind(sqlite3_stmt* stmt, int i, const Value& v);
 
-// A fresh directory under the system temp dir, removed with its contents.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  // `path()/name`.
-  std::string File(std::string_view name) const;
-
- private:
-  std::string path_;
-};
+// A fresh directory per test (tests/support/temp_dir.h).
+using test_support::TempDir;
 
 // One SQLite connection to a database file.
 class Db {

@@ -15,6 +15,7 @@
 #include "log/hash.h"
 #include "tests/cli/mini_json.h"
 #include "tests/cli/subprocess.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::cli_test {
 namespace {
@@ -98,14 +99,9 @@ std::string TamperWithFirstEvent(const fs::path& log_dir, Edit edit) {
 class CrlogCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           (std::string("crlog_cli_") + info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = tmp_.path();
     log_ = dir_ / "app.db-crlog";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   RunResult Crlog(const std::vector<std::string>& args) {
     return cli_test::Run(CRLOG_BINARY, args, dir_.string());
@@ -117,6 +113,7 @@ class CrlogCliTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
+  test_support::TempDir tmp_{"crlog-cli"};
   fs::path dir_;
   fs::path log_;
 };

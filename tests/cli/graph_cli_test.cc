@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "tests/cli/mini_json.h"
 #include "tests/cli/subprocess.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::cli_test {
 namespace {
@@ -208,16 +209,12 @@ bool HaveDot() { return std::system("command -v dot >/dev/null 2>&1") == 0; }
 class GraphCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / (std::string("crlog_graph_") + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = tmp_.path();
     log_ = dir_ / "demo-crlog";
     RunResult r = Crlog({"demo", log_.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_NO_FATAL_FAILURE(ReadEvents());
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   RunResult Crlog(const std::vector<std::string>& args) { return cli_test::Run(CRLOG_BINARY, args, dir_.string()); }
 
@@ -251,6 +248,7 @@ class GraphCliTest : public ::testing::Test {
     return g.value_or(DotGraph{});
   }
 
+  test_support::TempDir tmp_{"crlog-graph"};
   fs::path dir_, log_;
   std::vector<Ev> events_;
   std::map<std::string, Ev> by_who_;

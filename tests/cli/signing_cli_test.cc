@@ -22,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/cli/subprocess.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::cli_test {
 namespace {
@@ -101,15 +102,7 @@ class Db {
 
 class SigningCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "crlog_signing_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void SetUp() override { dir_ = tmp_.path(); }
   RunResult Crlog(const std::vector<std::string>& args) { return cli_test::Run(CRLOG_BINARY, args, dir_.string()); }
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
 
@@ -128,6 +121,7 @@ class SigningCliTest : public ::testing::Test {
     return db;
   }
 
+  test_support::TempDir tmp_{"crlog-signing"};
   fs::path dir_;
 };
 

@@ -37,6 +37,7 @@
 #include "schema/packed_pk.h"
 #include "tests/capture/capture_test_util.h"
 #include "tests/convergence/reference_model.h"
+#include "tests/support/seeds.h"
 
 namespace crlog::convergence {
 namespace {
@@ -960,15 +961,13 @@ std::vector<Step> Shrink(Options options, std::vector<Step> steps) {
 }
 
 void RunSeeds(Options options) {
-  const char* seed_env = std::getenv("CRLOG_SEED");
-  bool one_seed = seed_env != nullptr && *seed_env != '\0';
-  uint64_t first = static_cast<uint64_t>(EnvInt("CRLOG_SEED", 1));
-  int64_t rounds = EnvInt("CRLOG_ROUNDS", one_seed ? 1 : 20);
+  const test_support::Seeds seeds(
+      {"CRLOG_SEED", "CRLOG_ROUNDS", test_support::SeedEnv::FirstAlone::kRunsOneUnlessCounted}, 1, 20);
   int steps_per_seed = static_cast<int>(EnvInt("CRLOG_STEPS", 60));
   bool shrink = EnvInt("CRLOG_SHRINK", 1) != 0;
   int failures = 0;
-  for (int64_t i = 0; i < rounds && failures < 3; ++i) {
-    uint64_t seed = first + static_cast<uint64_t>(i);
+  for (uint64_t seed : seeds) {
+    if (failures >= 3) break;
     std::vector<Step> steps = Generate(seed, steps_per_seed);
     std::vector<std::string> trace;
     Error err = RunOnce(options, steps, &trace);

@@ -82,9 +82,9 @@ class CrashPointTest : public ::testing::TestWithParam<Mode> {
   // committed ones, then recovery on reopen.
   void CommitCrash(const std::string& point, bool sqlite_committed) {
     const Mode& mode = GetParam();
-    for (uint64_t seed : Seeds(6, 100)) {
-      SCOPED_TRACE(testing::Message() << "seed " << seed << " (rerun with CRLOG_CRASH_SEED=" << seed << "), mode "
-                                      << mode.name << ", crash point " << point);
+    const test_support::Seeds seeds = Seeds(6, 100);
+    for (uint64_t seed : seeds) {
+      SeedTrace trace(seeds, seed, absl::StrCat("mode ", mode.name, ", crash point ", point));
       TempDir dir;
       const std::string db = dir.Db();
       ASSERT_NO_FATAL_FAILURE(PrepareDatabase(db, mode));
@@ -107,10 +107,10 @@ class CrashPointTest : public ::testing::TestWithParam<Mode> {
     const Mode& mode = GetParam();
     for (bool sqlite_committed : {false, true}) {
       const std::string commit_point = sqlite_committed ? "commit-before-publish" : "commit-after-log";
-      for (uint64_t seed : Seeds(3, 200)) {
-        SCOPED_TRACE(testing::Message() << "seed " << seed << " (rerun with CRLOG_CRASH_SEED=" << seed << "), mode "
-                                        << mode.name << ", crashed at " << commit_point << " then at "
-                                        << recovery_point);
+      const test_support::Seeds seeds = Seeds(3, 200);
+      for (uint64_t seed : seeds) {
+        SeedTrace trace(seeds, seed,
+                        absl::StrCat("mode ", mode.name, ", crashed at ", commit_point, " then at ", recovery_point));
         TempDir dir;
         const std::string db = dir.Db();
         ASSERT_NO_FATAL_FAILURE(PrepareDatabase(db, mode));
@@ -156,9 +156,9 @@ TEST_P(CrashPointTest, PendingEventIsSettledByTheNextCommitWhenRecoveryFindsTheD
   const Mode& mode = GetParam();
   for (bool sqlite_committed : {false, true}) {
     const std::string commit_point = sqlite_committed ? "commit-before-publish" : "commit-after-log";
-    for (uint64_t seed : Seeds(2, 300)) {
-      SCOPED_TRACE(testing::Message() << "seed " << seed << " (rerun with CRLOG_CRASH_SEED=" << seed << "), mode "
-                                      << mode.name << ", crashed at " << commit_point);
+    const test_support::Seeds seeds = Seeds(2, 300);
+    for (uint64_t seed : seeds) {
+      SeedTrace trace(seeds, seed, absl::StrCat("mode ", mode.name, ", crashed at ", commit_point));
       TempDir dir;
       const std::string db = dir.Db();
       ASSERT_NO_FATAL_FAILURE(PrepareDatabase(db, mode));

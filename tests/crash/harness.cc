@@ -138,33 +138,10 @@ std::string ModeName(const ::testing::TestParamInfo<Mode>& info) {
   return name;
 }
 
-std::vector<uint64_t> Seeds(int default_count, uint64_t first) {
-  if (const char* one = std::getenv("CRLOG_CRASH_SEED"); one != nullptr && *one != '\0') {
-    return {std::strtoull(one, nullptr, 10)};
-  }
-  int count = kSanitized ? std::max(1, default_count / 2) : default_count;
-  if (const char* n = std::getenv("CRLOG_CRASH_SEEDS"); n != nullptr && *n != '\0') count = std::atoi(n);
-  std::vector<uint64_t> seeds;
-  for (int i = 0; i < count; ++i) seeds.push_back(first + static_cast<uint64_t>(i));
-  return seeds;
-}
-
-TempDir::TempDir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string tmpl = absl::StrCat(base != nullptr && *base != '\0' ? base : "/tmp", "/crlog-crash-XXXXXX");
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    ADD_FAILURE() << "mkdtemp " << tmpl << ": " << std::strerror(errno);
-  }
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  if (::testing::Test::HasFailure()) {
-    std::fprintf(stderr, "crash test: keeping %s for inspection\n", path_.c_str());
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
+test_support::Seeds Seeds(int default_count, uint64_t first) {
+  const test_support::SeedEnv env{"CRLOG_CRASH_SEED", "CRLOG_CRASH_SEEDS",
+                                  test_support::SeedEnv::FirstAlone::kRunsOnlyIt};
+  return test_support::Seeds(env, first, kSanitized ? std::max(1, default_count / 2) : default_count);
 }
 
 std::string WriterResult::Describe() const {

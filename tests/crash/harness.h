@@ -28,6 +28,8 @@
 #include "log/hash.h"
 #include "log/store.h"
 #include "tests/crash/workload.h"
+#include "tests/support/seeds.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::crash {
 
@@ -37,21 +39,16 @@ inline const std::string kWriter = CRLOG_CRASH_WRITER;
 // The seeds of a randomised test: CRLOG_CRASH_SEED=<n> runs only seed n;
 // otherwise CRLOG_CRASH_SEEDS=<count> (default `default_count`, halved under
 // AddressSanitizer) seeds from `first`.
-std::vector<uint64_t> Seeds(int default_count, uint64_t first);
+test_support::Seeds Seeds(int default_count, uint64_t first);
+using test_support::SeedTrace;
 
 // A fresh directory for one test's database, removed when the test passed
-// and kept (its path printed) when it failed.
-class TempDir {
+// and kept (its path printed) when it failed: the database and its log say
+// what went wrong.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Db() const { return path_ + "/app.db"; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("crlog-crash", OnFailure::kKeep) {}
+  std::string Db() const { return File("app.db"); }
 };
 
 // --- The writer child --------------------------------------------------

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/crash/harness.h"
 
@@ -55,9 +56,9 @@ TEST_P(KilledWriterTest, KilledWriterLosesNoAcknowledgedCommit) {
   // Where the kills landed, for the record (named crash points cover the
   // narrow windows deterministically).
   int kills = 0, left_pending = 0, left_committed_pending = 0;
-  for (uint64_t seed : Seeds(20, 1)) {
-    SCOPED_TRACE(testing::Message() << "seed " << seed << " (rerun with CRLOG_CRASH_SEED=" << seed << "), mode "
-                                    << mode.name);
+  const test_support::Seeds seeds = Seeds(20, 1);
+  for (uint64_t seed : seeds) {
+    SeedTrace trace(seeds, seed, absl::StrCat("mode ", mode.name));
     TempDir dir;
     const std::string db = dir.Db();
     std::mt19937_64 rng(seed);
@@ -102,9 +103,9 @@ TEST_P(KilledWriterTest, KilledWriterLosesNoAcknowledgedCommit) {
 // of its own.
 TEST_P(KilledWriterTest, ConcurrentWritersLoseNoAcknowledgedCommitWhenOneIsKilled) {
   const Mode& mode = GetParam();
-  for (uint64_t seed : Seeds(10, 500)) {
-    SCOPED_TRACE(testing::Message() << "seed " << seed << " (rerun with CRLOG_CRASH_SEED=" << seed << "), mode "
-                                    << mode.name);
+  const test_support::Seeds seeds = Seeds(10, 500);
+  for (uint64_t seed : seeds) {
+    SeedTrace trace(seeds, seed, absl::StrCat("mode ", mode.name));
     TempDir dir;
     const std::string db = dir.Db();
     ASSERT_NO_FATAL_FAILURE(PrepareDatabase(db, mode));
@@ -161,9 +162,9 @@ TEST_P(KilledWriterTest, ConcurrentWritersLoseNoAcknowledgedCommitWhenOneIsKille
 // fails too, the fault is in capture, not in crash recovery.
 TEST_P(KilledWriterTest, UninterruptedWriterMatchesItsLog) {
   const Mode& mode = GetParam();
-  for (uint64_t seed : Seeds(4, 1000)) {
-    SCOPED_TRACE(testing::Message() << "seed " << seed << " (rerun with CRLOG_CRASH_SEED=" << seed << "), mode "
-                                    << mode.name);
+  const test_support::Seeds seeds = Seeds(4, 1000);
+  for (uint64_t seed : seeds) {
+    SeedTrace trace(seeds, seed, absl::StrCat("mode ", mode.name));
     TempDir dir;
     const std::string db = dir.Db();
     WriterOptions options;

@@ -629,10 +629,6 @@ WriterOptions RandomKill(std::mt19937_64& rng, size_t statements) {
   return o;
 }
 
-std::string Seeded(uint64_t seed, const Mode& mode) {
-  return absl::StrCat("seed ", seed, " (rerun with CRLOG_CRASH_SEED=", seed, "), mode ", mode.name);
-}
-
 class MergeCrashTest : public ::testing::TestWithParam<Mode> {
  protected:
   // Each seed: the three commit crash points (when `points`), then `kills`
@@ -640,8 +636,9 @@ class MergeCrashTest : public ::testing::TestWithParam<Mode> {
   void Run(const std::string& action, int default_seeds, uint64_t first_seed, bool points, int kills) {
     const Mode& mode = GetParam();
     Outcomes outcomes;
-    for (uint64_t seed : Seeds(default_seeds, first_seed)) {
-      SCOPED_TRACE(Seeded(seed, mode));
+    const test_support::Seeds seeds = Seeds(default_seeds, first_seed);
+    for (uint64_t seed : seeds) {
+      SeedTrace trace(seeds, seed, absl::StrCat("mode ", mode.name));
       MergeCrash crash(mode, seed, action);
       ASSERT_NO_FATAL_FAILURE(crash.Prepare());
       if (points) {

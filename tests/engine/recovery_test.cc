@@ -9,6 +9,7 @@
 #include "util/sqlite/stmt.h"
 #include "engine/history/verify_database.h"
 #include "log/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::engine {
 namespace {
@@ -18,13 +19,9 @@ namespace fs = std::filesystem;
 class RecoveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("crlog-recovery-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = tmp_.path();
     path_ = (dir_ / "app.db").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   sqlite3* Open(const std::string& path, bool load = true) {
     sqlite3* db = nullptr;
@@ -55,6 +52,7 @@ class RecoveryTest : public ::testing::Test {
     return out;
   }
 
+  test_support::TempDir tmp_{"crlog-recovery"};
   fs::path dir_;
   std::string path_;
 };

@@ -16,6 +16,7 @@
 #include "engine/history/verify_database.h"
 #include "log/store.h"
 #include "schema/packed_pk.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::engine {
 namespace {
@@ -25,13 +26,9 @@ namespace fs = std::filesystem;
 class ReplayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("crlog-replay-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = tmp_.path();
     path_ = (dir_ / "app.db").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static sqlite3* Open(const std::string& path, bool load) {
     sqlite3* db = nullptr;
@@ -103,6 +100,7 @@ class ReplayTest : public ::testing::Test {
     return out;
   }
 
+  test_support::TempDir tmp_{"crlog-replay"};
   fs::path dir_;
   std::string path_;
 };

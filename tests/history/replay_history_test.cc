@@ -39,6 +39,7 @@
 #include "tests/capture/capture_test_util.h"
 #include "tests/history/history_test_util.h"
 #include "tests/merge_sql/merge_sql_util.h"
+#include "tests/support/seeds.h"
 
 namespace crlog::history_test {
 namespace {
@@ -369,14 +370,12 @@ std::string History::Check() {
 }
 
 TEST(ReplayHistoryTest, ReplayAtEveryEventEqualsTheStateTheHistoryHadThen) {
-  const char* seed_env = std::getenv("CRLOG_SEED");
-  bool one_seed = seed_env != nullptr && *seed_env != '\0';
-  uint64_t first = static_cast<uint64_t>(EnvInt("CRLOG_SEED", 1));
-  int64_t rounds = EnvInt("CRLOG_ROUNDS", one_seed ? 1 : kDefaultRounds);
+  const test_support::Seeds seeds(
+      {"CRLOG_SEED", "CRLOG_ROUNDS", test_support::SeedEnv::FirstAlone::kRunsOneUnlessCounted}, 1, kDefaultRounds);
+  const auto rounds = static_cast<int64_t>(seeds.size());
   int steps = static_cast<int>(EnvInt("CRLOG_STEPS", 60));
   int events = 0, times = 0, cross = 0;
-  for (int64_t i = 0; i < rounds; ++i) {
-    uint64_t seed = first + static_cast<uint64_t>(i);
+  for (uint64_t seed : seeds) {
     History history(seed);
     if (!history.Run(steps)) {
       ADD_FAILURE() << "seed " << seed << " (rerun: CRLOG_SEED=" << seed << ") could not run its history";

@@ -18,6 +18,7 @@
 #include "crlog/replica.h"
 #include "gtest/gtest.h"
 #include "tests/api/api_test_util.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog {
 namespace {
@@ -30,20 +31,17 @@ using api_test::QueryText;
 class CopiedExtensionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "crlog-copied-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    // Canonical, as /proc/self/maps names files.
-    dir_ = fs::canonical(tmpl).string();
+    // Canonical (TempDir's are), as /proc/self/maps names files.
+    dir_ = tmp_.path();
     fs::create_directory(dir_ + "/plugins");
     copy_ = dir_ + "/plugins/crsqlite.so";
     fs::copy_file(CRLOG_EXTENSION, copy_);
   }
   void TearDown() override {
     if (db_ != nullptr) sqlite3_close(db_);
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
+  test_support::TempDir tmp_{"crlog-copied"};
   std::string dir_;
   std::string copy_;
   sqlite3* db_ = nullptr;

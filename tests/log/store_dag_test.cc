@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "log/store.h"
 #include "tests/log/test_util.h"
+#include "tests/support/seeds.h"
 
 namespace crlog::log {
 namespace {
@@ -446,17 +447,11 @@ class StoreDagRandomTest : public TempDirTest {
   }
 };
 
-std::vector<uint32_t> Seeds() {
-  if (const char* env = std::getenv("CRLOG_TEST_SEED")) {
-    return {static_cast<uint32_t>(std::strtoul(env, nullptr, 10))};
-  }
-  std::vector<uint32_t> seeds;
-  for (uint32_t s = 1; s <= 12; ++s) seeds.push_back(s);
-  return seeds;
-}
-
 TEST_F(StoreDagRandomTest, MissingForThenAppendConvergesOnRandomMultiSiteHistories) {
-  for (uint32_t seed : Seeds()) {
+  // CRLOG_TEST_SEED=<n> runs only seed n.
+  const test_support::Seeds seeds({"CRLOG_TEST_SEED"}, 1, 12);
+  for (uint64_t seed64 : seeds) {
+    const auto seed = static_cast<uint32_t>(seed64);
     // Growing sizes, so the first failure reported is on a small history.
     for (int steps : {6, 20, 60, 150}) {
       Simulation sim(seed, 4);

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
@@ -28,6 +27,7 @@
 #include "log/row_codec.h"
 #include "log/store.h"
 #include "crlog/value.h"
+#include "tests/support/temp_dir.h"
 
 namespace crlog::log::testing {
 
@@ -90,25 +90,14 @@ inline std::string Lower(std::string s) {
 class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = absl::StrCat("crlog_log_", info->test_suite_name(), "_", info->name(), "_",
-                                    getpid(), "_", counter++);
-    for (char& c : name) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
-    }
-    dir_ = std::filesystem::path(::testing::TempDir()) / name;
-    std::filesystem::remove_all(dir_);
+    dir_ = tmp_.path();
     std::filesystem::create_directories(dir_ / "log");
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
   // The log directory of this test (exists, empty at start).
   std::string LogPath() const { return (dir_ / "log").string(); }
   std::string PathIn(std::string_view name) const { return (dir_ / std::string(name)).string(); }
 
+  test_support::TempDir tmp_{"crlog-log"};
   std::filesystem::path dir_;
 };
 
@@ -123,7 +112,6 @@ class StoreTest : public TempDirTest {
   }
   void TearDown() override {
     store_.reset();
-    TempDirTest::TearDown();
   }
   // Closes and reopens the store (the env is released when the last store on
   // the path goes away).

@@ -241,11 +241,10 @@ TEST_F(MergeSqlTest, EnginePathChangesAreRelayedBySyncLoop) {
 // (crsql_changes loop or crlog_export/crlog_apply) between random pairs;
 // after a final round of the sync loop all three agree.
 TEST_F(MergeSqlTest, RandomisedMixedPathsConverge) {
-  uint32_t first = 1, count = 4;
-  if (const char* env = std::getenv("MERGE_SQL_SEEDS")) count = static_cast<uint32_t>(std::atoi(env));
-  if (const char* env = std::getenv("MERGE_SQL_FIRST_SEED")) first = static_cast<uint32_t>(std::atoi(env));
-  for (uint32_t seed = first; seed < first + count; ++seed) {
-    SCOPED_TRACE(absl::StrCat("seed ", seed));
+  const test_support::Seeds seeds(kSeedEnv, 1, 4);
+  for (uint64_t seed64 : seeds) {
+    const auto seed = static_cast<uint32_t>(seed64);
+    test_support::SeedTrace trace(seeds, seed);
     TempDir dir;
     std::vector<std::unique_ptr<Db>> dbs;
     for (const char* name : {"a.db", "b.db", "c.db"}) {

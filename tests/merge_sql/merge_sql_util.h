@@ -17,11 +17,17 @@
 #include "gtest/gtest.h"
 #include "crlog/value.h"
 #include "tests/capture/capture_test_util.h"
+#include "tests/support/seeds.h"
 
 namespace crlog::merge_sql_test {
 
 using capture_test::Db;
 using capture_test::TempDir;
+
+// The randomised tests' seeds: MERGE_SQL_FIRST_SEED=<n> starts from n,
+// MERGE_SQL_SEEDS=<count> runs that many.
+inline constexpr test_support::SeedEnv kSeedEnv{"MERGE_SQL_FIRST_SEED", "MERGE_SQL_SEEDS",
+                                                test_support::SeedEnv::FirstAlone::kKeepsTheCount};
 
 // One row of crsql_changes, in its column order.
 struct Change {

@@ -119,11 +119,10 @@ std::string Literal(const Value& v) { return ValueToString(v); }
 // sides keep each side's own site (equal even cl: nothing to do), so those
 // sites are not compared.
 TEST_F(MergeSqlTest, RandomisedSyncLoopConverges) {
-  uint32_t first = 1, count = 6;
-  if (const char* env = std::getenv("MERGE_SQL_SEEDS")) count = static_cast<uint32_t>(std::atoi(env));
-  if (const char* env = std::getenv("MERGE_SQL_FIRST_SEED")) first = static_cast<uint32_t>(std::atoi(env));
-  for (uint32_t seed = first; seed < first + count; ++seed) {
-    SCOPED_TRACE(absl::StrCat("seed ", seed));
+  const test_support::Seeds seeds(kSeedEnv, 1, 6);
+  for (uint64_t seed64 : seeds) {
+    const auto seed = static_cast<uint32_t>(seed64);
+    test_support::SeedTrace trace(seeds, seed);
     TempDir dir;
     OPEN_REPLICA_AT(a, dir.File("a.db"));
     OPEN_REPLICA_AT(b, dir.File("b.db"));
