@@ -18,6 +18,7 @@
 #include "log/hash.h"
 #include "log/row_codec.h"
 #include "util/strings.h"
+#include "merge/cell_decision.h"
 #include "merge/lww.h"
 #include "schema/affinity.h"
 #include "schema/packed_pk.h"
@@ -43,6 +44,7 @@ struct InCell {
 struct Fold::State {
   sqlite3* db = nullptr;
   FoldOptions options;
+  merge::Rules rules;
   FoldStats stats;
   meta::Watermark watermark;
   uint64_t next_cell_seq = 0;
@@ -435,29 +437,33 @@ struct Fold::State {
             if (absl::Status s = stash_unknown(cell); !s.ok()) return s;
             continue;
           }
+          // The decision is merge/'s; the fold reads what it asks for (the
+          // table's value only on a column-version tie) and applies it.
           const CellClock* local = clock.Find(cell.column);
-          bool wins;
-          if (local == nullptr || local->col_version != cell.version) {
-            wins = local == nullptr || cell.version > local->col_version;
-          } else {
-            auto current = CurrentValue(t, row.pk_values, cell.column);
-            if (!current.ok()) return current.status();
-            const log::SiteId local_site = SiteOf(local->site);
-            wins = merge::IncomingWins(
-                merge::CellState{local->col_version, &*current, log::AsBytes(local_site)},
-                merge::CellState{cell.version, cell.value, log::AsBytes(*cell.site)},
-                options.merge_equal_values);
-            // Same column version from two sites: each wrote without seeing
-            // the other's write. Record the conflict, whoever wins.
-            if (local_site != *cell.site && merge::CompareValues(*current, *cell.value) != 0) {
-              absl::Status s = wins ? RecordConflict(t, pk, cell.column, db_version, cell.version, *cell.site,
-                                                     *cell.value, local_site, *current)
-                                    : RecordConflict(t, pk, cell.column, db_version, cell.version, local_site,
-                                                     *current, *cell.site, *cell.value);
-              if (!s.ok()) return s;
+          const merge::CellState incoming{cell.version, cell.value, log::AsBytes(*cell.site)};
+          std::optional<merge::CellState> local_state;
+          log::SiteId local_site{};
+          Value current;
+          if (local != nullptr) {
+            local_site = SiteOf(local->site);
+            local_state = merge::CellState{local->col_version, nullptr, log::AsBytes(local_site)};
+            if (merge::NeedsLocalValue(&*local_state, incoming, rules)) {
+              auto read = CurrentValue(t, row.pk_values, cell.column);
+              if (!read.ok()) return read.status();
+              current = *std::move(read);
+              local_state->value = &current;
             }
           }
-          if (!wins) continue;
+          const merge::CellDecision decision =
+              merge::DecideCell(local_state ? &*local_state : nullptr, incoming, rules);
+          if (decision.conflict) {
+            absl::Status s = decision.take ? RecordConflict(t, pk, cell.column, db_version, cell.version,
+                                                            *cell.site, *cell.value, local_site, current)
+                                           : RecordConflict(t, pk, cell.column, db_version, cell.version,
+                                                            local_site, current, *cell.site, *cell.value);
+            if (!s.ok()) return s;
+          }
+          if (!decision.take) continue;
           if (absl::Status s = accept(cell); !s.ok()) return s;
         }
         if (!writes.empty()) {
@@ -486,6 +492,7 @@ absl::StatusOr<std::unique_ptr<Fold>> Fold::Begin(sqlite3* db, const FoldOptions
   State& s = *fold->state_;
   s.db = db;
   s.options = options;
+  s.rules.merge_equal_values = options.merge_equal_values;
   auto w = meta::ReadWatermark(db);
   if (!w.ok()) return w.status();
   s.watermark = *w;
