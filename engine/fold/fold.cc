@@ -44,7 +44,6 @@ struct InCell {
 struct Fold::State {
   sqlite3* db = nullptr;
   FoldOptions options;
-  merge::Rules rules;
   FoldStats stats;
   meta::Watermark watermark;
   uint64_t next_cell_seq = 0;
@@ -447,7 +446,7 @@ struct Fold::State {
           if (local != nullptr) {
             local_site = SiteOf(local->site);
             local_state = merge::CellState{local->col_version, nullptr, log::AsBytes(local_site)};
-            if (merge::NeedsLocalValue(&*local_state, incoming, rules)) {
+            if (merge::NeedsLocalValue(&*local_state, incoming, options.rules)) {
               auto read = CurrentValue(t, row.pk_values, cell.column);
               if (!read.ok()) return read.status();
               current = *std::move(read);
@@ -455,7 +454,7 @@ struct Fold::State {
             }
           }
           const merge::CellDecision decision =
-              merge::DecideCell(local_state ? &*local_state : nullptr, incoming, rules);
+              merge::DecideCell(local_state ? &*local_state : nullptr, incoming, options.rules);
           if (decision.conflict) {
             absl::Status s = decision.take ? RecordConflict(t, pk, cell.column, db_version, cell.version,
                                                             *cell.site, *cell.value, local_site, current)
@@ -492,7 +491,6 @@ absl::StatusOr<std::unique_ptr<Fold>> Fold::Begin(sqlite3* db, const FoldOptions
   State& s = *fold->state_;
   s.db = db;
   s.options = options;
-  s.rules.merge_equal_values = options.merge_equal_values;
   auto w = meta::ReadWatermark(db);
   if (!w.ok()) return w.status();
   s.watermark = *w;
