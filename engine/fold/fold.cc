@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
 #include "engine/replica/meta_tables.h"
+#include "engine/replica/site_ordinals.h"
 #include "engine/fold/row_clock.h"
 #include "util/sqlite/stmt.h"
 #include "engine/replica/table_desc.h"
@@ -64,8 +65,7 @@ struct Fold::State {
   };
   // Node-based: the cached row and callers hold Table pointers across inserts.
   absl::node_hash_map<std::string, Table> tables;
-  absl::flat_hash_map<log::SiteId, uint32_t> ordinals;
-  absl::flat_hash_map<uint32_t, log::SiteId> sites;
+  std::optional<SiteOrdinals> sites;  // set by Begin
 
   // The clock of the row merged last, written back when another row comes
   // (changes of one row usually arrive together) or on Flush.
@@ -137,42 +137,6 @@ struct Fold::State {
       t.started_empty = !*has_rows;
     }
     return &tables.emplace(std::string(name), std::move(t)).first->second;
-  }
-
-  absl::StatusOr<uint32_t> Ordinal(const log::SiteId& site) {
-    if (site == options.local_site) return 0;
-    if (auto it = ordinals.find(site); it != ordinals.end()) return it->second;
-    auto ins = sqlite::Stmt::Prepare(db, "INSERT INTO main.crlog_sites(site) VALUES (?1) RETURNING ordinal");
-    if (!ins.ok()) return ins.status();
-    ins->BindBlob(1, log::AsBytes(site));
-    auto row = ins->Step();
-    if (!row.ok()) return row.status();
-    auto ordinal = static_cast<uint32_t>(ins->ColumnInt(0));
-    ins->Reset();
-    ordinals[site] = ordinal;
-    sites[ordinal] = site;
-    return ordinal;
-  }
-
-  absl::Status LoadSites() {
-    ordinals.clear();
-    sites.clear();
-    auto stmt = sqlite::Stmt::Prepare(db, "SELECT ordinal, site FROM main.crlog_sites");
-    if (!stmt.ok()) return stmt.status();
-    while (true) {
-      auto row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return absl::OkStatus();
-      auto ordinal = static_cast<uint32_t>(stmt->ColumnInt(0));
-      log::SiteId site = log::ToArray<16>(stmt->ColumnBlob(1));
-      ordinals[site] = ordinal;
-      sites[ordinal] = site;
-    }
-  }
-
-  const log::SiteId& SiteOf(uint32_t ordinal) {
-    if (ordinal == 0) return options.local_site;
-    return sites[ordinal];
   }
 
   void BindPk(sqlite::Stmt* stmt, const std::vector<Value>& pk) {
@@ -356,7 +320,7 @@ struct Fold::State {
     std::vector<const InCell*> writes;
     bool changed = false;
     auto accept = [&](InCell& cell) -> absl::Status {
-      auto site = Ordinal(*cell.site);
+      auto site = sites->Intern(*cell.site);
       if (!site.ok()) return site.status();
       clock.Upsert(cell.column) =
           CellClock{static_cast<uint32_t>(cell.column), cell.version, db_version, *site, next_seq(cell.seq)};
@@ -372,7 +336,7 @@ struct Fold::State {
       return absl::OkStatus();
     };
     auto set_sentinel = [&]() -> absl::Status {
-      auto site = Ordinal(row_site);
+      auto site = sites->Intern(row_site);
       if (!site.ok()) return site.status();
       clock.has_sentinel = true;
       clock.sentinel = CellClock{0, clock.cl, db_version, *site, next_seq(row_seq)};
@@ -444,7 +408,9 @@ struct Fold::State {
           log::SiteId local_site{};
           Value current;
           if (local != nullptr) {
-            local_site = SiteOf(local->site);
+            auto site = sites->Site(local->site);
+            if (!site.ok()) return site.status();
+            local_site = site->value_or(log::SiteId{});
             local_state = merge::CellState{local->col_version, nullptr, log::AsBytes(local_site)};
             if (merge::NeedsLocalValue(&*local_state, incoming, options.rules)) {
               auto read = CurrentValue(t, row.pk_values, cell.column);
@@ -515,7 +481,8 @@ absl::StatusOr<std::unique_ptr<Fold>> Fold::Begin(sqlite3* db, const FoldOptions
     if (!stmt.ok()) return stmt.status();
     *p.stmt = *std::move(stmt);
   }
-  if (absl::Status st = s.LoadSites(); !st.ok()) return st;
+  s.sites.emplace(db, options.local_site);
+  if (absl::Status st = s.sites->Load(); !st.ok()) return st;
   if (options.set_sync_bit && options.sync_bit == nullptr) {
     if (absl::Status st = sqlite::Exec(db, "SELECT crsql_internal_sync_bit(1)"); !st.ok()) return st;
   }
@@ -541,7 +508,7 @@ void Fold::Forget() {
   state_->cached.reset();
   state_->tables.clear();
   state_->statements.clear();
-  state_->LoadSites().IgnoreError();
+  state_->sites->Load().IgnoreError();
 }
 
 absl::StatusOr<ChangeOutcome> Fold::MergeChange(const IncomingChange& c, uint64_t db_version) {
