@@ -25,6 +25,7 @@
 #include "schema/packed_pk.h"
 #include "util/sqlite/quote.h"
 #include "schema/table_info.h"
+#include "schema/where_pk.h"
 
 namespace crlog::engine {
 namespace {
@@ -124,11 +125,7 @@ struct Fold::State {
         t.pk_affinity.push_back(schema::AffinityOf(info->columns[i].declared_type));
       }
       for (int i : info->non_pk) t.desc.columns.push_back(info->columns[i].name);
-      std::vector<std::string> terms;
-      for (size_t i = 0; i < t.desc.pk_columns.size(); ++i) {
-        terms.push_back(absl::StrCat(sqlite::QuoteIdentifier(t.desc.pk_columns[i]), " = ?", i + 1));
-      }
-      t.where_pk = absl::StrJoin(terms, " AND ");
+      t.where_pk = schema::WherePk(t.desc.pk_columns);
       auto any = sqlite::Stmt::Prepare(db, "SELECT 1 FROM main.crlog_clock WHERE tbl = ?1 LIMIT 1");
       if (!any.ok()) return any.status();
       any->BindInt(1, t.id);

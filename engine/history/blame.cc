@@ -28,6 +28,7 @@
 #include "schema/packed_pk.h"
 #include "util/sqlite/quote.h"
 #include "schema/table_info.h"
+#include "schema/where_pk.h"
 
 namespace crlog::engine {
 namespace {
@@ -158,15 +159,6 @@ class EventsByVersion {
   std::map<uint64_t, std::vector<Loaded*>> by_version_;
 };
 
-// "a"=?1 AND "b"=?2 over the pk columns of `info`.
-std::string WherePk(const schema::TableInfo& info) {
-  std::vector<std::string> terms;
-  for (size_t i = 0; i < info.pk.size(); ++i) {
-    terms.push_back(absl::StrCat(sqlite::QuoteIdentifier(info.columns[info.pk[i]].name), " = ?", i + 1));
-  }
-  return absl::StrJoin(terms, " AND ");
-}
-
 // The non-pk values of a row (nullopt when the table has no such row).
 absl::StatusOr<std::optional<std::vector<Value>>> ReadRow(sqlite3* db, const schema::TableInfo& info,
                                                           const std::vector<Value>& pk) {
@@ -174,7 +166,7 @@ absl::StatusOr<std::optional<std::vector<Value>>> ReadRow(sqlite3* db, const sch
   for (int i : info.non_pk) cols.push_back(sqlite::QuoteIdentifier(info.columns[i].name));
   auto stmt = sqlite::Stmt::Prepare(db, absl::StrCat("SELECT ", cols.empty() ? "1" : absl::StrJoin(cols, ", "),
                                              " FROM main.", sqlite::QuoteIdentifier(info.name), " WHERE ",
-                                             WherePk(info)));
+                                             schema::WherePk(info)));
   if (!stmt.ok()) return stmt.status();
   for (size_t i = 0; i < pk.size(); ++i) stmt->BindValue(static_cast<int>(i + 1), pk[i]);
   auto row = stmt->Step();
