@@ -21,6 +21,7 @@
 #include "engine/history/replay.h"
 #include "engine/replica/replica.h"
 #include "extension/entry.h"
+#include "merge/rules.h"
 
 namespace crlog::extension {
 
@@ -73,6 +74,9 @@ struct Connection {
   absl::Status Ready() const { return replica ? absl::OkStatus() : attach_error; }
   // A setting given with crsql_config_set, as an integer (0 when unset).
   int64_t IntSetting(const std::string& name) const;
+  // The merge rules the settings give (crsql_config_set), read afresh: every
+  // merge path on this connection takes them from here.
+  merge::Rules MergeRules() const;
   // Ends the transaction's capture state (after commit or rollback).
   void EndTransaction();
 };

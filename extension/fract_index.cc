@@ -60,6 +60,7 @@
 #include "merge/fract_key.h"
 #include "util/sqlite/quote.h"
 #include "schema/table_info.h"
+#include "schema/where_pk.h"
 
 namespace crlog::extension {
 namespace {
@@ -83,9 +84,7 @@ std::string JoinEach(const std::vector<std::string>& names, std::string_view sep
 // "c" = NEW."c" for each column, or 1 (every row) for none.
 std::string NewEquals(const std::vector<std::string>& columns) {
   if (columns.empty()) return "1";
-  return JoinEach(columns, " AND ", [](const std::string& c) {
-    return absl::StrCat(QuoteIdentifier(c), " = NEW.", QuoteIdentifier(c));
-  });
+  return schema::PkEquals(columns, "NEW.");
 }
 
 // A table made ordered: its names as crsql_fract_as_ordered was given them.
@@ -114,9 +113,7 @@ struct OrderedTable {
   std::string ThisRow() const { return without_rowid ? NewEquals(pk) : "_rowid_ = NEW._rowid_"; }
   // The row after_<pk> names.
   std::string AfterRow() const {
-    return JoinEach(pk, " AND ", [](const std::string& c) {
-      return absl::StrCat(QuoteIdentifier(c), " = NEW.", QuoteIdentifier("after_" + c));
-    });
+    return schema::PkEquals(pk, "NEW.", "", "after_");
   }
   // The arguments of crsql_fract_fix_conflict_return_old_key, as cr-sqlite spaces them.
   std::string FixConflictArguments() const {
@@ -344,13 +341,7 @@ absl::StatusOr<std::string> FixConflict(sqlite3* db, const std::string& table, c
                                         const std::vector<std::string>& collection,
                                         const std::vector<std::string>& pk, sqlite3_value** pk_values) {
   const std::string q = QuoteIdentifier(table), o = QuoteIdentifier(order);
-  auto equals_bound = [&](const char* prefix) {
-    std::vector<std::string> parts;
-    for (size_t i = 0; i < pk.size(); ++i) {
-      parts.push_back(absl::StrCat(prefix, QuoteIdentifier(pk[i]), " = ?", i + 1));
-    }
-    return absl::StrJoin(parts, " AND ");
-  };
+  const std::string where_pk = schema::WherePk(pk);
   auto bind_pk = [&](Stmt& stmt) {
     for (size_t i = 0; i < pk.size(); ++i) sqlite3_bind_value(stmt.get(), static_cast<int>(i + 1), pk_values[i]);
   };
@@ -363,7 +354,7 @@ absl::StatusOr<std::string> FixConflict(sqlite3* db, const std::string& table, c
     return absl::StrJoin(parts, " AND ");
   };
 
-  auto read = Stmt::Prepare(db, absl::StrCat("SELECT ", o, " FROM ", q, " WHERE ", equals_bound("")));
+  auto read = Stmt::Prepare(db, absl::StrCat("SELECT ", o, " FROM ", q, " WHERE ", where_pk));
   if (!read.ok()) return read.status();
   bind_pk(*read);
   auto found = read->Step();
@@ -380,18 +371,15 @@ absl::StatusOr<std::string> FixConflict(sqlite3* db, const std::string& table, c
   // table name can clash with them.
   std::string predecessor = absl::StrCat("SELECT crsql_row.", o, " FROM ", q, " AS crsql_row");
   if (!collection.empty()) {
-    std::vector<std::string> cols, joins;
-    for (const std::string& c : collection) {
-      cols.push_back(QuoteIdentifier(c));
-      joins.push_back(absl::StrCat("crsql_row.", QuoteIdentifier(c), " = crsql_after.", QuoteIdentifier(c)));
-    }
-    absl::StrAppend(&predecessor, " JOIN (SELECT ", absl::StrJoin(cols, ", "), " FROM ", q, " WHERE ",
-                    equals_bound(""), ") AS crsql_after ON ", absl::StrJoin(joins, " AND "));
+    std::vector<std::string> cols;
+    for (const std::string& c : collection) cols.push_back(QuoteIdentifier(c));
+    absl::StrAppend(&predecessor, " JOIN (SELECT ", absl::StrJoin(cols, ", "), " FROM ", q, " WHERE ", where_pk,
+                    ") AS crsql_after ON ", schema::PkEquals(collection, "crsql_after.", "crsql_row."));
   }
   const std::string key_slot = absl::StrCat("?", pk.size() + 1);
   absl::StrAppend(&predecessor, " WHERE crsql_row.", o, " < ", key_slot, " ORDER BY crsql_row.", o, " DESC LIMIT 1");
   auto move = Stmt::Prepare(db, absl::StrCat("UPDATE ", q, " SET ", o, " = crsql_fract_key_between((", predecessor,
-                                             "), ", key_slot, ") WHERE ", equals_bound(""), " RETURNING ", o));
+                                             "), ", key_slot, ") WHERE ", where_pk, " RETURNING ", o));
   if (!move.ok()) return move.status();
   bind_pk(*move);
   move->BindValue(static_cast<int>(pk.size() + 1), old_key);

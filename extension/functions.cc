@@ -315,7 +315,7 @@ absl::StatusOr<engine::FoldOptions> PrepareEngineFold(Connection* conn) {
   }
   engine::FoldOptions options;
   options.local_site = conn->replica->site();
-  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  options.rules = conn->MergeRules();
   options.sync_bit = &conn->sync_bit;
   return options;
 }

@@ -123,7 +123,7 @@ absl::StatusOr<engine::Point> ResolvePointHere(Connection* conn, std::string_vie
 engine::ReplayOptions ReplayOptionsFor(Connection* conn) {
   engine::ReplayOptions options;
   options.local_site = conn->replica->site();
-  options.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  options.rules = conn->MergeRules();
   return options;
 }
 

@@ -15,12 +15,18 @@ int64_t Connection::IntSetting(const std::string& name) const {
   return n;
 }
 
+merge::Rules Connection::MergeRules() const {
+  merge::Rules rules;
+  rules.merge_equal_values = IntSetting("merge-equal-values") != 0;
+  return rules;
+}
+
 absl::Status EnsureMerger(Connection* conn) {
   if (conn->merger) return absl::OkStatus();
   if (absl::Status s = conn->Ready(); !s.ok()) return s;
   engine::MergeSettings settings;
   settings.local_site = conn->replica->site();
-  settings.merge_equal_values = conn->IntSetting("merge-equal-values") != 0;
+  settings.rules = conn->MergeRules();
   settings.strict_columns = conn->IntSetting("crlog-strict-columns") != 0;
   settings.sync_bit = &conn->sync_bit;
   auto merger = engine::ChangeMerger::Begin(conn->db, settings);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "merge/cell_decision.h"
+
 namespace crlog::merge {
 namespace {
 
@@ -43,11 +45,9 @@ RowAction DecideRow(uint64_t local_cl, uint64_t incoming_cl) {
 }
 
 bool IncomingWins(const CellState& local, const CellState& incoming, bool merge_equal_values) {
-  if (incoming.col_version != local.col_version) return incoming.col_version > local.col_version;
-  static const Value kNull;
-  int c = CompareValues(incoming.value ? *incoming.value : kNull, local.value ? *local.value : kNull);
-  if (c != 0) return c > 0;
-  return merge_equal_values && incoming.site > local.site;
+  Rules rules;
+  rules.merge_equal_values = merge_equal_values;
+  return DecideCell(&local, incoming, rules).take;
 }
 
 }  // namespace crlog::merge

@@ -34,6 +34,7 @@
 #include "log/signing.h"
 #include "log/value_codec.h"
 #include "schema/packed_pk.h"
+#include "schema/where_pk.h"
 #include "util/sqlite/quote.h"
 
 namespace crlog::engine {
@@ -346,15 +347,12 @@ absl::Status Apply(const CapturedOp& op, TableWork& tw, uint64_t* seq, uint64_t 
 // whose clock (in crlog_clock already, `loaded`) stands; a row whose
 // existence the merge changed after the local writes is the merge's.
 absl::Status Reconcile(sqlite3* db, TableWork& tw) {
-  std::vector<std::string> cols, terms;
+  std::vector<std::string> cols;
   for (const std::string& c : tw.table->columns) cols.push_back(sqlite::QuoteIdentifier(c));
   if (cols.empty()) cols.push_back("NULL");
-  for (size_t i = 0; i < tw.table->pk_columns.size(); ++i) {
-    terms.push_back(absl::StrCat(sqlite::QuoteIdentifier(tw.table->pk_columns[i]), " = ?", i + 1));
-  }
   auto read = sqlite::Stmt::Prepare(db, absl::StrCat("SELECT ", absl::StrJoin(cols, ", "), " FROM main.",
                                              sqlite::QuoteIdentifier(tw.table->name), " WHERE ",
-                                             absl::StrJoin(terms, " AND ")));
+                                             schema::WherePk(tw.table->pk_columns)));
   if (!read.ok()) return read.status();
   for (RowWork& row : tw.rows) {
     if (!row.merged || !row.changed) continue;

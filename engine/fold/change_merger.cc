@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<ChangeMerger>> ChangeMerger::Begin(sqlite3* db, c
   m->settings_ = settings;
   FoldOptions options;
   options.local_site = settings.local_site;
-  options.merge_equal_values = settings.merge_equal_values;
+  options.rules = settings.rules;
   options.sync_bit = settings.sync_bit;
   auto fold = Fold::Begin(db, options);
   if (!fold.ok()) return fold.status();

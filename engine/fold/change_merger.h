@@ -24,12 +24,13 @@
 #include "absl/status/statusor.h"
 #include "engine/fold/fold.h"
 #include "log/event.h"
+#include "merge/rules.h"
 
 namespace crlog::engine {
 
 struct MergeSettings {
   log::SiteId local_site{};
-  bool merge_equal_values = false;
+  merge::Rules rules;
   // A cid naming a column the table lacks is an error instead of being kept.
   bool strict_columns = false;
   int64_t* sync_bit = nullptr;  // see FoldOptions

@@ -12,17 +12,20 @@
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
 #include "engine/replica/meta_tables.h"
+#include "engine/replica/site_ordinals.h"
 #include "engine/fold/row_clock.h"
 #include "util/sqlite/stmt.h"
 #include "engine/replica/table_desc.h"
 #include "log/hash.h"
 #include "log/row_codec.h"
 #include "util/strings.h"
+#include "merge/cell_decision.h"
 #include "merge/lww.h"
 #include "schema/affinity.h"
 #include "schema/packed_pk.h"
 #include "util/sqlite/quote.h"
 #include "schema/table_info.h"
+#include "schema/where_pk.h"
 
 namespace crlog::engine {
 namespace {
@@ -63,8 +66,7 @@ struct Fold::State {
   };
   // Node-based: the cached row and callers hold Table pointers across inserts.
   absl::node_hash_map<std::string, Table> tables;
-  absl::flat_hash_map<log::SiteId, uint32_t> ordinals;
-  absl::flat_hash_map<uint32_t, log::SiteId> sites;
+  std::optional<SiteOrdinals> sites;  // set by Begin
 
   // The clock of the row merged last, written back when another row comes
   // (changes of one row usually arrive together) or on Flush.
@@ -123,11 +125,7 @@ struct Fold::State {
         t.pk_affinity.push_back(schema::AffinityOf(info->columns[i].declared_type));
       }
       for (int i : info->non_pk) t.desc.columns.push_back(info->columns[i].name);
-      std::vector<std::string> terms;
-      for (size_t i = 0; i < t.desc.pk_columns.size(); ++i) {
-        terms.push_back(absl::StrCat(sqlite::QuoteIdentifier(t.desc.pk_columns[i]), " = ?", i + 1));
-      }
-      t.where_pk = absl::StrJoin(terms, " AND ");
+      t.where_pk = schema::WherePk(t.desc.pk_columns);
       auto any = sqlite::Stmt::Prepare(db, "SELECT 1 FROM main.crlog_clock WHERE tbl = ?1 LIMIT 1");
       if (!any.ok()) return any.status();
       any->BindInt(1, t.id);
@@ -136,42 +134,6 @@ struct Fold::State {
       t.started_empty = !*has_rows;
     }
     return &tables.emplace(std::string(name), std::move(t)).first->second;
-  }
-
-  absl::StatusOr<uint32_t> Ordinal(const log::SiteId& site) {
-    if (site == options.local_site) return 0;
-    if (auto it = ordinals.find(site); it != ordinals.end()) return it->second;
-    auto ins = sqlite::Stmt::Prepare(db, "INSERT INTO main.crlog_sites(site) VALUES (?1) RETURNING ordinal");
-    if (!ins.ok()) return ins.status();
-    ins->BindBlob(1, log::AsBytes(site));
-    auto row = ins->Step();
-    if (!row.ok()) return row.status();
-    auto ordinal = static_cast<uint32_t>(ins->ColumnInt(0));
-    ins->Reset();
-    ordinals[site] = ordinal;
-    sites[ordinal] = site;
-    return ordinal;
-  }
-
-  absl::Status LoadSites() {
-    ordinals.clear();
-    sites.clear();
-    auto stmt = sqlite::Stmt::Prepare(db, "SELECT ordinal, site FROM main.crlog_sites");
-    if (!stmt.ok()) return stmt.status();
-    while (true) {
-      auto row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return absl::OkStatus();
-      auto ordinal = static_cast<uint32_t>(stmt->ColumnInt(0));
-      log::SiteId site = log::ToArray<16>(stmt->ColumnBlob(1));
-      ordinals[site] = ordinal;
-      sites[ordinal] = site;
-    }
-  }
-
-  const log::SiteId& SiteOf(uint32_t ordinal) {
-    if (ordinal == 0) return options.local_site;
-    return sites[ordinal];
   }
 
   void BindPk(sqlite::Stmt* stmt, const std::vector<Value>& pk) {
@@ -355,7 +317,7 @@ struct Fold::State {
     std::vector<const InCell*> writes;
     bool changed = false;
     auto accept = [&](InCell& cell) -> absl::Status {
-      auto site = Ordinal(*cell.site);
+      auto site = sites->Intern(*cell.site);
       if (!site.ok()) return site.status();
       clock.Upsert(cell.column) =
           CellClock{static_cast<uint32_t>(cell.column), cell.version, db_version, *site, next_seq(cell.seq)};
@@ -371,7 +333,7 @@ struct Fold::State {
       return absl::OkStatus();
     };
     auto set_sentinel = [&]() -> absl::Status {
-      auto site = Ordinal(row_site);
+      auto site = sites->Intern(row_site);
       if (!site.ok()) return site.status();
       clock.has_sentinel = true;
       clock.sentinel = CellClock{0, clock.cl, db_version, *site, next_seq(row_seq)};
@@ -435,29 +397,35 @@ struct Fold::State {
             if (absl::Status s = stash_unknown(cell); !s.ok()) return s;
             continue;
           }
+          // The decision is merge/'s; the fold reads what it asks for (the
+          // table's value only on a column-version tie) and applies it.
           const CellClock* local = clock.Find(cell.column);
-          bool wins;
-          if (local == nullptr || local->col_version != cell.version) {
-            wins = local == nullptr || cell.version > local->col_version;
-          } else {
-            auto current = CurrentValue(t, row.pk_values, cell.column);
-            if (!current.ok()) return current.status();
-            const log::SiteId local_site = SiteOf(local->site);
-            wins = merge::IncomingWins(
-                merge::CellState{local->col_version, &*current, log::AsBytes(local_site)},
-                merge::CellState{cell.version, cell.value, log::AsBytes(*cell.site)},
-                options.merge_equal_values);
-            // Same column version from two sites: each wrote without seeing
-            // the other's write. Record the conflict, whoever wins.
-            if (local_site != *cell.site && merge::CompareValues(*current, *cell.value) != 0) {
-              absl::Status s = wins ? RecordConflict(t, pk, cell.column, db_version, cell.version, *cell.site,
-                                                     *cell.value, local_site, *current)
-                                    : RecordConflict(t, pk, cell.column, db_version, cell.version, local_site,
-                                                     *current, *cell.site, *cell.value);
-              if (!s.ok()) return s;
+          const merge::CellState incoming{cell.version, cell.value, log::AsBytes(*cell.site)};
+          std::optional<merge::CellState> local_state;
+          log::SiteId local_site{};
+          Value current;
+          if (local != nullptr) {
+            auto site = sites->Site(local->site);
+            if (!site.ok()) return site.status();
+            local_site = site->value_or(log::SiteId{});
+            local_state = merge::CellState{local->col_version, nullptr, log::AsBytes(local_site)};
+            if (merge::NeedsLocalValue(&*local_state, incoming, options.rules)) {
+              auto read = CurrentValue(t, row.pk_values, cell.column);
+              if (!read.ok()) return read.status();
+              current = *std::move(read);
+              local_state->value = &current;
             }
           }
-          if (!wins) continue;
+          const merge::CellDecision decision =
+              merge::DecideCell(local_state ? &*local_state : nullptr, incoming, options.rules);
+          if (decision.conflict) {
+            absl::Status s = decision.take ? RecordConflict(t, pk, cell.column, db_version, cell.version,
+                                                            *cell.site, *cell.value, local_site, current)
+                                           : RecordConflict(t, pk, cell.column, db_version, cell.version,
+                                                            local_site, current, *cell.site, *cell.value);
+            if (!s.ok()) return s;
+          }
+          if (!decision.take) continue;
           if (absl::Status s = accept(cell); !s.ok()) return s;
         }
         if (!writes.empty()) {
@@ -510,7 +478,8 @@ absl::StatusOr<std::unique_ptr<Fold>> Fold::Begin(sqlite3* db, const FoldOptions
     if (!stmt.ok()) return stmt.status();
     *p.stmt = *std::move(stmt);
   }
-  if (absl::Status st = s.LoadSites(); !st.ok()) return st;
+  s.sites.emplace(db, options.local_site);
+  if (absl::Status st = s.sites->Load(); !st.ok()) return st;
   if (options.set_sync_bit && options.sync_bit == nullptr) {
     if (absl::Status st = sqlite::Exec(db, "SELECT crsql_internal_sync_bit(1)"); !st.ok()) return st;
   }
@@ -536,7 +505,7 @@ void Fold::Forget() {
   state_->cached.reset();
   state_->tables.clear();
   state_->statements.clear();
-  state_->LoadSites().IgnoreError();
+  state_->sites->Load().IgnoreError();
 }
 
 absl::StatusOr<ChangeOutcome> Fold::MergeChange(const IncomingChange& c, uint64_t db_version) {

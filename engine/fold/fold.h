@@ -23,13 +23,14 @@
 #include "log/event.h"
 #include "log/hash.h"
 #include "crlog/value.h"
+#include "merge/rules.h"
 
 namespace crlog::engine {
 
 struct FoldOptions {
   // The site whose cells are this database's own (ordinal 0 in the clock).
   log::SiteId local_site{};
-  bool merge_equal_values = false;
+  merge::Rules rules;
   // Keep capture triggers from recording the fold's table writes: with
   // `sync_bit`, by setting that flag (the extension's per-connection
   // crsql_internal_sync_bit) around each write; else, with `set_sync_bit`,

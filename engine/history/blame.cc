@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/replica/meta_tables.h"
+#include "engine/replica/site_ordinals.h"
 #include "engine/fold/row_clock.h"
 #include "util/sqlite/stmt.h"
 #include "log/row_codec.h"
@@ -27,6 +28,7 @@
 #include "schema/packed_pk.h"
 #include "util/sqlite/quote.h"
 #include "schema/table_info.h"
+#include "schema/where_pk.h"
 
 namespace crlog::engine {
 namespace {
@@ -157,44 +159,6 @@ class EventsByVersion {
   std::map<uint64_t, std::vector<Loaded*>> by_version_;
 };
 
-// Site ids by clock ordinal (0 is the local site).
-class SiteOrdinals {
- public:
-  SiteOrdinals(sqlite3* db, const log::SiteId& local) : db_(db), local_(local) {}
-  absl::StatusOr<std::optional<log::SiteId>> Get(uint32_t ordinal) {
-    if (ordinal == 0) return std::optional<log::SiteId>(local_);
-    if (auto it = known_.find(ordinal); it != known_.end()) return it->second;
-    if (!stmt_) {
-      auto stmt = sqlite::Stmt::Prepare(db_, "SELECT site FROM main.crlog_sites WHERE ordinal = ?1");
-      if (!stmt.ok()) return stmt.status();
-      stmt_ = *std::move(stmt);
-    }
-    stmt_.BindInt(1, ordinal);
-    auto row = stmt_.Step();
-    if (!row.ok()) return row.status();
-    std::optional<log::SiteId> site;
-    if (*row && stmt_.ColumnBlob(0).size() == 16) site = log::ToArray<16>(stmt_.ColumnBlob(0));
-    stmt_.Reset();
-    known_[ordinal] = site;
-    return site;
-  }
-
- private:
-  sqlite3* db_;
-  log::SiteId local_;
-  sqlite::Stmt stmt_;
-  std::map<uint32_t, std::optional<log::SiteId>> known_;
-};
-
-// "a"=?1 AND "b"=?2 over the pk columns of `info`.
-std::string WherePk(const schema::TableInfo& info) {
-  std::vector<std::string> terms;
-  for (size_t i = 0; i < info.pk.size(); ++i) {
-    terms.push_back(absl::StrCat(sqlite::QuoteIdentifier(info.columns[info.pk[i]].name), " = ?", i + 1));
-  }
-  return absl::StrJoin(terms, " AND ");
-}
-
 // The non-pk values of a row (nullopt when the table has no such row).
 absl::StatusOr<std::optional<std::vector<Value>>> ReadRow(sqlite3* db, const schema::TableInfo& info,
                                                           const std::vector<Value>& pk) {
@@ -202,7 +166,7 @@ absl::StatusOr<std::optional<std::vector<Value>>> ReadRow(sqlite3* db, const sch
   for (int i : info.non_pk) cols.push_back(sqlite::QuoteIdentifier(info.columns[i].name));
   auto stmt = sqlite::Stmt::Prepare(db, absl::StrCat("SELECT ", cols.empty() ? "1" : absl::StrJoin(cols, ", "),
                                              " FROM main.", sqlite::QuoteIdentifier(info.name), " WHERE ",
-                                             WherePk(info)));
+                                             schema::WherePk(info)));
   if (!stmt.ok()) return stmt.status();
   for (size_t i = 0; i < pk.size(); ++i) stmt->BindValue(static_cast<int>(i + 1), pk[i]);
   auto row = stmt->Step();
@@ -349,7 +313,7 @@ absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::
   if (!events.ok()) return events.status();
 
   if (rc.has_sentinel) {
-    auto writer = sites.Get(rc.sentinel.site);
+    auto writer = sites.Site(rc.sentinel.site);
     if (!writer.ok()) return writer.status();
     auto candidates = events->At(rc.sentinel.db_version);
     if (!candidates.ok()) return candidates.status();
@@ -372,7 +336,7 @@ absl::StatusOr<RowBlame> BlameRow(sqlite3* db, const log::LogStore& store, std::
     cell.value = (**values)[i];
     const CellClock* cc = rc.Find(static_cast<uint32_t>(i));
     if (cc != nullptr) {
-      auto writer = sites.Get(cc->site);
+      auto writer = sites.Site(cc->site);
       if (!writer.ok()) return writer.status();
       auto candidates = events->At(cc->db_version);
       if (!candidates.ok()) return candidates.status();

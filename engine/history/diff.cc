@@ -16,6 +16,7 @@
 #include "schema/packed_pk.h"
 #include "util/sqlite/quote.h"
 #include "schema/table_info.h"
+#include "schema/where_pk.h"
 
 namespace crlog::engine {
 namespace {
@@ -77,11 +78,10 @@ absl::StatusOr<std::vector<ChangedRow>> ChangedRows(sqlite3* db, const std::stri
                                                     const std::vector<std::string>& common) {
   if (common.empty()) return std::vector<ChangedRow>();
   const std::string q = sqlite::QuoteIdentifier(table);
-  std::vector<std::string> select, join, differs, order;
+  std::vector<std::string> select, differs, order;
   for (const std::string& p : pk) {
     const std::string c = sqlite::QuoteIdentifier(p);
     select.push_back(absl::StrCat("x.", c));
-    join.push_back(absl::StrCat("x.", c, " = y.", c));
     order.push_back(absl::StrCat("x.", c));
   }
   for (const std::string& name : common) {
@@ -92,7 +92,7 @@ absl::StatusOr<std::vector<ChangedRow>> ChangedRows(sqlite3* db, const std::stri
                                    c, ")"));
   }
   auto stmt = sqlite::Stmt::Prepare(db, absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " FROM main.", q,
-                                             " x JOIN b.", q, " y ON ", absl::StrJoin(join, " AND "), " WHERE ",
+                                             " x JOIN b.", q, " y ON ", schema::PkEquals(pk, "y.", "x."), " WHERE ",
                                              absl::StrJoin(differs, " OR "), " ORDER BY ",
                                              absl::StrJoin(order, ", ")));
   if (!stmt.ok()) return stmt.status();

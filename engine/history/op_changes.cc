@@ -14,6 +14,7 @@
 #include "schema/packed_pk.h"
 #include "util/sqlite/quote.h"
 #include "schema/table_info.h"
+#include "schema/where_pk.h"
 
 namespace crlog::engine {
 namespace {
@@ -91,18 +92,14 @@ class RowReader {
       auto info = schema::ReadTableInfo(db_, "main", table);
       if (!info.ok()) return info.status();
       tc->info = *std::move(info);
-      std::vector<std::string> cols, where;
+      std::vector<std::string> cols;
       for (int i : tc->info.non_pk) {
         tc->columns.push_back(tc->info.columns[i].name);
         cols.push_back(sqlite::QuoteIdentifier(tc->info.columns[i].name));
       }
-      for (size_t i = 0; i < tc->info.pk.size(); ++i) {
-        where.push_back(
-            absl::StrCat(sqlite::QuoteIdentifier(tc->info.columns[tc->info.pk[i]].name), " = ?", i + 1));
-      }
       auto select = sqlite::Stmt::Prepare(
           db_, absl::StrCat("SELECT ", cols.empty() ? "1" : absl::StrJoin(cols, ", "), " FROM main.",
-                            sqlite::QuoteIdentifier(table), " WHERE ", absl::StrJoin(where, " AND ")));
+                            sqlite::QuoteIdentifier(table), " WHERE ", schema::WherePk(tc->info)));
       if (!select.ok()) return select.status();
       tc->select = *std::move(select);
       auto clock = sqlite::Stmt::Prepare(db_, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2");

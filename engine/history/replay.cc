@@ -294,7 +294,7 @@ absl::StatusOr<ReplayStats> ReplayInTransaction(const log::LogStore& store, cons
 
   FoldOptions fold_options;
   fold_options.local_site = options.local_site;
-  fold_options.merge_equal_values = options.merge_equal_values;
+  fold_options.rules = options.rules;
   auto fold = Fold::Begin(db, fold_options);
   if (!fold.ok()) return fold.status();
   SchemaFollower tables(db);

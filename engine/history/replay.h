@@ -28,6 +28,7 @@
 #include "engine/history/point.h"
 #include "log/event.h"
 #include "log/store.h"
+#include "merge/rules.h"
 
 namespace crlog::engine {
 
@@ -66,7 +67,7 @@ class RowFilter {
 
 struct ReplayOptions {
   log::SiteId local_site{};  // the replica whose log this is
-  bool merge_equal_values = false;
+  merge::Rules rules;
   // Fold only these rows' ops; every other row is left out, and events
   // without them are not folded (schema changes are). Rows merge
   // independently, so these rows end as a full replay leaves them.

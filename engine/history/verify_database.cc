@@ -26,6 +26,7 @@
 #include "schema/packed_pk.h"
 #include "util/sqlite/quote.h"
 #include "schema/table_info.h"
+#include "schema/where_pk.h"
 
 namespace crlog::engine {
 namespace {
@@ -67,9 +68,7 @@ absl::StatusOr<uint64_t> CompareTable(sqlite3* db, const schema::TableInfo& info
     if (!*row) continue;
     std::vector<Value> pk;
     for (size_t i = 0; i < pk_cols.size(); ++i) pk.push_back(diff->ColumnValue(static_cast<int>(i)));
-    std::vector<std::string> terms;
-    for (size_t i = 0; i < pk_cols.size(); ++i) terms.push_back(absl::StrCat(pk_cols[i], " = ?", i + 1));
-    std::string where = absl::StrJoin(terms, " AND ");
+    const std::string where = schema::WherePk(info);
     auto fetch = [&](const char* schema) -> absl::StatusOr<std::optional<std::vector<Value>>> {
       auto s = sqlite::Stmt::Prepare(db, absl::StrCat("SELECT ", cols, " FROM ", schema, ".", q, " WHERE ", where));
       if (!s.ok()) return s.status();
