@@ -25,6 +25,7 @@
 #include "engine/history/point.h"
 #include "util/sqlite/stmt.h"
 #include "extension/connection.h"
+#include "extension/row_cursor.h"
 #include "log/hash.h"
 #include "schema/packed_pk.h"
 
@@ -70,11 +71,7 @@ struct BlameVtab {
   bool history = false;  // crlog_cell_history, else crlog_blame
 };
 
-struct BlameCursor {
-  sqlite3_vtab_cursor base{};
-  std::vector<Row> rows;
-  size_t at = 0;
-};
+using BlameCursor = RowCursor<Row>;
 
 int Connect(sqlite3* db, void* aux, bool history, sqlite3_vtab** out) {
   std::string sql = absl::StrCat("CREATE TABLE x(", kVisibleColumns, ", \"table\" HIDDEN, pk HIDDEN",
@@ -137,15 +134,6 @@ int BestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
   return SQLITE_OK;
 }
 
-int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
-  *out = &(new BlameCursor())->base;
-  return SQLITE_OK;
-}
-int Close(sqlite3_vtab_cursor* c) {
-  delete reinterpret_cast<BlameCursor*>(c);
-  return SQLITE_OK;
-}
-
 // A blob is a packed pk already; any other value is a one-column pk.
 std::string PackedPk(sqlite3_value* v) {
   if (sqlite3_value_type(v) == SQLITE_BLOB) {
@@ -154,7 +142,7 @@ std::string PackedPk(sqlite3_value* v) {
   return schema::PackColumns({sqlite::FromSqlite(v)});
 }
 
-absl::Status Fill(BlameVtab* v, BlameCursor* c, int idx, int argc, sqlite3_value** argv) {
+absl::Status Fill(BlameVtab* v, int idx, int argc, sqlite3_value** argv, std::vector<Row>* rows) {
   Connection* conn = v->conn;
   if (absl::Status s = conn->Ready(); !s.ok()) return s;
   const char* fn = v->history ? "crlog_cell_history" : "crlog_blame";
@@ -178,10 +166,10 @@ absl::Status Fill(BlameVtab* v, BlameCursor* c, int idx, int argc, sqlite3_value
     auto blame = engine::BlameRow(conn->db, conn->replica->log(), table, pk);
     if (!blame.ok()) return named(blame.status());
     if (blame->existence) {
-      c->rows.push_back(ProvenanceRow(kExistence, Value::Integer(blame->exists ? 1 : 0), blame->existence));
+      rows->push_back(ProvenanceRow(kExistence, Value::Integer(blame->exists ? 1 : 0), blame->existence));
     }
     for (const engine::CellBlame& cell : blame->cells) {
-      c->rows.push_back(ProvenanceRow(cell.column, cell.value, cell.written_by));
+      rows->push_back(ProvenanceRow(cell.column, cell.value, cell.written_by));
     }
     return absl::OkStatus();
   }
@@ -196,39 +184,20 @@ absl::Status Fill(BlameVtab* v, BlameCursor* c, int idx, int argc, sqlite3_value
   for (const engine::CellVersion& version : *history) {
     std::string column = version.column.empty() ? kExistence : version.column;
     if (only_column && column != *only_column) continue;
-    c->rows.push_back(ProvenanceRow(column, version.value, version.written_by));
+    rows->push_back(ProvenanceRow(column, version.value, version.written_by));
   }
   return absl::OkStatus();
 }
 
 int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int argc, sqlite3_value** argv) {
-  auto* c = reinterpret_cast<BlameCursor*>(cur);
-  c->rows.clear();
-  c->at = 0;
-  absl::Status s = Fill(reinterpret_cast<BlameVtab*>(cur->pVtab), c, idx, argc, argv);
-  if (!s.ok()) {
-    c->rows.clear();
-    return VtabError(cur->pVtab, s);
-  }
-  return SQLITE_OK;
+  return BlameCursor::Filter(cur, [&](std::vector<Row>* rows) {
+    return Fill(reinterpret_cast<BlameVtab*>(cur->pVtab), idx, argc, argv, rows);
+  });
 }
 
-int Next(sqlite3_vtab_cursor* cur) {
-  ++reinterpret_cast<BlameCursor*>(cur)->at;
-  return SQLITE_OK;
-}
-int Eof(sqlite3_vtab_cursor* cur) {
-  auto* c = reinterpret_cast<BlameCursor*>(cur);
-  return c->at >= c->rows.size();
-}
 int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
-  auto* c = reinterpret_cast<BlameCursor*>(cur);
   // Hidden columns read back as NULL: the arguments are not kept.
-  if (col < kVisible) ResultValue(ctx, c->rows[c->at][col]);
-  return SQLITE_OK;
-}
-int Rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
-  *rowid = static_cast<sqlite3_int64>(reinterpret_cast<BlameCursor*>(cur)->at);
+  if (col < kVisible) ResultValue(ctx, BlameCursor::Of(cur)->row()[col]);
   return SQLITE_OK;
 }
 
@@ -238,13 +207,9 @@ sqlite3_module MakeModule(int (*connect)(sqlite3*, void*, int, const char* const
   m.xBestIndex = BestIndex;
   m.xDisconnect = Disconnect;
   m.xDestroy = Disconnect;
-  m.xOpen = Open;
-  m.xClose = Close;
+  BlameCursor::Install(m);
   m.xFilter = Filter;
-  m.xNext = Next;
-  m.xEof = Eof;
   m.xColumn = Column;
-  m.xRowid = Rowid;
   return m;
 }
 

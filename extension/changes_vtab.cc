@@ -24,6 +24,7 @@
 #include "engine/fold/row_clock.h"
 #include "util/sqlite/stmt.h"
 #include "extension/connection.h"
+#include "extension/row_cursor.h"
 #include "log/format.h"
 #include "log/event.h"
 #include "log/row_codec.h"
@@ -59,11 +60,7 @@ struct ChangesVtab {
   Connection* conn = nullptr;
 };
 
-struct ChangesCursor {
-  sqlite3_vtab_cursor base{};
-  std::vector<ChangeRow> rows;
-  size_t at = 0;
-};
+using ChangesCursor = RowCursor<ChangeRow>;
 
 int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
   int rc = sqlite3_declare_vtab(
@@ -115,15 +112,6 @@ int BestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
                  !info->aOrderBy[0].desc &&
                  (info->nOrderBy == 1 || (info->aOrderBy[1].iColumn == kSeq && !info->aOrderBy[1].desc));
   info->orderByConsumed = ordered ? 1 : 0;
-  return SQLITE_OK;
-}
-
-int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
-  *out = &(new ChangesCursor())->base;
-  return SQLITE_OK;
-}
-int Close(sqlite3_vtab_cursor* c) {
-  delete reinterpret_cast<ChangesCursor*>(c);
   return SQLITE_OK;
 }
 
@@ -410,28 +398,15 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
 }
 
 int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int, sqlite3_value** argv) {
-  auto* c = reinterpret_cast<ChangesCursor*>(cur);
-  auto* v = reinterpret_cast<ChangesVtab*>(cur->pVtab);
-  c->rows.clear();
-  c->at = 0;
-  if (absl::Status s = v->conn->Ready(); !s.ok()) return VtabError(cur->pVtab, s);
-  absl::Status s = Collect(v->conn, idx, argv, &c->rows);
-  if (!s.ok()) return VtabError(cur->pVtab, s);
-  return SQLITE_OK;
-}
-
-int Next(sqlite3_vtab_cursor* cur) {
-  ++reinterpret_cast<ChangesCursor*>(cur)->at;
-  return SQLITE_OK;
-}
-int Eof(sqlite3_vtab_cursor* cur) {
-  auto* c = reinterpret_cast<ChangesCursor*>(cur);
-  return c->at >= c->rows.size();
+  return ChangesCursor::Filter(cur, [&](std::vector<ChangeRow>* rows) {
+    Connection* conn = reinterpret_cast<ChangesVtab*>(cur->pVtab)->conn;
+    if (absl::Status s = conn->Ready(); !s.ok()) return s;
+    return Collect(conn, idx, argv, rows);
+  });
 }
 
 int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
-  auto* c = reinterpret_cast<ChangesCursor*>(cur);
-  const ChangeRow& r = c->rows[c->at];
+  const ChangeRow& r = ChangesCursor::Of(cur)->row();
   switch (col) {
     case kTable: sqlite3_result_text(ctx, r.table.data(), static_cast<int>(r.table.size()), SQLITE_TRANSIENT); break;
     case kPk: sqlite3_result_blob(ctx, r.pk.data(), static_cast<int>(r.pk.size()), SQLITE_TRANSIENT); break;
@@ -443,11 +418,6 @@ int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
     case kCl: sqlite3_result_int64(ctx, r.cl); break;
     case kSeq: sqlite3_result_int64(ctx, r.seq); break;
   }
-  return SQLITE_OK;
-}
-
-int Rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
-  *rowid = static_cast<sqlite3_int64>(reinterpret_cast<ChangesCursor*>(cur)->at);
   return SQLITE_OK;
 }
 
@@ -617,12 +587,30 @@ int RollbackTo(sqlite3_vtab* vtab, int level) {
 }
 
 sqlite3_module kChangesModule = {
-    /*iVersion=*/2,       /*xCreate=*/nullptr,     /*xConnect=*/Connect, /*xBestIndex=*/BestIndex,
-    /*xDisconnect=*/Disconnect, /*xDestroy=*/Disconnect, /*xOpen=*/Open,  /*xClose=*/Close,
-    /*xFilter=*/Filter,   /*xNext=*/Next,          /*xEof=*/Eof,         /*xColumn=*/Column,
-    /*xRowid=*/Rowid,     /*xUpdate=*/Update,      /*xBegin=*/Begin,     /*xSync=*/Sync,
-    /*xCommit=*/Commit,   /*xRollback=*/Rollback,  /*xFindFunction=*/nullptr, /*xRename=*/nullptr,
-    /*xSavepoint=*/SavepointM, /*xRelease=*/Release, /*xRollbackTo=*/RollbackTo, /*xShadowName=*/nullptr,
+    /*iVersion=*/2,
+    /*xCreate=*/nullptr,
+    /*xConnect=*/Connect,
+    /*xBestIndex=*/BestIndex,
+    /*xDisconnect=*/Disconnect,
+    /*xDestroy=*/Disconnect,
+    /*xOpen=*/ChangesCursor::Open,
+    /*xClose=*/ChangesCursor::Close,
+    /*xFilter=*/Filter,
+    /*xNext=*/ChangesCursor::Next,
+    /*xEof=*/ChangesCursor::Eof,
+    /*xColumn=*/Column,
+    /*xRowid=*/ChangesCursor::Rowid,
+    /*xUpdate=*/Update,
+    /*xBegin=*/Begin,
+    /*xSync=*/Sync,
+    /*xCommit=*/Commit,
+    /*xRollback=*/Rollback,
+    /*xFindFunction=*/nullptr,
+    /*xRename=*/nullptr,
+    /*xSavepoint=*/SavepointM,
+    /*xRelease=*/Release,
+    /*xRollbackTo=*/RollbackTo,
+    /*xShadowName=*/nullptr,
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "crlog/time.h"
 #include "absl/strings/str_join.h"
 #include "extension/connection.h"
+#include "extension/row_cursor.h"
 #include "log/event.h"
 #include "log/row_codec.h"
 
@@ -31,11 +32,7 @@ struct HistoryVtab {
   bool ops = false;  // crlog_ops, else crlog_events
 };
 
-struct HistoryCursor {
-  sqlite3_vtab_cursor base{};
-  std::vector<Row> rows;
-  size_t at = 0;
-};
+using HistoryCursor = RowCursor<Row>;
 
 // crlog_events columns
 enum { kEvHash, kEvKind, kEvSite, kEvSeq, kEvLamport, kEvTime, kEvTimeMicros, kEvParents, kEvOps, kEvPosition };
@@ -96,26 +93,14 @@ int BestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
   return SQLITE_OK;
 }
 
-int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
-  *out = &(new HistoryCursor())->base;
-  return SQLITE_OK;
-}
-int Close(sqlite3_vtab_cursor* c) {
-  delete reinterpret_cast<HistoryCursor*>(c);
-  return SQLITE_OK;
-}
-
 std::string ArgText(sqlite3_value* v) {
   const void* p = sqlite3_value_type(v) == SQLITE_BLOB ? sqlite3_value_blob(v) : sqlite3_value_text(v);
   return p ? std::string(static_cast<const char*>(p), sqlite3_value_bytes(v)) : std::string();
 }
 
-int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int argc, sqlite3_value** argv) {
-  auto* c = reinterpret_cast<HistoryCursor*>(cur);
-  auto* v = reinterpret_cast<HistoryVtab*>(cur->pVtab);
-  c->rows.clear();
-  c->at = 0;
-  if (absl::Status s = v->conn->Ready(); !s.ok()) return VtabError(cur->pVtab, s);
+// The rows of one scan, in arrival order.
+absl::Status Collect(HistoryVtab* v, int idx, int argc, sqlite3_value** argv, std::vector<Row>* rows) {
+  if (absl::Status s = v->conn->Ready(); !s.ok()) return s;
   std::optional<std::string> table_eq, pk_eq;
   int arg = 0;
   if ((idx & kTableEq) && arg < argc) table_eq = ArgText(argv[arg++]);
@@ -133,12 +118,12 @@ int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int argc, sqlite3_val
     if (!v->ops) {
       std::vector<std::string> parents;
       for (const auto& p : e->parents) parents.push_back(log::ToHex(p));
-      c->rows.push_back(Row{hash, Value::Text(log::EventKindName(e->kind)), site,
-                            Value::Integer(static_cast<int64_t>(e->seq)),
-                            Value::Integer(static_cast<int64_t>(e->lamport)), time,
-                            Value::Integer(e->time_micros), Value::Text(absl::StrJoin(parents, " ")),
-                            Value::Integer(static_cast<int64_t>(e->CountOps())),
-                            Value::Integer(static_cast<int64_t>(stored.position))});
+      rows->push_back(Row{hash, Value::Text(log::EventKindName(e->kind)), site,
+                           Value::Integer(static_cast<int64_t>(e->seq)),
+                           Value::Integer(static_cast<int64_t>(e->lamport)), time,
+                           Value::Integer(e->time_micros), Value::Text(absl::StrJoin(parents, " ")),
+                           Value::Integer(static_cast<int64_t>(e->CountOps())),
+                           Value::Integer(static_cast<int64_t>(stored.position))});
       return true;
     }
     bool with_origins = e->kind == log::EventKind::kImport;
@@ -153,11 +138,11 @@ int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int argc, sqlite3_val
         }
         if (pk_eq && op.pk != *pk_eq) continue;
         auto push = [&](std::string cid, Value val, int64_t col_version, Value origin) {
-          c->rows.push_back(Row{hash, Value::Integer(static_cast<int64_t>(stored.position)), site,
-                                Value::Integer(static_cast<int64_t>(e->seq)), time,
-                                Value::Integer(e->time_micros), Value::Text(t.table), Value::Blob(op.pk),
-                                Value::Text(cid), std::move(val), Value::Integer(col_version),
-                                Value::Integer(static_cast<int64_t>(op.causal_length)), std::move(origin)});
+          rows->push_back(Row{hash, Value::Integer(static_cast<int64_t>(stored.position)), site,
+                              Value::Integer(static_cast<int64_t>(e->seq)), time,
+                              Value::Integer(e->time_micros), Value::Text(t.table), Value::Blob(op.pk),
+                              Value::Text(cid), std::move(val), Value::Integer(col_version),
+                              Value::Integer(static_cast<int64_t>(op.causal_length)), std::move(origin)});
         };
         if (op.cells.empty()) {
           push("-1", Value::Null(), static_cast<int64_t>(op.causal_length), site);
@@ -173,25 +158,17 @@ int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int argc, sqlite3_val
     return true;
   });
   if (s.ok()) s = failure;
-  if (!s.ok()) return VtabError(cur->pVtab, s);
-  return SQLITE_OK;
+  return s;
 }
 
-int Next(sqlite3_vtab_cursor* cur) {
-  ++reinterpret_cast<HistoryCursor*>(cur)->at;
-  return SQLITE_OK;
+int Filter(sqlite3_vtab_cursor* cur, int idx, const char*, int argc, sqlite3_value** argv) {
+  return HistoryCursor::Filter(cur, [&](std::vector<Row>* rows) {
+    return Collect(reinterpret_cast<HistoryVtab*>(cur->pVtab), idx, argc, argv, rows);
+  });
 }
-int Eof(sqlite3_vtab_cursor* cur) {
-  auto* c = reinterpret_cast<HistoryCursor*>(cur);
-  return c->at >= c->rows.size();
-}
+
 int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
-  auto* c = reinterpret_cast<HistoryCursor*>(cur);
-  ResultValue(ctx, c->rows[c->at][col]);
-  return SQLITE_OK;
-}
-int Rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* rowid) {
-  *rowid = static_cast<sqlite3_int64>(reinterpret_cast<HistoryCursor*>(cur)->at);
+  ResultValue(ctx, HistoryCursor::Of(cur)->row()[col]);
   return SQLITE_OK;
 }
 
@@ -201,13 +178,9 @@ sqlite3_module MakeModule(int (*connect)(sqlite3*, void*, int, const char* const
   m.xBestIndex = BestIndex;
   m.xDisconnect = Disconnect;
   m.xDestroy = Disconnect;
-  m.xOpen = Open;
-  m.xClose = Close;
+  HistoryCursor::Install(m);
   m.xFilter = Filter;
-  m.xNext = Next;
-  m.xEof = Eof;
   m.xColumn = Column;
-  m.xRowid = Rowid;
   return m;
 }
 

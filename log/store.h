@@ -57,9 +57,10 @@ struct AppendResult {
   bool already_present = false;  // appending an event already there is a no-op
 };
 
-
+// Implemented in a file per concept, named in each section below.
 class LogStore {
  public:
+  // --- Opening (log/store.cc; the env shared per path: log/env_registry.cc)
   // Opens (or creates) the log at `path`, a directory. A log written by an
   // unknown format version is refused with FailedPrecondition.
   static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path,
@@ -71,7 +72,7 @@ class LogStore {
   const std::string& path() const;
   const StoreOptions& options() const { return options_; }
 
-  // --- Writing ---------------------------------------------------------
+  // --- Writing (log/store_append.cc) --------------------------------------
   // Appends verified, published events in one LMDB transaction. Each event
   // is decoded and checked: canonical, within the size limit, rows well
   // formed; a native event's seq is its site's next and every parent is
@@ -92,11 +93,12 @@ class LogStore {
   absl::Status Discard(absl::Span<const Hash> hashes, Durability durability);
   absl::StatusOr<std::vector<StoredEvent>> PendingEvents() const;
 
+  // --- Meta (log/store.cc) ------------------------------------------------
   // Small settings beside the log (e.g. the owning database's id).
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
   absl::Status PutMeta(std::string_view key, std::string_view value, Durability durability);
 
-  // --- Reading (published events only) ----------------------------------
+  // --- Reading, published events only (log/store_read.cc) -----------------
   // NotFound when absent.
   absl::StatusOr<StoredEvent> Get(const Hash& hash) const;
   // The same, pending events included: for readers that found the id in a
@@ -132,6 +134,7 @@ class LogStore {
   // The lamport an event with parents `parents` must carry.
   absl::StatusOr<uint64_t> LamportAfter(absl::Span<const Hash> parents) const;
 
+  // --- DAG walks (log/dag_walk.cc) ----------------------------------------
   // The events a peer lacks, given its version vector and heads, in arrival
   // order (parents first). Cost follows what the peer lacks, not the length
   // of history.
@@ -143,6 +146,7 @@ class LogStore {
   // past). NotFound if either is unknown.
   absl::StatusOr<bool> IsAncestor(const Hash& ancestor, const Hash& descendant) const;
 
+  // --- The whole log (Stats: log/store_read.cc; Sync: log/store.cc) -------
   absl::StatusOr<StoreStats> Stats() const;
 
   // Forces buffered writes to disk (used before SQLite checkpoints in WAL +
