@@ -91,6 +91,8 @@ class LogStore {
   // Unknown hashes are NotFound; publishing a published event is a no-op.
   absl::Status Publish(absl::Span<const Hash> hashes, Durability durability);
   absl::Status Discard(absl::Span<const Hash> hashes, Durability durability);
+  // Read under LMDB's writer lock on a writable log, so that a commit a
+  // killed writer completed is seen (see store_append.cc).
   absl::StatusOr<std::vector<StoredEvent>> PendingEvents() const;
 
   // --- Meta (log/store.cc) ------------------------------------------------

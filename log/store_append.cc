@@ -320,25 +320,43 @@ absl::Status LogStore::Discard(absl::Span<const Hash> hashes, Durability durabil
 }
 
 absl::StatusOr<std::vector<StoredEvent>> LogStore::PendingEvents() const {
-  ReadTxn txn(*env_);
-  if (absl::Status s = txn.Begin(); !s.ok()) return s;
-  MDB_cursor* cursor;
-  int rc = mdb_cursor_open(txn.get(), env_->pending, &cursor);
-  if (rc != 0) return LmdbError(rc, *env_, "reading pending events");
-  std::vector<StoredEvent> out;
-  MDB_val k, v;
-  absl::Status status;
-  for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-       rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-    auto e = ReadEventAt(txn.get(), *env_, DecodeU64(View(k)));
-    if (!e.ok()) {
-      status = e.status();
-      break;
+  auto scan = [&](MDB_txn* txn) -> absl::StatusOr<std::vector<StoredEvent>> {
+    MDB_cursor* cursor;
+    int rc = mdb_cursor_open(txn, env_->pending, &cursor);
+    if (rc != 0) return LmdbError(rc, *env_, "reading pending events");
+    std::vector<StoredEvent> out;
+    MDB_val k, v;
+    absl::Status status;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+      auto e = ReadEventAt(txn, *env_, DecodeU64(View(k)));
+      if (!e.ok()) {
+        status = e.status();
+        break;
+      }
+      out.push_back(*std::move(e));
     }
-    out.push_back(*std::move(e));
+    mdb_cursor_close(cursor);
+    if (!status.ok()) return status;
+    return out;
+  };
+  if (env_->read_only) {
+    ReadTxn txn(*env_);
+    if (absl::Status s = txn.Begin(); !s.ok()) return s;
+    return scan(txn.get());
   }
-  mdb_cursor_close(cursor);
-  if (!status.ok()) return status;
+  // A writer killed inside mdb_txn_commit, after it wrote the new meta page
+  // but before it advanced the lock file's txnid, leaves a commit that read
+  // transactions do not see until the next write transaction adopts it
+  // (LMDB's dead-owner recovery of the writer mutex). Recovery decides from
+  // this list what to discard, so it reads it as a writer: an event a killed
+  // writer stored is never missed here and then found taking its seq.
+  absl::StatusOr<std::vector<StoredEvent>> out;
+  absl::Status s = WriteTxn(*env_, Durability::kNoSync, "reading pending events", [&](MDB_txn* txn) {
+    out = scan(txn);
+    return out.status();
+  });
+  if (!s.ok()) return s;
   return out;
 }
 
