@@ -32,7 +32,10 @@ inline constexpr char kBySiteDb[] = "by_site";
 inline constexpr char kHeadsDb[] = "heads";
 inline constexpr char kPendingDb[] = "pending";
 inline constexpr char kArrivalsDb[] = "arrivals";
-inline constexpr unsigned kMaxDbs = 8;
+// Pending events recovery judged uncommitted, kept until a later commit
+// makes that certain (log/store.h, SetAside).
+inline constexpr char kSetAsideDb[] = "set_aside";
+inline constexpr unsigned kMaxDbs = 16;
 
 // Keys of the meta database.
 inline constexpr char kMetaFormatVersion[] = "format_version";  // u32 BE

@@ -32,10 +32,13 @@ class LogStore::Env {
   bool read_only = false;
   bool registered = false;  // in the process registry (guarded by its mutex)
   size_t map_size = 0;
-  MDB_dbi meta = 0, events = 0, by_hash = 0, by_site = 0, heads = 0, pending = 0, arrivals = 0;
+  MDB_dbi meta = 0, events = 0, by_hash = 0, by_site = 0, heads = 0, pending = 0, arrivals = 0, set_aside = 0;
   // Logs written before arrival times were kept lack `arrivals`; opened
   // read-only they still read, with no arrival times.
   bool has_arrivals = false;
+  // Logs written before set-aside events existed lack `set_aside`; a
+  // writable open creates it, a read-only one reads none.
+  bool has_set_aside = false;
   // Serialises this process's writers, so the per-transaction sync flag set
   // on the shared MDB_env applies to the transaction that set it.
   std::mutex write_mu;

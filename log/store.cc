@@ -82,6 +82,13 @@ absl::Status OpenLmdb(LogStore::Env* env, const std::string& canonical, const St
     mdb_txn_abort(txn);
     return LmdbError(rc, *env, absl::StrCat("opening database '", format::kArrivalsDb, "'"));
   }
+  rc = mdb_dbi_open(txn, format::kSetAsideDb, create, &env->set_aside);
+  if (rc == 0) {
+    env->has_set_aside = true;
+  } else if (rc != MDB_NOTFOUND) {
+    mdb_txn_abort(txn);
+    return LmdbError(rc, *env, absl::StrCat("opening database '", format::kSetAsideDb, "'"));
+  }
   // The format version is written when the log is created and checked on
   // every open after.
   MDB_val key = Val(format::kMetaFormatVersion, std::strlen(format::kMetaFormatVersion));

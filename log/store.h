@@ -89,8 +89,23 @@ class LogStore {
                                                           Durability durability);
   // Makes pending events visible (capture's phase two), or forgets them.
   // Unknown hashes are NotFound; publishing a published event is a no-op.
-  absl::Status Publish(absl::Span<const Hash> hashes, Durability durability);
+  // With `forget_set_aside` (the caller's SQLite transaction has committed
+  // and written), events set aside before are dropped for good in the same
+  // LMDB transaction: see SetAside.
+  absl::Status Publish(absl::Span<const Hash> hashes, Durability durability, bool forget_set_aside = false);
   absl::Status Discard(absl::Span<const Hash> hashes, Durability durability);
+  // Discards pending events, but keeps their bytes aside: recovery judged
+  // them uncommitted from what SQLite shows, and in WAL mode a killed
+  // writer's commit frames can still be found by SQLite's next WAL recovery
+  // until a later commit overwrites them (docs/architecture.md, Recovery).
+  // Their seqs are free again. Kept until a Publish with forget_set_aside.
+  absl::Status SetAside(absl::Span<const Hash> hashes, Durability durability);
+  // The events set aside, in the order they were stored (parents first).
+  absl::StatusOr<std::vector<StoredEvent>> SetAsideEvents() const;
+  // Stores set-aside events pending again (the database turned out to have
+  // committed them), in the order given, parents first; the caller then
+  // publishes them.
+  absl::Status RestoreSetAside(absl::Span<const StoredEvent> events, Durability durability);
   // Read under LMDB's writer lock on a writable log, so that a commit a
   // killed writer completed is seen (see store_append.cc).
   absl::StatusOr<std::vector<StoredEvent>> PendingEvents() const;

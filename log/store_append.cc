@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "log/hash.h"
 #include "log/store_internal.h"
 
 namespace crlog::log {
@@ -253,7 +254,7 @@ absl::StatusOr<std::vector<AppendResult>> LogStore::AppendPending(
   return AppendEvents(*this, *env_, events, durability, /*pending=*/true);
 }
 
-absl::Status LogStore::Publish(absl::Span<const Hash> hashes, Durability durability) {
+absl::Status LogStore::Publish(absl::Span<const Hash> hashes, Durability durability, bool forget_set_aside) {
   if (absl::Status s = RefuseIfReadOnly(*this, "publish events"); !s.ok()) return s;
   return WriteTxn(*env_, durability, "publishing events", [&](MDB_txn* txn) -> absl::Status {
     std::vector<uint64_t> positions;
@@ -282,38 +283,127 @@ absl::Status LogStore::Publish(absl::Span<const Hash> hashes, Durability durabil
       rc = mdb_put(txn, env_->heads, &hk, &empty, 0);
       if (rc != 0) return LmdbError(rc, *env_, "updating heads");
     }
+    if (forget_set_aside && env_->has_set_aside) {
+      MDB_stat stat;
+      int rc = mdb_stat(txn, env_->set_aside, &stat);
+      if (rc == 0 && stat.ms_entries > 0) rc = mdb_drop(txn, env_->set_aside, 0);
+      if (rc != 0) return LmdbError(rc, *env_, "forgetting events set aside");
+    }
     return absl::OkStatus();
   });
 }
+
+namespace {
+
+// Removes the pending event `hash` from every index; with `keep_aside`,
+// first copies it into the set-aside database (keyed by its position, so
+// they list in the order they were stored).
+absl::Status DiscardInTxn(MDB_txn* txn, LogStore::Env& env, const Hash& hash, bool keep_aside) {
+  auto pos = PositionOf(txn, env, hash);
+  if (!pos.ok()) return pos.status();
+  PositionKey key(*pos);
+  MDB_val k = key.val();
+  if (keep_aside) {
+    MDB_val v;
+    int rc = mdb_get(txn, env.events, &k, &v);
+    if (rc != 0) return LmdbError(rc, env, "setting an event aside");
+    rc = mdb_put(txn, env.set_aside, &k, &v, 0);
+    if (rc != 0) return LmdbError(rc, env, "setting an event aside");
+  }
+  int rc = mdb_del(txn, env.pending, &k, nullptr);
+  if (rc == MDB_NOTFOUND) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("event ", ShortHex(hash), " is published; only pending events can be discarded"));
+  }
+  if (rc != 0) return LmdbError(rc, env, "discarding an event");
+  auto h = HeaderAt(txn, env, *pos);
+  if (!h.ok()) return h.status();
+  if (h->kind != EventKind::kImport) {
+    SiteSeqKey skey(h->site, h->seq);
+    MDB_val sk = skey.val();
+    rc = mdb_del(txn, env.by_site, &sk, nullptr);
+  }
+  MDB_val hk = Val(hash.data(), hash.size());
+  if (rc == 0) rc = mdb_del(txn, env.by_hash, &hk, nullptr);
+  if (rc == 0) rc = mdb_del(txn, env.events, &k, nullptr);
+  if (rc != 0) return LmdbError(rc, env, "discarding an event");
+  // Events stored before the log kept arrival times have none.
+  rc = mdb_del(txn, env.arrivals, &k, nullptr);
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, env, "discarding an event");
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status LogStore::Discard(absl::Span<const Hash> hashes, Durability durability) {
   if (absl::Status s = RefuseIfReadOnly(*this, "discard events"); !s.ok()) return s;
   return WriteTxn(*env_, durability, "discarding events", [&](MDB_txn* txn) -> absl::Status {
     for (const Hash& hash : hashes) {
-      auto pos = PositionOf(txn, *env_, hash);
-      if (!pos.ok()) return pos.status();
-      PositionKey key(*pos);
+      if (absl::Status s = DiscardInTxn(txn, *env_, hash, /*keep_aside=*/false); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status LogStore::SetAside(absl::Span<const Hash> hashes, Durability durability) {
+  if (absl::Status s = RefuseIfReadOnly(*this, "set events aside"); !s.ok()) return s;
+  return WriteTxn(*env_, durability, "setting events aside", [&](MDB_txn* txn) -> absl::Status {
+    for (const Hash& hash : hashes) {
+      if (absl::Status s = DiscardInTxn(txn, *env_, hash, /*keep_aside=*/true); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<StoredEvent>> LogStore::SetAsideEvents() const {
+  if (!env_->has_set_aside) return std::vector<StoredEvent>{};
+  ReadTxn txn(*env_);
+  if (absl::Status s = txn.Begin(); !s.ok()) return s;
+  MDB_cursor* cursor;
+  int rc = mdb_cursor_open(txn.get(), env_->set_aside, &cursor);
+  if (rc != 0) return LmdbError(rc, *env_, "reading events set aside");
+  std::vector<StoredEvent> out;
+  MDB_val k, v;
+  absl::Status status;
+  for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+    std::string_view value = View(v);
+    if (k.mv_size != format::kPositionSize || value.size() < format::kEventValueHeader) {
+      status = absl::DataLossError(absl::StrCat("the log at '", env_->path,
+                                                "' holds a malformed set-aside entry; run `crlog verify`"));
+      break;
+    }
+    StoredEvent e;
+    e.position = DecodeU64(View(k));
+    std::memcpy(e.hash.data(), value.data(), format::kHashSize);
+    e.bytes = std::string(value.substr(format::kEventValueHeader));
+    if (Sha256(e.bytes) != e.hash) {
+      status = absl::DataLossError(absl::StrCat("event ", ToHex(e.hash), " set aside in '", env_->path,
+                                                "' was altered: its bytes do not hash to its id"));
+      break;
+    }
+    out.push_back(std::move(e));
+  }
+  mdb_cursor_close(cursor);
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::Status LogStore::RestoreSetAside(absl::Span<const StoredEvent> events, Durability durability) {
+  if (absl::Status s = RefuseIfReadOnly(*this, "restore events set aside"); !s.ok()) return s;
+  if (events.empty()) return absl::OkStatus();
+  std::vector<std::string> bytes;
+  for (const StoredEvent& e : events) bytes.push_back(e.bytes);
+  // Stored pending first, then dropped from the side: a crash between the
+  // two leaves an event in both, which the next recovery settles the same
+  // way (storing a present event again is a no-op).
+  auto stored = AppendEvents(*this, *env_, bytes, durability, /*pending=*/true);
+  if (!stored.ok()) return stored.status();
+  return WriteTxn(*env_, durability, "restoring events set aside", [&](MDB_txn* txn) -> absl::Status {
+    for (const StoredEvent& e : events) {
+      PositionKey key(e.position);
       MDB_val k = key.val();
-      int rc = mdb_del(txn, env_->pending, &k, nullptr);
-      if (rc == MDB_NOTFOUND) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "event ", ShortHex(hash), " is published; only pending events can be discarded"));
-      }
-      if (rc != 0) return LmdbError(rc, *env_, "discarding an event");
-      auto h = HeaderAt(txn, *env_, *pos);
-      if (!h.ok()) return h.status();
-      if (h->kind != EventKind::kImport) {
-        SiteSeqKey skey(h->site, h->seq);
-        MDB_val sk = skey.val();
-        rc = mdb_del(txn, env_->by_site, &sk, nullptr);
-      }
-      MDB_val hk = Val(hash.data(), hash.size());
-      if (rc == 0) rc = mdb_del(txn, env_->by_hash, &hk, nullptr);
-      if (rc == 0) rc = mdb_del(txn, env_->events, &k, nullptr);
-      if (rc != 0) return LmdbError(rc, *env_, "discarding an event");
-      // Events stored before the log kept arrival times have none.
-      rc = mdb_del(txn, env_->arrivals, &k, nullptr);
-      if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, *env_, "discarding an event");
+      int rc = mdb_del(txn, env_->set_aside, &k, nullptr);
+      if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, *env_, "restoring an event set aside");
     }
     return absl::OkStatus();
   });

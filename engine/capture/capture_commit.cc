@@ -806,7 +806,10 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
 
 absl::Status Replica::FinishCommit(const PendingCommit& commit) {
   CrashPoint("commit-before-publish");
-  absl::Status s = log_->Publish(commit.events, log::Durability::kNoSync);
+  // SQLite committed a transaction that wrote (its watermark or heads), so
+  // its frames overwrote any a killed writer left: what recovery set aside
+  // can no longer turn out committed (ResolvePending).
+  absl::Status s = log_->Publish(commit.events, log::Durability::kNoSync, /*forget_set_aside=*/true);
   if (s.ok()) feed_.Published(commit.events);
   return s;
 }

@@ -41,7 +41,11 @@ absl::Status Replica::ResolvePending(sqlite3* db, absl::Span<const log::Hash> in
                                   [&](const log::StoredEvent& e) { return keep.contains(e.hash); }),
                    pending->end());
   }
-  if (pending->empty()) return absl::OkStatus();
+  // Events an earlier recovery judged uncommitted, kept in case SQLite
+  // finds them committed after all (below).
+  auto aside = log_->SetAsideEvents();
+  if (!aside.ok()) return aside.status();
+  if (pending->empty() && aside->empty()) return absl::OkStatus();
   auto watermark = meta::ReadWatermark(db);
   if (!watermark.ok()) return watermark.status();
   auto heads = meta::ReadHeads(db);
@@ -52,6 +56,7 @@ absl::Status Replica::ResolvePending(sqlite3* db, absl::Span<const log::Hash> in
   // now: the caller holds the write lock.
   absl::flat_hash_map<log::Hash, const log::StoredEvent*> by_hash;
   for (const auto& e : *pending) by_hash[e.hash] = &e;
+  for (const auto& e : *aside) by_hash.try_emplace(e.hash, &e);
   absl::flat_hash_set<log::Hash> committed;
   std::vector<log::Hash> work(heads->begin(), heads->end());
   if (watermark->seq != 0) work.push_back(watermark->hash);
@@ -70,14 +75,33 @@ absl::Status Replica::ResolvePending(sqlite3* db, absl::Span<const log::Hash> in
   }
   std::vector<log::Hash> publish, discard;
   for (const auto& e : *pending) (committed.contains(e.hash) ? publish : discard).push_back(e.hash);
+  std::vector<log::StoredEvent> restore;
+  for (const auto& e : *aside) {
+    if (committed.contains(e.hash)) restore.push_back(e);
+  }
   CrashPoint("recovery-before-resolve");
+  // Not discarded outright: in WAL mode a writer killed after writing its
+  // commit frames but before SQLite's index named them leaves a commit this
+  // connection cannot see, and SQLite's next WAL recovery (once every
+  // connection has gone) finds it committed, unless a commit overwrites
+  // those frames first. The events wait aside until a commit of ours has
+  // (FinishCommit), and are restored if the database names them.
+  if (!restore.empty()) {
+    // An event set aside may be restored into a seq an uncommitted one holds.
+    if (!discard.empty()) {
+      if (absl::Status s = log_->SetAside(discard, log::Durability::kNoSync); !s.ok()) return s;
+    }
+    discard.clear();
+    if (absl::Status s = log_->RestoreSetAside(restore, log::Durability::kNoSync); !s.ok()) return s;
+    for (const auto& e : restore) publish.push_back(e.hash);
+  }
   if (!publish.empty()) {
     if (absl::Status s = log_->Publish(publish, log::Durability::kNoSync); !s.ok()) return s;
     feed_.Published(publish);
   }
   CrashPoint("recovery-after-publish");
   if (!discard.empty()) {
-    if (absl::Status s = log_->Discard(discard, log::Durability::kNoSync); !s.ok()) return s;
+    if (absl::Status s = log_->SetAside(discard, log::Durability::kNoSync); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

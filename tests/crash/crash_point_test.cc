@@ -7,6 +7,10 @@
 // reopened with crlog and checked as in tests/crash/harness.h: a transaction
 // is in the tables exactly when its event is published.
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "engine/history/verify_database.h"
@@ -211,6 +215,79 @@ TEST_P(CrashPointTest, CrashBeforePublishPublishesTheCommittedEvent) { CommitCra
 TEST_P(CrashPointTest, CrashInRecoveryBeforeResolveIsRecoveredAtNextOpen) { RecoveryCrash("recovery-before-resolve"); }
 
 TEST_P(CrashPointTest, CrashInRecoveryAfterPublishIsRecoveredAtNextOpen) { RecoveryCrash("recovery-after-publish"); }
+
+// The frames of the last committed transaction in a WAL file: the size to cut
+// the file to so that SQLite's WAL recovery no longer finds that commit (the
+// view a connection that outlived a killed writer has when the writer died
+// after writing its commit frames and before updating SQLite's WAL index).
+absl::StatusOr<uint64_t> WalSizeWithoutLastCommit(const std::string& wal_path) {
+  std::ifstream in(wal_path, std::ios::binary);
+  std::string wal((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr size_t kWalHeader = 32, kFrameHeader = 24;
+  if (wal.size() < kWalHeader) return absl::FailedPreconditionError(absl::StrCat(wal_path, " holds no WAL header"));
+  auto u32 = [&](size_t at) {
+    const auto* b = reinterpret_cast<const unsigned char*>(wal.data() + at);
+    return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+  };
+  const uint32_t page_size = u32(8) == 1 ? 65536 : u32(8);
+  const uint32_t salt1 = u32(16), salt2 = u32(20);
+  std::vector<uint64_t> commit_ends;  // file offsets just past each commit frame
+  for (size_t at = kWalHeader; at + kFrameHeader + page_size <= wal.size(); at += kFrameHeader + page_size) {
+    if (u32(at + 8) != salt1 || u32(at + 12) != salt2) break;  // a frame of an earlier WAL generation
+    if (u32(at + 4) != 0) commit_ends.push_back(at + kFrameHeader + page_size);
+  }
+  if (commit_ends.empty()) return absl::FailedPreconditionError(absl::StrCat(wal_path, " holds no commit"));
+  return commit_ends.size() == 1 ? kWalHeader : commit_ends[commit_ends.size() - 2];
+}
+
+// WAL mode: a writer killed after its commit frames reached the WAL and
+// before SQLite's WAL index named them leaves a commit a surviving
+// connection cannot see, so the survivor's recovery judges its pending
+// event uncommitted. If the survivor then dies too before committing
+// anything, SQLite's next WAL recovery finds the frames and the commit after
+// all: the database names an event the survivor discarded, and no longer
+// opens ("materialised event ... but its log lacks it"; seen in the
+// concurrent-writer test). The state is made exactly: the WAL is cut to what
+// the survivor saw, recovered with crlog, and put back whole.
+TEST_P(CrashPointTest, AnEventJudgedUncommittedIsRestoredWhenSqliteFindsItsCommitAfterAll) {
+  const Mode& mode = GetParam();
+  if (std::string_view(mode.journal_mode) != "WAL") GTEST_SKIP() << "a rollback journal's outcome is final";
+  TempDir dir;
+  const std::string db = dir.Db();
+  ASSERT_NO_FATAL_FAILURE(PrepareDatabase(db, mode));
+  const long skip = 2;
+  ASSERT_NO_FATAL_FAILURE(CrashWriterAt(db, mode, "commit-before-publish", skip, 7));
+  const int64_t k = skip + 1;
+  LogFacts crashed;
+  ASSERT_NO_FATAL_FAILURE(ExpectCommitCrashState(db, k, /*sqlite_committed=*/true, &crashed));
+
+  namespace fs = std::filesystem;
+  const std::string wal = db + "-wal";
+  ASSERT_TRUE(fs::exists(wal)) << "the killed writer left no WAL";
+  fs::copy_file(db, dir.File("whole.db"));
+  fs::copy_file(wal, dir.File("whole.db-wal"));
+  auto cut = WalSizeWithoutLastCommit(wal);
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  fs::resize_file(wal, *cut);
+  fs::remove(db + "-shm");
+
+  // The survivor's view: transaction k never committed; its event is judged
+  // uncommitted, and nothing commits after.
+  Recovered survivor;
+  ASSERT_NO_FATAL_FAILURE(ExpectRecovered(db, mode, OneTo(skip), &survivor));
+  EXPECT_EQ(survivor.txlog.count(k), 0u);
+
+  // SQLite's next WAL recovery finds transaction k's commit.
+  fs::remove(db + "-shm");
+  fs::copy_file(dir.File("whole.db"), db, fs::copy_options::overwrite_existing);
+  fs::copy_file(dir.File("whole.db-wal"), wal, fs::copy_options::overwrite_existing);
+  Recovered reopened;
+  ASSERT_NO_FATAL_FAILURE(ExpectRecovered(db, mode, OneTo(skip), {k}, &reopened));
+  EXPECT_EQ(reopened.txlog.count(k), 1u) << "SQLite committed transaction " << k << "; crlog must keep it";
+  EXPECT_TRUE(IsSubset(AsSet(crashed.pending), reopened.log.published_hashes))
+      << "the event of the transaction SQLite committed is published";
+  ASSERT_NO_FATAL_FAILURE(ExpectWritesAgain(db, mode));
+}
 
 INSTANTIATE_TEST_SUITE_P(Modes, CrashPointTest, ::testing::ValuesIn(Modes()), ModeName);
 

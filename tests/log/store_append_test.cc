@@ -461,6 +461,44 @@ TEST_F(StorePendingTest, DiscardForgetsThePendingEventAndFreesItsSeq) {
   EXPECT_CODE(store_->Publish({rolled_back.hash}, kNoSync), absl::StatusCode::kNotFound);
 }
 
+// Recovery's set-aside (log/store.h, SetAside): the event leaves every index
+// and frees its seq, but its bytes stay listed until a commit that wrote
+// forgets them, and can be stored pending again and published.
+TEST_F(StorePendingTest, SetAsideFreesTheSeqKeepsTheBytesAndIsForgottenByAWritingCommit) {
+  History h;
+  EncodedEvent e1 = h.Native(Site(1), {});
+  ASSERT_OK(store_->Append(e1.bytes, kNoSync));
+  EncodedEvent judged = Encode(ChangeEvent(Site(1), 2, 2, {e1.hash}, "judged uncommitted"));
+  ASSERT_OK(store_->AppendPending({judged.bytes}, kNoSync));
+  ASSERT_OK(store_->SetAside({judged.hash}, kNoSync));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredEvent> pending, store_->PendingEvents());
+  EXPECT_TRUE(pending.empty());
+  ASSERT_OK_AND_ASSIGN(uint64_t next, store_->NextSeq(Site(1)));
+  EXPECT_EQ(next, 2u);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredEvent> aside, store_->SetAsideEvents());
+  ASSERT_EQ(aside.size(), 1u);
+  EXPECT_EQ(aside[0].hash, judged.hash);
+  EXPECT_EQ(aside[0].bytes, judged.bytes);
+
+  // The database names it after all: stored pending again, then published.
+  ASSERT_OK(store_->RestoreSetAside(aside, kNoSync));
+  ASSERT_OK_AND_ASSIGN(aside, store_->SetAsideEvents());
+  EXPECT_TRUE(aside.empty());
+  ASSERT_OK(store_->Publish({judged.hash}, kNoSync));
+  ASSERT_OK_AND_ASSIGN(StoredEvent restored, store_->Get(judged.hash));
+  EXPECT_EQ(restored.bytes, judged.bytes);
+
+  // A later event set aside, then a commit that wrote: forgotten for good.
+  EncodedEvent later = Encode(ChangeEvent(Site(1), 3, 3, {judged.hash}, "later"));
+  ASSERT_OK(store_->AppendPending({later.bytes}, kNoSync));
+  ASSERT_OK(store_->SetAside({later.hash}, kNoSync));
+  EncodedEvent committed = Encode(ChangeEvent(Site(1), 3, 3, {judged.hash}, "committed"));
+  ASSERT_OK(store_->AppendPending({committed.bytes}, kNoSync));
+  ASSERT_OK(store_->Publish({committed.hash}, kNoSync, /*forget_set_aside=*/true));
+  ASSERT_OK_AND_ASSIGN(aside, store_->SetAsideEvents());
+  EXPECT_TRUE(aside.empty());
+}
+
 TEST_F(StorePendingTest, RetriedCommitAppendsTheSamePendingEventAsNoOp) {
   History h;
   EncodedEvent e1 = h.Native(Site(1), {});
