@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/fold/row_clock.h"
+#include "engine/replica/site_ordinals.h"
 #include "util/sqlite/stmt.h"
 #include "extension/connection.h"
 #include "extension/row_cursor.h"
@@ -30,6 +31,7 @@
 #include "log/row_codec.h"
 #include "util/strings.h"
 #include "schema/packed_pk.h"
+#include "schema/where_pk.h"
 #include "util/sqlite/quote.h"
 
 namespace crlog::extension {
@@ -157,6 +159,8 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
     lower = *bound;
     where.push_back((idx & kVersionGt) ? "db_version > ?1" : (idx & kVersionGe) ? "db_version >= ?1" : "db_version = ?1");
   }
+  engine::SiteOrdinals ordinals(db, conn->replica->site());
+  if (absl::Status s = ordinals.Load(); !s.ok()) return s;
   std::optional<std::string> site_filter;
   bool site_not = idx & kSiteNot;
   int64_t site_ordinal = -1;  // the filter's site in crlog_version_sites; -1: none there
@@ -168,15 +172,8 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
       if (!site_not || (idx & kSiteCompare)) return absl::OkStatus();
     } else {
       site_filter = std::string(static_cast<const char*>(sqlite3_value_blob(v)), sqlite3_value_bytes(v));
-      if (*site_filter == log::AsBytes(conn->replica->site())) {
-        site_ordinal = 0;
-      } else {
-        auto ordinal = sqlite::Stmt::Prepare(db, "SELECT ordinal FROM main.crlog_sites WHERE site = ?1");
-        if (!ordinal.ok()) return ordinal.status();
-        ordinal->BindBlob(1, *site_filter);
-        auto found = ordinal->Step();
-        if (!found.ok()) return found.status();
-        if (*found) site_ordinal = ordinal->ColumnInt(0);
+      if (site_filter->size() == log::SiteId{}.size()) {
+        if (auto found = ordinals.Find(log::ToArray<16>(*site_filter)); found.has_value()) site_ordinal = *found;
       }
       if (!site_not && site_ordinal < 0) return absl::OkStatus();  // a site with no changes here
       // Served by crlog_version_sites' (site, db_version) key.
@@ -212,15 +209,12 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
       }
       r = std::make_unique<TableReader>();
       r->desc = *desc;
-      std::vector<std::string> cols, terms;
+      std::vector<std::string> cols;
       for (const std::string& c : r->desc->columns) cols.push_back(sqlite::QuoteIdentifier(c));
       if (cols.empty()) cols.push_back("NULL");
-      for (size_t i = 0; i < r->desc->pk_columns.size(); ++i) {
-        terms.push_back(absl::StrCat(sqlite::QuoteIdentifier(r->desc->pk_columns[i]), " = ?", i + 1));
-      }
       auto stmt = sqlite::Stmt::Prepare(
           db, absl::StrCat("SELECT ", absl::StrJoin(cols, ", "), " FROM main.",
-                           sqlite::QuoteIdentifier(r->desc->name), " WHERE ", absl::StrJoin(terms, " AND ")));
+                           sqlite::QuoteIdentifier(r->desc->name), " WHERE ", schema::WherePk(r->desc->pk_columns)));
       if (!stmt.ok()) return stmt.status();
       r->row = *std::move(stmt);
     } else if (!absl::IsNotFound(desc.status())) {
@@ -230,16 +224,6 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
   };
   auto clock_stmt = sqlite::Stmt::Prepare(db, "SELECT clock FROM main.crlog_clock WHERE tbl = ?1 AND pk = ?2");
   if (!clock_stmt.ok()) return clock_stmt.status();
-  auto sites_stmt = sqlite::Stmt::Prepare(db, "SELECT ordinal, site FROM main.crlog_sites");
-  if (!sites_stmt.ok()) return sites_stmt.status();
-  absl::flat_hash_map<uint32_t, log::SiteId> sites;
-  sites[0] = conn->replica->site();
-  while (true) {
-    auto row = sites_stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    sites[static_cast<uint32_t>(sites_stmt->ColumnInt(0))] = log::ToArray<16>(sites_stmt->ColumnBlob(1));
-  }
   auto site_ok = [&](const log::SiteId& s) {
     if (!site_filter) return !(idx & kSiteIs) || site_not;
     bool same = log::AsBytes(s) == std::string_view(*site_filter);
@@ -295,15 +279,18 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
       clock_stmt->Reset();
     }
     if (!clock) return absl::OkStatus();
+    // A cell whose ordinal crlog_sites does not list has no site to show.
     auto emit = [&](const engine::CellClock& c, std::string cid, Value val, uint64_t col_version) {
-      auto site = sites.find(c.site);
-      if (site == sites.end() || !site_ok(site->second)) return;
+      auto site = ordinals.Site(c.site);
+      if (!site.ok()) return site.status();
+      if (!site->has_value() || !site_ok(**site)) return absl::OkStatus();
       out->push_back(ChangeRow{table, pk, std::move(cid), std::move(val), static_cast<int64_t>(col_version),
-                               static_cast<int64_t>(c.db_version), site->second, static_cast<int64_t>(clock->cl),
+                               static_cast<int64_t>(c.db_version), **site, static_cast<int64_t>(clock->cl),
                                static_cast<int64_t>(c.seq)});
+      return absl::OkStatus();
     };
     if (clock->has_sentinel && clock->sentinel.db_version == db_version) {
-      emit(clock->sentinel, "-1", Value::Null(), clock->cl);
+      if (absl::Status s = emit(clock->sentinel, "-1", Value::Null(), clock->cl); !s.ok()) return s;
     }
     bool any_cell = false;
     for (const engine::CellClock& c : clock->cells) any_cell |= c.db_version == db_version;
@@ -319,7 +306,11 @@ absl::Status Collect(Connection* conn, int idx, sqlite3_value** argv, std::vecto
     if (*found) {
       for (const engine::CellClock& c : clock->cells) {
         if (c.db_version != db_version || c.column >= tr.desc->columns.size()) continue;
-        emit(c, tr.desc->columns[c.column], tr.row.ColumnValue(static_cast<int>(c.column)), c.col_version);
+        absl::Status s = emit(c, tr.desc->columns[c.column], tr.row.ColumnValue(static_cast<int>(c.column)), c.col_version);
+        if (!s.ok()) {
+          tr.row.Reset();
+          return s;
+        }
       }
     }
     tr.row.Reset();

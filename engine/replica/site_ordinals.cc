@@ -23,6 +23,12 @@ absl::Status SiteOrdinals::Load() {
   }
 }
 
+std::optional<uint32_t> SiteOrdinals::Find(const log::SiteId& site) const {
+  if (site == local_site_) return 0;
+  if (auto it = ordinals_.find(site); it != ordinals_.end()) return it->second;
+  return std::nullopt;
+}
+
 absl::StatusOr<uint32_t> SiteOrdinals::Intern(const log::SiteId& site) {
   if (site == local_site_) return 0;
   if (auto it = ordinals_.find(site); it != ordinals_.end()) return it->second;

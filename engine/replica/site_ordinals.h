@@ -35,6 +35,10 @@ class SiteOrdinals {
   // transaction) when it is not listed yet.
   absl::StatusOr<uint32_t> Intern(const log::SiteId& site);
 
+  // The ordinal of `site` as Load read it (0 for the local site), nullopt
+  // when crlog_sites does not list it; adds nothing.
+  std::optional<uint32_t> Find(const log::SiteId& site) const;
+
   // The site of `ordinal`: the local site for 0, nullopt when crlog_sites
   // lists none (read on a miss; the answer is cached either way).
   absl::StatusOr<std::optional<log::SiteId>> Site(uint32_t ordinal);
