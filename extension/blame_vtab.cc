@@ -201,16 +201,8 @@ int Column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
   return SQLITE_OK;
 }
 
-sqlite3_module MakeModule(int (*connect)(sqlite3*, void*, int, const char* const*, sqlite3_vtab**, char**)) {
-  sqlite3_module m{};
-  m.xConnect = connect;  // no xCreate: eponymous only
-  m.xBestIndex = BestIndex;
-  m.xDisconnect = Disconnect;
-  m.xDestroy = Disconnect;
-  BlameCursor::Install(m);
-  m.xFilter = Filter;
-  m.xColumn = Column;
-  return m;
+sqlite3_module MakeModule(BlameCursor::Connect connect) {
+  return BlameCursor::ReadOnlyModule(connect, BestIndex, Disconnect, Filter, Column);
 }
 
 sqlite3_module kBlameModule = MakeModule(ConnectBlame);

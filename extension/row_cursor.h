@@ -90,6 +90,24 @@ struct RowCursor {
     m.xRowid = Rowid;
     m.xClose = Close;
   }
+
+  // The module of an eponymous read-only table served by this cursor: no
+  // xCreate (eponymous only), Disconnect also destroys, no writes.
+  using Connect = int (*)(sqlite3*, void*, int, const char* const*, sqlite3_vtab**, char**);
+  static sqlite3_module ReadOnlyModule(Connect connect, int (*best_index)(sqlite3_vtab*, sqlite3_index_info*),
+                                       int (*disconnect)(sqlite3_vtab*),
+                                       int (*filter)(sqlite3_vtab_cursor*, int, const char*, int, sqlite3_value**),
+                                       int (*column)(sqlite3_vtab_cursor*, sqlite3_context*, int)) {
+    sqlite3_module m{};
+    m.xConnect = connect;
+    m.xBestIndex = best_index;
+    m.xDisconnect = disconnect;
+    m.xDestroy = disconnect;
+    Install(m);
+    m.xFilter = filter;
+    m.xColumn = column;
+    return m;
+  }
 };
 
 }  // namespace crlog::extension

@@ -6,9 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/seeds.h"
+
 #include <algorithm>
 #include <cstdint>
-#include <iostream>
 #include <optional>
 #include <random>
 #include <string>
@@ -121,8 +122,10 @@ TEST(FractKeyTest, MessagesNameTheKey) {
 // Inserting at random places in a list keeps it sorted: each new key lies
 // strictly between its neighbours and is itself a valid bound.
 TEST(FractKeyTest, RandomInsertsKeepTheListSorted) {
-  const uint32_t seed = std::random_device{}();
-  std::cout << "FractKeyTest.RandomInsertsKeepTheListSorted seed " << seed << "\n";
+  // A fresh seed each run, unless CRLOG_TEST_SEED names one.
+  const test_support::Seeds seeds({"CRLOG_TEST_SEED"}, std::random_device{}(), 1);
+  const uint32_t seed = static_cast<uint32_t>(*seeds.begin());
+  test_support::SeedTrace trace(seeds, seed);
   std::mt19937 rng(seed);
   std::vector<std::string> list;
   for (int step = 0; step < 5000; ++step) {

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/seeds.h"
 #include "crlog/value.h"
 
 namespace crlog::schema {
@@ -316,11 +317,7 @@ TEST(PackedPkTest, TwoHundredFiftyFiveColumnsRoundTrip) {
 
 // --- Seeded randomised round trip ------------------------------------------
 
-uint64_t TestSeed() {
-  if (const char* env = std::getenv("CRLOG_TEST_SEED")) return std::strtoull(env, nullptr, 10);
-  return std::random_device{}();
-}
-
+// A fresh seed each run, unless CRLOG_TEST_SEED names one.
 // A random value of any type; text and blobs are up to `max_len` bytes, most
 // of them short.
 Value RandomValue(std::mt19937_64& rng, bool allow_nan, size_t max_len) {
@@ -358,9 +355,9 @@ Value RandomValue(std::mt19937_64& rng, bool allow_nan, size_t max_len) {
 }
 
 TEST(PackedPkTest, RandomKeysRoundTripAndBothWritersAgree) {
-  const uint64_t seed = TestSeed();
-  SCOPED_TRACE(::testing::Message() << "seed " << seed << " (rerun with CRLOG_TEST_SEED=" << seed
-                                  << ")");
+  const test_support::Seeds seeds({"CRLOG_TEST_SEED"}, std::random_device{}(), 1);
+  const uint64_t seed = *seeds.begin();
+  test_support::SeedTrace trace(seeds, seed);
   std::mt19937_64 rng(seed);
   SqlitePacker sql;
   for (int round = 0; round < 3000; ++round) {
@@ -462,9 +459,9 @@ TEST(PackedPkTest, EveryTruncationOfAValidKeyIsRefused) {
 // Garbage and single-byte mutations never crash, and anything accepted is in
 // canonical form: it packs back to exactly the same bytes.
 TEST(PackedPkTest, GarbageIsRefusedOrCanonical) {
-  const uint64_t seed = TestSeed();
-  SCOPED_TRACE(::testing::Message() << "seed " << seed << " (rerun with CRLOG_TEST_SEED=" << seed
-                                  << ")");
+  const test_support::Seeds seeds({"CRLOG_TEST_SEED"}, std::random_device{}(), 1);
+  const uint64_t seed = *seeds.begin();
+  test_support::SeedTrace trace(seeds, seed);
   std::mt19937_64 rng(seed);
   for (int round = 0; round < 20000; ++round) {
     std::string bytes;
