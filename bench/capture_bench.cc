@@ -24,6 +24,12 @@
 //                         before timing): reading a replicated table costs
 //                         what reading a plain one does
 //
+// The floor: a third database, plain SQLite with triggers that hand every
+// inserted or updated row to a virtual table whose xUpdate only copies the
+// values (CopySink below): what any trigger-based capture must pay before it
+// records anything. Reported beside the other two in the same run (x_floor,
+// x_over_floor), for the transactional benchmarks.
+//
 // Each iteration uses fresh database files for both sides; opening, the
 // schema and crsql_as_crr are outside the timed region. Timed: the
 // statements (every step) and the COMMIT, separately; BEGIN is not timed.
@@ -36,6 +42,8 @@
 //   goal_x, within_goal               the budget and whether it is met
 //   stmt_ns_per_row / commit_ns_per_row, and base_ the same: the split
 //   x_stmt                            crlog statement time / plain statement time
+//   x_floor                           floor time / plain time
+//   x_over_floor                      crlog time / floor time
 //   commit_us_per_txn / base_commit_us_per_txn  (BM_SmallTransactions)
 // Sizes (BM_UpdateAll, first iteration, after the insert and the update,
 // WAL checkpointed; log counters read after crlog's connection closed):
@@ -98,11 +106,87 @@ const std::vector<Row>& Rows() {
   return *rows;
 }
 
-// One benchmark database: plain, or with crlog loaded and t replicated.
+// The floor probe's virtual table: xUpdate copies each row's values and
+// forgets them; reads see nothing.
+struct CopySink {
+  sqlite3_vtab base{};
+  std::vector<sqlite3_value*> last;
+  ~CopySink() {
+    for (sqlite3_value* v : last) sqlite3_value_free(v);
+  }
+};
+
+int SinkConnect(sqlite3* db, void*, int, const char* const*, sqlite3_vtab** out, char**) {
+  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(id, a, b, c)");
+  if (rc != SQLITE_OK) return rc;
+  *out = &(new CopySink())->base;
+  return SQLITE_OK;
+}
+int SinkDisconnect(sqlite3_vtab* vtab) {
+  delete reinterpret_cast<CopySink*>(vtab);
+  return SQLITE_OK;
+}
+int SinkBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  info->estimatedCost = 1;
+  return SQLITE_OK;
+}
+int SinkOpen(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  *out = new sqlite3_vtab_cursor{};
+  return SQLITE_OK;
+}
+int SinkClose(sqlite3_vtab_cursor* cur) {
+  delete cur;
+  return SQLITE_OK;
+}
+int SinkFilter(sqlite3_vtab_cursor*, int, const char*, int, sqlite3_value**) { return SQLITE_OK; }
+int SinkNext(sqlite3_vtab_cursor*) { return SQLITE_OK; }
+int SinkEof(sqlite3_vtab_cursor*) { return 1; }
+int SinkColumn(sqlite3_vtab_cursor*, sqlite3_context*, int) { return SQLITE_OK; }
+int SinkRowid(sqlite3_vtab_cursor*, sqlite3_int64* rowid) {
+  *rowid = 0;
+  return SQLITE_OK;
+}
+int SinkUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64* rowid) {
+  auto* sink = reinterpret_cast<CopySink*>(vtab);
+  for (sqlite3_value* v : sink->last) sqlite3_value_free(v);
+  sink->last.clear();
+  for (int i = 2; i < argc; ++i) sink->last.push_back(sqlite3_value_dup(argv[i]));
+  *rowid = 0;
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeSinkModule() {
+  sqlite3_module m{};
+  m.xCreate = SinkConnect;
+  m.xConnect = SinkConnect;
+  m.xBestIndex = SinkBestIndex;
+  m.xDisconnect = SinkDisconnect;
+  m.xDestroy = SinkDisconnect;
+  m.xOpen = SinkOpen;
+  m.xClose = SinkClose;
+  m.xFilter = SinkFilter;
+  m.xNext = SinkNext;
+  m.xEof = SinkEof;
+  m.xColumn = SinkColumn;
+  m.xRowid = SinkRowid;
+  m.xUpdate = SinkUpdate;
+  return m;
+}
+const sqlite3_module kSinkModule = MakeSinkModule();
+
+constexpr char kFloorSchema[] =
+    "CREATE VIRTUAL TABLE sink USING copy_sink;"
+    "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO sink VALUES (NEW.id, NEW.a, NEW.b, NEW.c); END;"
+    "CREATE TRIGGER t_upd AFTER UPDATE ON t BEGIN INSERT INTO sink VALUES (NEW.id, NEW.a, NEW.b, NEW.c); END;";
+
+enum class Side { kPlain, kFloor, kCrlog };
+
+// One benchmark database: plain, the floor probe, or with crlog loaded and t
+// replicated.
 class BenchDb {
  public:
-  static absl::StatusOr<std::unique_ptr<BenchDb>> Open(const std::string& path, int64_t setting,
-                                                       bool replicated) {
+  static absl::StatusOr<std::unique_ptr<BenchDb>> Open(const std::string& path, int64_t setting, Side side) {
+    const bool replicated = side == Side::kCrlog;
     std::unique_ptr<BenchDb> d(new BenchDb());
     d->path_ = path;
     if (sqlite3_open(path.c_str(), &d->db_) != SQLITE_OK) return SqliteError(d->db_, "open");
@@ -113,6 +197,12 @@ class BenchDb {
     if (absl::Status s = d->Exec(kCreate); !s.ok()) return s;
     if (replicated) {
       if (absl::Status s = d->Exec("SELECT crsql_as_crr('t')"); !s.ok()) return s;
+    }
+    if (side == Side::kFloor) {
+      if (sqlite3_create_module_v2(d->db_, "copy_sink", &kSinkModule, nullptr, nullptr) != SQLITE_OK) {
+        return SqliteError(d->db_, "create_module copy_sink");
+      }
+      if (absl::Status s = d->Exec(kFloorSchema); !s.ok()) return s;
     }
     // Prepared after crsql_as_crr, so the capture triggers are compiled in.
     if (sqlite3_prepare_v2(d->db_, kInsert, -1, &d->insert_, nullptr) != SQLITE_OK ||
@@ -292,7 +382,7 @@ class BenchDb {
 
 // crlog's and the plain side's times over a benchmark's iterations.
 struct Totals {
-  BenchDb::Split crlog, base;
+  BenchDb::Split crlog, base, floor;
   int64_t iterations = 0;
   int64_t txns_per_iteration = 1;
 
@@ -315,6 +405,10 @@ struct Totals {
     state.counters["base_stmt_ns_per_row"] = ns(base.stmt_s);
     state.counters["base_commit_ns_per_row"] = ns(base.commit_s);
     state.counters["x_stmt"] = crlog.stmt_s / base.stmt_s;
+    if (floor.total() > 0) {
+      state.counters["x_floor"] = floor.total() / base.total();
+      state.counters["x_over_floor"] = crlog.total() / floor.total();
+    }
     if (txns_per_iteration > 1) {
       state.counters["commit_us_per_txn"] = crlog.commit_s * 1e6 / txns;
       state.counters["base_commit_us_per_txn"] = base.commit_s * 1e6 / txns;
@@ -323,20 +417,27 @@ struct Totals {
   }
 };
 
+// The databases of one iteration; `floor` only when the benchmark asks for
+// the floor probe.
 struct Pair {
   std::unique_ptr<TempDir> dir;
-  std::unique_ptr<BenchDb> plain, crlog;
+  std::unique_ptr<BenchDb> plain, crlog, floor;
 };
 
-absl::StatusOr<Pair> OpenPair(int64_t setting) {
+absl::StatusOr<Pair> OpenPair(int64_t setting, bool with_floor = false) {
   Pair p;
   p.dir = std::make_unique<TempDir>("capture");
-  auto plain = BenchDb::Open(p.dir->Sub("plain.db"), setting, /*replicated=*/false);
+  auto plain = BenchDb::Open(p.dir->Sub("plain.db"), setting, Side::kPlain);
   if (!plain.ok()) return plain.status();
-  auto crlog = BenchDb::Open(p.dir->Sub("app.db"), setting, /*replicated=*/true);
+  auto crlog = BenchDb::Open(p.dir->Sub("app.db"), setting, Side::kCrlog);
   if (!crlog.ok()) return crlog.status();
   p.plain = *std::move(plain);
   p.crlog = *std::move(crlog);
+  if (with_floor) {
+    auto floor = BenchDb::Open(p.dir->Sub("floor.db"), setting, Side::kFloor);
+    if (!floor.ok()) return floor.status();
+    p.floor = *std::move(floor);
+  }
   return p;
 }
 
@@ -351,6 +452,12 @@ bool RunBoth(benchmark::State& state, Pair& pair, Totals& totals, Work work) {
     if (!OkOrSkip(state, split.status(), crlog_turn ? "crlog" : "plain")) return false;
     (crlog_turn ? c : b) = *split;
   }
+  if (pair.floor != nullptr) {
+    // After the two compared sides, so their alternation is as before.
+    auto split = work(*pair.floor);
+    if (!OkOrSkip(state, split.status(), "floor")) return false;
+    totals.floor += *split;
+  }
   totals.crlog += c;
   totals.base += b;
   ++totals.iterations;
@@ -363,7 +470,7 @@ const char* SettingName(int64_t s) { return s == kFull ? "full" : "wal_normal"; 
 void BM_Insert100k(benchmark::State& state, int64_t setting) {
   Totals totals;
   for (auto _ : state) {
-    auto pair = OpenPair(setting);
+    auto pair = OpenPair(setting, /*with_floor=*/true);
     if (!OkOrSkip(state, pair.status(), "open")) break;
     if (!RunBoth(state, *pair, totals, [](BenchDb& d) { return d.InsertTxn(1, kRows); })) break;
   }
@@ -410,10 +517,10 @@ void BM_UpdateAll(benchmark::State& state, int64_t setting) {
   Totals totals;
   bool sized = false;
   for (auto _ : state) {
-    auto pair = OpenPair(setting);
+    auto pair = OpenPair(setting, /*with_floor=*/true);
     if (!OkOrSkip(state, pair.status(), "open")) break;
     // Untimed: the rows to update.
-    for (BenchDb* d : {pair->plain.get(), pair->crlog.get()}) {
+    for (BenchDb* d : {pair->plain.get(), pair->crlog.get(), pair->floor.get()}) {
       if (!OkOrSkip(state, d->InsertTxn(1, kRows).status(), "insert before update")) return;
     }
     if (!RunBoth(state, *pair, totals, [](BenchDb& d) { return d.UpdateAllTxn(); })) break;
@@ -429,7 +536,7 @@ void BM_SmallTransactions(benchmark::State& state, int64_t setting) {
   Totals totals;
   totals.txns_per_iteration = kSmallTxns;
   for (auto _ : state) {
-    auto pair = OpenPair(setting);
+    auto pair = OpenPair(setting, /*with_floor=*/true);
     if (!OkOrSkip(state, pair.status(), "open")) break;
     auto work = [](BenchDb& d) -> absl::StatusOr<BenchDb::Split> {
       BenchDb::Split sum;
@@ -451,7 +558,7 @@ void BM_SingleRowAutocommit(benchmark::State& state, int64_t setting) {
   Totals totals;
   totals.txns_per_iteration = kSingleRowTxns;
   for (auto _ : state) {
-    auto pair = OpenPair(setting);
+    auto pair = OpenPair(setting, /*with_floor=*/true);
     if (!OkOrSkip(state, pair.status(), "open")) break;
     if (!RunBoth(state, *pair, totals, [](BenchDb& d) { return d.InsertAutocommit(1, kSingleRowTxns); })) break;
   }

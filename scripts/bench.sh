@@ -6,7 +6,8 @@
 #   --filter RE    run only benchmarks matching RE (--benchmark_filter)
 #
 # Every suite measures crlog beside its baseline in the same run; read the
-# ratio counters (x_baseline, x_history, x_changeset), not absolute times.
+# ratio counters (x_baseline, x_history, x_changeset; x_floor and x_over_floor
+# beside the capture floor probe), not absolute times.
 # crlog_log_bench measures log/ alone; crlog_capture_bench measures capture
 # through the loadable extension (crsqlite.so) against plain SQLite tables;
 # crlog_merge_bench measures merging into an empty replica (crlog_apply beside
