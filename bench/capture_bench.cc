@@ -243,6 +243,18 @@ class BenchDb {
     }
   };
 
+  // One step of the prepared INSERT.
+  absl::Status InsertRow(const Row& r) {
+    sqlite3_bind_int64(insert_, 1, r.id);
+    sqlite3_bind_text(insert_, 2, r.a.data(), static_cast<int>(r.a.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(insert_, 3, r.b);
+    sqlite3_bind_double(insert_, 4, r.c);
+    const int rc = sqlite3_step(insert_);
+    absl::Status s = rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db_, kInsert);
+    sqlite3_reset(insert_);
+    return s;
+  }
+
   // Inserts rows [first, first + n) (1-based ids) in one transaction.
   absl::StatusOr<Split> InsertTxn(int64_t first, int64_t n) {
     if (absl::Status s = Exec("BEGIN"); !s.ok()) return s;
@@ -250,18 +262,10 @@ class BenchDb {
     Split split;
     Stopwatch sw;
     for (int64_t id = first; id < first + n; ++id) {
-      const Row& r = rows[id - 1];
-      sqlite3_bind_int64(insert_, 1, r.id);
-      sqlite3_bind_text(insert_, 2, r.a.data(), static_cast<int>(r.a.size()), SQLITE_STATIC);
-      sqlite3_bind_int64(insert_, 3, r.b);
-      sqlite3_bind_double(insert_, 4, r.c);
-      if (sqlite3_step(insert_) != SQLITE_DONE) {
-        absl::Status s = SqliteError(db_, kInsert);
-        sqlite3_reset(insert_);
+      if (absl::Status s = InsertRow(rows[id - 1]); !s.ok()) {
         Exec("ROLLBACK").IgnoreError();
         return s;
       }
-      sqlite3_reset(insert_);
     }
     split.stmt_s = sw.Seconds();
     return Commit(split);
@@ -274,14 +278,7 @@ class BenchDb {
     Split split;
     Stopwatch sw;
     for (int64_t id = first; id < first + n; ++id) {
-      const Row& r = rows[id - 1];
-      sqlite3_bind_int64(insert_, 1, r.id);
-      sqlite3_bind_text(insert_, 2, r.a.data(), static_cast<int>(r.a.size()), SQLITE_STATIC);
-      sqlite3_bind_int64(insert_, 3, r.b);
-      sqlite3_bind_double(insert_, 4, r.c);
-      const int rc = sqlite3_step(insert_);
-      sqlite3_reset(insert_);
-      if (rc != SQLITE_DONE) return SqliteError(db_, kInsert);
+      if (absl::Status s = InsertRow(rows[id - 1]); !s.ok()) return s;
     }
     split.stmt_s = sw.Seconds();
     return split;
