@@ -315,7 +315,8 @@ Grammar::Grammar(Invocation* inv) {
                   "one JSON object: table, pk, exists, causal_length, existence, cells (and history with --history)");
 
   CLI::App* replay = Command("replay",
-                             "the replicated tables as they stood at POINT, as a new ordinary SQLite file",
+                             "the replicated tables as they stood at a point (--at POINT, default head), "
+                             "as a new ordinary SQLite file",
                              absl::StrCat(kReplayFooter, "\n", kPointFooter));
   replay->add_option("DB", inv->replay.path, kDb)->required();
   CLI::Option* at = replay->add_option("--at", inv->replay.at, "the point (default: head)")->type_name("POINT");
