@@ -333,26 +333,29 @@ absl::Status DiscardInTxn(MDB_txn* txn, LogStore::Env& env, const Hash& hash, bo
   return absl::OkStatus();
 }
 
+// Discard and SetAside: the same removal, with or without keeping the bytes.
+absl::Status RemovePending(const LogStore& store, LogStore::Env& env, absl::Span<const Hash> hashes,
+                           Durability durability, bool keep_aside) {
+  if (absl::Status s = RefuseIfReadOnly(store, keep_aside ? "set events aside" : "discard events"); !s.ok()) {
+    return s;
+  }
+  return WriteTxn(env, durability, keep_aside ? "setting events aside" : "discarding events",
+                  [&](MDB_txn* txn) -> absl::Status {
+                    for (const Hash& hash : hashes) {
+                      if (absl::Status s = DiscardInTxn(txn, env, hash, keep_aside); !s.ok()) return s;
+                    }
+                    return absl::OkStatus();
+                  });
+}
+
 }  // namespace
 
 absl::Status LogStore::Discard(absl::Span<const Hash> hashes, Durability durability) {
-  if (absl::Status s = RefuseIfReadOnly(*this, "discard events"); !s.ok()) return s;
-  return WriteTxn(*env_, durability, "discarding events", [&](MDB_txn* txn) -> absl::Status {
-    for (const Hash& hash : hashes) {
-      if (absl::Status s = DiscardInTxn(txn, *env_, hash, /*keep_aside=*/false); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  });
+  return RemovePending(*this, *env_, hashes, durability, /*keep_aside=*/false);
 }
 
 absl::Status LogStore::SetAside(absl::Span<const Hash> hashes, Durability durability) {
-  if (absl::Status s = RefuseIfReadOnly(*this, "set events aside"); !s.ok()) return s;
-  return WriteTxn(*env_, durability, "setting events aside", [&](MDB_txn* txn) -> absl::Status {
-    for (const Hash& hash : hashes) {
-      if (absl::Status s = DiscardInTxn(txn, *env_, hash, /*keep_aside=*/true); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  });
+  return RemovePending(*this, *env_, hashes, durability, /*keep_aside=*/true);
 }
 
 absl::StatusOr<std::vector<StoredEvent>> LogStore::SetAsideEvents() const {
