@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "merge/cell_decision.h"
-
 namespace crlog::merge {
 namespace {
 
@@ -42,12 +40,6 @@ RowAction DecideRow(uint64_t local_cl, uint64_t incoming_cl) {
   if (incoming_cl < local_cl) return RowAction::kIgnore;
   if (incoming_cl > local_cl) return incoming_cl % 2 == 0 ? RowAction::kDelete : RowAction::kResurrect;
   return incoming_cl % 2 == 0 ? RowAction::kNothing : RowAction::kMergeCells;
-}
-
-bool IncomingWins(const CellState& local, const CellState& incoming, bool merge_equal_values) {
-  Rules rules;
-  rules.merge_equal_values = merge_equal_values;
-  return DecideCell(&local, incoming, rules).take;
 }
 
 }  // namespace crlog::merge

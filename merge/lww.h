@@ -34,11 +34,6 @@ struct CellState {
   std::string_view site;  // 16 bytes, for merge-equal-values
 };
 
-// True when the incoming write wins over the local one (rule 4 and 5 of the
-// merge rule in crsql-compat.md): DecideCell's `take`
-// (merge/cell_decision.h), for a caller that has both sides.
-bool IncomingWins(const CellState& local, const CellState& incoming, bool merge_equal_values);
-
 }  // namespace crlog::merge
 
 #endif  // CRLOG_MERGE_LWW_H_

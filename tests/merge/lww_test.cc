@@ -4,8 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include "merge/cell_decision.h"
+
 namespace crlog::merge {
 namespace {
+
+// Rules 4 and 5 of the merge rule in crsql-compat.md, as the fold applies
+// them: does the incoming write replace the local one.
+bool IncomingWins(const CellState& local, const CellState& incoming, bool merge_equal_values) {
+  Rules rules;
+  rules.merge_equal_values = merge_equal_values;
+  return DecideCell(&local, incoming, rules).take;
+}
 
 TEST(CompareValuesTest, TypesOrderIntegerRealTextBlobNull) {
   // Any INTEGER > any REAL > any TEXT > any BLOB > NULL: the integer 1 beats
