@@ -151,6 +151,7 @@ int Disconnect(sqlite3_vtab* vtab) {
   CaptureVtab* v = Self(vtab);
   auto& joined = v->conn->joined;
   if (v->buffer) joined.erase(std::remove(joined.begin(), joined.end(), v->buffer.get()), joined.end());
+  v->conn->statements->Clear();  // before sqlite3_close looks for open statements
   sqlite3_free(vtab->zErrMsg);
   delete v;
   return SQLITE_OK;

@@ -78,6 +78,8 @@ int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out,
 }
 
 int Disconnect(sqlite3_vtab* vtab) {
+  // Commit phase one may run in this table's xSync and fill the cache.
+  reinterpret_cast<ChangesVtab*>(vtab)->conn->statements->Clear();
   sqlite3_free(vtab->zErrMsg);
   delete reinterpret_cast<ChangesVtab*>(vtab);
   return SQLITE_OK;

@@ -22,6 +22,7 @@
 #include "engine/replica/replica.h"
 #include "extension/entry.h"
 #include "merge/rules.h"
+#include "util/sqlite/stmt_cache.h"
 
 namespace crlog::extension {
 
@@ -69,6 +70,12 @@ struct Connection {
   // Pages of WAL after which SQLite would checkpoint (PRAGMA
   // wal_autocheckpoint when crlog loaded); crlog syncs its log first.
   int wal_autocheckpoint = 1000;
+  // The statements every commit prepares, kept between commits: filled only
+  // in commit phase one, which runs in a crlog virtual table's xSync, and
+  // cleared by the capture and crsql_changes tables' xDisconnect, which
+  // SQLite calls before sqlite3_close checks for open statements
+  // (util/sqlite/stmt_cache.h).
+  std::unique_ptr<sqlite::StmtCache> statements;
 
   // The replica, or the reason there is none.
   absl::Status Ready() const { return replica ? absl::OkStatus() : attach_error; }

@@ -114,7 +114,6 @@ void OnRollback(void* p) { static_cast<Connection*>(p)->floors = {}; }
 // loading crlog replaces this hook in turn).
 int OnWalCommit(void* p, sqlite3* db, const char* schema, int pages) {
   auto* conn = static_cast<Connection*>(p);
-  crlog::sqlite::ApiScope scope(conn->api_slot);
   if (conn->wal_autocheckpoint <= 0 || pages < conn->wal_autocheckpoint) return SQLITE_OK;
   if (conn->replica) conn->replica->log().Sync().IgnoreError();
   sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -160,13 +159,20 @@ int LoadInto(sqlite3* db, char** err, const sqlite3_api_routines* api) {
   }
   conn->db = db;
   conn->api_slot = *slot;
+  conn->statements = std::make_unique<crlog::sqlite::StmtCache>(db);
   conn->attach_error = absl::FailedPreconditionError("crlog is still loading");
   // Register first: attaching runs recovery, which may drop leftover capture
   // tables and so needs the module. The first registration owns `conn`:
   // SQLite destroys it with the connection.
   int rc = CreateFunction(
       db, conn, "crsql_finalize", 0, SQLITE_UTF8,
-      [](sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_null(ctx); }, DestroyConnection);
+      [](sqlite3_context* ctx, int, sqlite3_value**) {
+        // cr-sqlite's way to let go of its statements before sqlite3_close;
+        // crlog's are let go by then anyway (Connection::statements).
+        Conn(ctx)->statements->Clear();
+        sqlite3_result_null(ctx);
+      },
+      DestroyConnection);
   if (rc == SQLITE_OK) rc = RegisterFunctions(db, conn);
   if (rc == SQLITE_OK) rc = RegisterCaptureModule(db, conn);
   if (rc == SQLITE_OK) rc = RegisterChangesModule(db, conn);

@@ -52,6 +52,7 @@ absl::Status PrepareTransaction(Connection* conn) {
     sqlite3_int64 rowid;
     ~RestoreRowid() { sqlite3_set_last_insert_rowid(db, rowid); }
   } restore{conn->db, last_rowid};
+  sqlite::StmtCache::Scope cached(*conn->statements);
   std::optional<engine::ImportCommit> import;
   if (conn->merger) {
     WritingScope writing(conn);

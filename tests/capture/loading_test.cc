@@ -128,6 +128,28 @@ TEST_F(LoadingTest, ClosingAConnectionWithAnOpenTransactionRecordsNothingOfIt) {
   EXPECT_TRUE(LogMatchesTables(*again, path_, {"t"}));
 }
 
+// better-sqlite3 and the sqlite3 shell close with the legacy sqlite3_close,
+// which fails with SQLITE_BUSY while any statement of the connection is
+// prepared. crlog keeps the statements of its commits prepared between
+// commits; they must all be gone by the time that close looks.
+TEST_F(LoadingTest, TheLegacyCloseSucceedsAfterCommitsOfEveryKind) {
+  db_->Exec("CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a TEXT); SELECT crsql_as_crr('t');");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_enable_load_extension(db, 1);
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_load_extension(db, CRLOG_EXTENSION, "sqlite3_crsqlite_init", &err), SQLITE_OK) << err;
+  const char* writes =
+      "INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b'); UPDATE t SET a = 'c' WHERE id = 1;"
+      "BEGIN; INSERT INTO t VALUES (3, 'tx'); DELETE FROM t WHERE id = 2; COMMIT;"
+      "INSERT INTO crsql_changes VALUES ('t', crsql_pack_columns(9), 'a', 'peer', 1, 1, "
+      "X'0102030405060708090a0b0c0d0e0f10', 1, 0);";
+  ASSERT_EQ(sqlite3_exec(db, writes, nullptr, nullptr, &err), SQLITE_OK) << err;
+  EXPECT_NE(sqlite3_next_stmt(db, nullptr), nullptr) << "crlog keeps its commit statements between commits";
+  EXPECT_EQ(sqlite3_close(db), SQLITE_OK) << sqlite3_errmsg(db);
+  EXPECT_EQ(db_->Rows("SELECT id, a FROM t ORDER BY id"), (Rows{{"1", "'c'"}, {"3", "'tx'"}, {"9", "'peer'"}}));
+}
+
 // Hosts load and unload the extension with every connection. A thread_local
 // in a dlopened library lives in dynamic TLS: every first access on a thread
 // goes through __tls_get_addr, and this toolchain's LeakSanitizer records such

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "util/thread_slot.h"
 
 namespace crlog::sqlite {
 namespace {
@@ -18,30 +19,10 @@ std::mutex registry_mu;
 std::atomic<const sqlite3_api_routines*> slots[kMaxApis];
 std::atomic<const sqlite3_api_routines*> process_default{nullptr};
 
-// The routines current on each thread, under a pthread key rather than in a
-// thread_local: this file is compiled into the dlopened extension, where a
-// thread_local lives in dynamic TLS, which this toolchain's LeakSanitizer
-// crashes on while scanning at exit ("Tracer caught signal 11"). The key is
-// deleted when the extension is unloaded, so load/unload cycles do not use
-// keys up.
-class CurrentKey {
- public:
-  CurrentKey() {
-    if (pthread_key_create(&key_, nullptr) != 0) {
-      std::fputs("crlog: no pthread key is left for the SQLite routines in force\n", stderr);
-      std::abort();
-    }
-  }
-  ~CurrentKey() { pthread_key_delete(key_); }
-  const sqlite3_api_routines* Get() const { return static_cast<const sqlite3_api_routines*>(pthread_getspecific(key_)); }
-  void Set(const sqlite3_api_routines* api) const { pthread_setspecific(key_, api); }
-
- private:
-  pthread_key_t key_;
-};
-
-const CurrentKey& CurrentRoutinesKey() {
-  static const CurrentKey key;
+// The routines current on each thread (a pthread key: see
+// util/thread_slot.h).
+const ThreadSlot<const sqlite3_api_routines>& CurrentRoutinesKey() {
+  static const ThreadSlot<const sqlite3_api_routines> key("the SQLite routines in force");
   return key;
 }
 

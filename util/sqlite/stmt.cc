@@ -1,6 +1,8 @@
 // RAII statements and status conversion for the engine's SQL.
 #include "util/sqlite/stmt.h"
 
+#include "util/sqlite/stmt_cache.h"
+
 #include "absl/strings/str_cat.h"
 #include "util/strings.h"
 
@@ -52,10 +54,31 @@ absl::Status Savepoint::Release() {
 absl::StatusOr<Stmt> Stmt::Prepare(sqlite3* db, std::string_view sql) {
   Stmt s;
   s.db_ = db;
+  std::shared_ptr<StmtShelf> shelf = ShelfInForce(db);
+  if (shelf != nullptr) {
+    s.stmt_ = TakeFromShelf(*shelf, sql);
+    if (s.stmt_ != nullptr) {
+      s.shelf_ = std::move(shelf);
+      return s;
+    }
+  }
   int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                               &s.stmt_, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db, rc, absl::StrCat("preparing `", Sv(sql), "`"));
+  // Only a statement that is the whole text can be found again by it.
+  if (shelf != nullptr && s.stmt_ != nullptr && std::string_view(sqlite3_sql(s.stmt_)) == sql) s.shelf_ = std::move(shelf);
   return s;
+}
+
+void Stmt::Release() {
+  if (stmt_ == nullptr) return;
+  if (shelf_ != nullptr) {
+    ReturnToShelf(*shelf_, stmt_);
+    shelf_.reset();
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
 }
 
 void Stmt::BindValue(int i, const Value& v) {

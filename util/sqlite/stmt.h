@@ -7,6 +7,7 @@
 #include "util/sqlite/api.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,23 +18,30 @@
 
 namespace crlog::sqlite {
 
+struct StmtShelf;  // util/sqlite/stmt_cache.h
+
 // Turns a SQLite result code into a status naming what was being done.
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view doing);
 
-// A prepared statement, finalized on destruction. Not copyable.
+// A prepared statement, finalized on destruction, or given back to the
+// connection's statement cache when one is in force (stmt_cache.h). Not
+// copyable.
 class Stmt {
  public:
   Stmt() = default;
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(Stmt&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  ~Stmt() { Release(); }
+  Stmt(Stmt&& o) noexcept : db_(o.db_), stmt_(o.stmt_), shelf_(std::move(o.shelf_)) { o.stmt_ = nullptr; }
   Stmt& operator=(Stmt&& o) noexcept {
     std::swap(db_, o.db_);
     std::swap(stmt_, o.stmt_);
+    std::swap(shelf_, o.shelf_);
     return *this;
   }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
+  // Prepares `sql` (its first statement) on `db`, or takes it from the
+  // statement cache in force on this thread for `db`.
   static absl::StatusOr<Stmt> Prepare(sqlite3* db, std::string_view sql);
 
   sqlite3_stmt* get() const { return stmt_; }
@@ -70,8 +78,11 @@ class Stmt {
   Value ColumnValue(int i) const;
 
  private:
+  void Release();
+
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  std::shared_ptr<StmtShelf> shelf_;  // where it goes back to, when cached
 };
 
 // A connection crlog opened for itself (a scratch in-memory database, a
