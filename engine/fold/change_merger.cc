@@ -58,8 +58,16 @@ void ChangeMerger::Record(const IncomingChange& c) {
   AcceptedRow& row = it->second;
   const bool row_entry = c.cid == "-1";
   if (row.cl != c.cl) {
-    // A delete or a new life: what was accepted for the old life is moot.
-    row.cells.clear();
+    // A delete drops what was accepted for the old life. A new life of a
+    // live row keeps its cells at column version 0, as the fold keeps them in
+    // the table (fold.cc, kResurrect): the import must carry them, or the
+    // log folds the row without values the database has.
+    const bool resurrect = row.cl % 2 == 1 && c.cl % 2 == 1;
+    if (resurrect) {
+      for (auto& [name, cell] : row.cells) cell.col_version = 0;
+    } else {
+      row.cells.clear();
+    }
     row.cl = c.cl;
     row.site = c.site;
     row.seq = c.seq;

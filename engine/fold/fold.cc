@@ -356,11 +356,13 @@ struct Fold::State {
         // A live row's cells keep their values but lose their versions, as
         // in cr-sqlite: each stays listed (so a peer that takes the new life
         // from this replica gets the values) at column version 0, which any
-        // real write beats.
+        // real write beats, under its writer's site and seq as cr-sqlite
+        // keeps them (naming this replica instead made the listing differ
+        // from replica to replica).
         std::vector<CellClock> zeroed;
         if (clock.alive()) {
           for (const CellClock& c : clock.cells) {
-            zeroed.push_back(CellClock{c.column, 0, db_version, 0, next_cell_seq++});
+            zeroed.push_back(CellClock{c.column, 0, db_version, c.site, c.seq});
           }
         }
         clock.cl = cl;

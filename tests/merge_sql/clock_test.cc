@@ -213,5 +213,41 @@ TEST_F(MergeSqlTest, MergeAfterALocalWriteInOneTransactionWins) {
   EXPECT_EQ(VerifyInProcess(File("a.db")), "") << "tables equal the fold of the log";
 }
 
+
+// A new life (a larger odd cl) for a live row keeps its cells at column
+// version 0 under their writers' sites and seqs, as cr-sqlite's
+// zero_clocks_on_resurrect leaves them (crlog named itself as the writer,
+// so the listing differed from replica to replica). When the old life was
+// merged in the same transaction, the import event carries those cells:
+// without them the log folded the row with NULLs the table did not have
+// (found by the changes fuzzer).
+TEST_F(MergeSqlTest, ANewLifeKeepsTheOldLifesCellsUnderTheirWriters) {
+  const std::string x = FakeSite(0x11);
+  const std::string y = FakeSite(0xee);
+  for (bool one_transaction : {false, true}) {
+    SCOPED_TRACE(one_transaction ? "old and new life in one transaction" : "in two transactions");
+    const std::string name = one_transaction ? "one.db" : "two.db";
+    OPEN_REPLICA(a, name);
+    MakeCrr(*a, kT, "t");
+    ASSERT_EQ(a->Try("BEGIN"), "");
+    ASSERT_EQ(InsertChange(*a, {"t", PkInt(1), "a", Value::Text("hi"), 2, 1, x, 1, 4}), "");
+    if (!one_transaction) {
+      ASSERT_EQ(a->Try("COMMIT"), "");
+      ASSERT_EQ(a->Try("BEGIN"), "");
+    }
+    ASSERT_EQ(InsertChange(*a, {"t", PkInt(1), "b", Value::Integer(7), 5, 1, y, 5, 0}), "");
+    ASSERT_EQ(a->Try("COMMIT"), "");
+    EXPECT_EQ(TableLines(*a, "t"), (std::vector<std::string>{"1|'hi'|7"}));
+    auto cell = SelectChanges(*a, "WHERE cid = 'a'");
+    ASSERT_EQ(cell.size(), 1u);
+    EXPECT_EQ(cell[0].col_version, 0);
+    EXPECT_EQ(cell[0].cl, 5);
+    EXPECT_EQ(Hex(cell[0].site), Hex(x)) << "the cell's writer, as in cr-sqlite";
+    EXPECT_EQ(cell[0].seq, 4);
+    a.reset();
+    EXPECT_EQ(VerifyInProcess(File(name)), "") << "tables equal the fold of the log";
+  }
+}
+
 }  // namespace
 }  // namespace crlog::merge_sql_test

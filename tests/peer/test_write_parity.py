@@ -10,7 +10,8 @@ Covered:
   the new one keeping their column versions (crlog gives them the new
   db_version; cr-sqlite keeps the old one, which peers synced to it miss);
 - a resurrect record alone for a live row keeps its cells listed at
-  col_version 0;
+  col_version 0, and a new life keeps the old life's cells under their
+  writers' sites and seqs;
 - the new key of a pk UPDATE, and a '-1' change of cl 1 alone, have an
   existence entry that every merge path (crsql_changes, crlog_apply) keeps;
 - a merged change keeps its seq, and a read inside the merging transaction
@@ -160,6 +161,25 @@ def test_resurrect_record_alone_keeps_a_live_rows_cells_at_version_zero(both):
     assert ours == real
     assert [(r[2], r[4], r[6]) for r in ours] == [("-1", 3, 3), ("a", 0, 3), ("b", 0, 3)]
     assert [p.query("SELECT * FROM t") for p in both] == [[(1, "y", 2)]] * 2
+
+
+@pytest.mark.parametrize("one_transaction", [False, True])
+def test_new_life_keeps_the_old_lifes_cells_under_their_writers(both, one_transaction):
+    writer, reviver = bytes([0x11] * 16), bytes([0xee] * 16)
+    run_both(both, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, a, b); SELECT crsql_as_crr('t');")
+    for p in both:
+        p.exec("BEGIN")
+        p.exec("INSERT INTO crsql_changes VALUES ('t', X'010901', 'a', 'hi', 2, 1, ?, 1, 4)", (writer,))
+        if not one_transaction:
+            p.exec("COMMIT")
+            p.exec("BEGIN")
+        p.exec("INSERT INTO crsql_changes VALUES ('t', X'010901', 'b', 7, 5, 1, ?, 5, 0)", (reviver,))
+        p.exec("COMMIT")
+    listing = ('SELECT cid, val, col_version, cl, seq, hex(site_id) FROM crsql_changes '
+               "WHERE cid != '-1' ORDER BY cid")
+    real, ours = (p.query(listing) for p in both)
+    assert ours == real == [("a", "hi", 0, 5, 4, "11" * 16), ("b", 7, 5, 5, 0, "EE" * 16)]
+    assert [p.query("SELECT * FROM t") for p in both] == [[(1, "hi", 7)]] * 2
 
 
 def test_merged_change_keeps_its_seq(both):
