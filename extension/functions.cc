@@ -17,6 +17,7 @@
 #include "util/sqlite/stmt.h"
 #include "extension/connection.h"
 #include "log/bundle.h"
+#include "log/format.h"
 #include "log/hash.h"
 #include "log/signing.h"
 #include "schema/packed_pk.h"
@@ -94,6 +95,13 @@ void NextDbVersion(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
                                   "crsql_next_db_version(v) takes a non-negative integer"));
     }
     const auto requested = static_cast<uint64_t>(sqlite3_value_int64(argv[0]));
+    // crsql_changes refuses a change past it, so a commit at it would be
+    // one no peer takes.
+    if (requested > log::format::kMaxCounter) {
+      return ResultError(ctx, absl::InvalidArgumentError(absl::StrCat(
+                                  "crsql_next_db_version(", requested, "): a db_version is at most ",
+                                  log::format::kMaxCounter, "; ask for a smaller one")));
+    }
     if (requested > conn->floors.at_commit) {
       conn->floors.at_commit = requested;
       // The writes made from now on take it; those made before keep theirs.

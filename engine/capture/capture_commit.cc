@@ -30,6 +30,7 @@
 #include "engine/fold/row_clock.h"
 #include "util/sqlite/stmt.h"
 #include "log/event.h"
+#include "log/format.h"
 #include "log/row_codec.h"
 #include "log/signing.h"
 #include "log/value_codec.h"
@@ -540,6 +541,12 @@ absl::StatusOr<std::optional<PendingCommit>> Replica::PrepareCommit(
   const Versions versions =
       CommitVersions(effect, watermark->db_version, floors, import.has_value() ? import->db_version : 0);
   const uint64_t db_version = versions.db_version;
+  // A change past it is one crsql_changes (here and at every peer) refuses.
+  if (db_version > log::format::kMaxCounter) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this transaction would commit at db_version ", db_version, ", beyond ", log::format::kMaxCounter,
+        ", the largest a change can carry; the database has used every db_version and takes no more writes"));
+  }
   const int64_t now = NowMicros();
 
   // 2. Events: one schema change per newly replicated table, then the rows,

@@ -112,6 +112,29 @@ TEST_F(FunctionsTest, NextDbVersionWithAnArgumentRaisesTheCommitVersion) {
   EXPECT_EQ(db_->Int("SELECT crsql_db_version()"), 11);
 }
 
+// A db_version past 2^62 is one crsql_changes refuses to take back, so a
+// replica that committed at it would publish changes no peer, itself
+// included, accepts (found by the changes fuzzer).
+TEST_F(FunctionsTest, NextDbVersionRefusesAVersionBeyondTheLargestTheLogRecords) {
+  MakeT();
+  db_->Exec("BEGIN");
+  EXPECT_THAT(db_->Try("SELECT crsql_next_db_version(4611686018427387905)"),
+              AllOf(HasSubstr("crsql_next_db_version"), HasSubstr("4611686018427387904")));
+  db_->Exec("INSERT INTO t VALUES (1, 'a', 1); COMMIT;");
+  EXPECT_LT(db_->Int("SELECT crsql_db_version()"), 10);
+}
+
+TEST_F(FunctionsTest, ACommitPastTheLargestDbVersionIsRefusedAndKeepsNothing) {
+  MakeT();
+  db_->Exec("BEGIN; SELECT crsql_next_db_version(4611686018427387904); INSERT INTO t VALUES (1, 'a', 1); COMMIT;");
+  EXPECT_EQ(db_->Int("SELECT crsql_db_version()"), int64_t{1} << 62);
+  EXPECT_THAT(db_->Try("INSERT INTO t VALUES (2, 'b', 2)"), HasSubstr("db_version"));
+  EXPECT_EQ(db_->Int("SELECT count(*) FROM t"), 1);
+  EXPECT_EQ(db_->Int("SELECT crsql_db_version()"), int64_t{1} << 62);
+  // Every change the replica publishes is one it (and so a peer) takes back.
+  EXPECT_THAT(db_->Try("INSERT INTO crsql_changes SELECT * FROM crsql_changes"), IsEmpty());
+}
+
 TEST_F(FunctionsTest, NextDbVersionRaisedInARolledBackTransactionIsForgotten) {
   MakeT();
   int64_t v = db_->Int("SELECT crsql_db_version()");
