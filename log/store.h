@@ -87,6 +87,13 @@ class LogStore {
   // appending the same pending event again (a retried COMMIT) is a no-op.
   absl::StatusOr<std::vector<AppendResult>> AppendPending(absl::Span<const std::string> events,
                                                           Durability durability);
+  // The same for events this process just encoded (EncodeEvent's output,
+  // bytes and hash as it returned them): capture's own. The full decode,
+  // the canonical re-encoding and the re-hash AppendPending does for bytes
+  // from elsewhere are skipped; every check that needs the log (seq chain,
+  // parents, lamport, groups) and the size limit stay.
+  absl::StatusOr<std::vector<AppendResult>> AppendPendingEncoded(absl::Span<const EncodedEvent> events,
+                                                                 Durability durability);
   // Makes pending events visible (capture's phase two), or forgets them.
   // Unknown hashes are NotFound; publishing a published event is a no-op.
   // With `forget_set_aside` (the caller's SQLite transaction has committed

@@ -199,6 +199,20 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
   return results;
 }
 
+// Checks `batch` against the log and stores it in one write transaction.
+absl::StatusOr<std::vector<AppendResult>> AppendBatch(LogStore::Env& env, std::vector<Candidate>& batch,
+                                                      Durability durability, bool pending) {
+  std::vector<AppendResult> results;
+  absl::Status s = WriteTxn(env, durability, "appending events", [&](MDB_txn* txn) {
+    auto r = AppendInTxn(txn, env, batch, pending);
+    if (!r.ok()) return r.status();
+    results = *std::move(r);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return results;
+}
+
 absl::StatusOr<std::vector<AppendResult>> AppendEvents(LogStore& store, LogStore::Env& env,
                                                        absl::Span<const std::string> events,
                                                        Durability durability, bool pending) {
@@ -224,15 +238,7 @@ absl::StatusOr<std::vector<AppendResult>> AppendEvents(LogStore& store, LogStore
     c.header.parents = std::move(decoded->parents);
     c.header.group = decoded->group;
   }
-  std::vector<AppendResult> results;
-  absl::Status s = WriteTxn(env, durability, "appending events", [&](MDB_txn* txn) {
-    auto r = AppendInTxn(txn, env, batch, pending);
-    if (!r.ok()) return r.status();
-    results = *std::move(r);
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return results;
+  return AppendBatch(env, batch, durability, pending);
 }
 
 }  // namespace
@@ -252,6 +258,28 @@ absl::StatusOr<AppendResult> LogStore::Append(std::string_view event, Durability
 absl::StatusOr<std::vector<AppendResult>> LogStore::AppendPending(
     absl::Span<const std::string> events, Durability durability) {
   return AppendEvents(*this, *env_, events, durability, /*pending=*/true);
+}
+
+absl::StatusOr<std::vector<AppendResult>> LogStore::AppendPendingEncoded(absl::Span<const EncodedEvent> events,
+                                                                        Durability durability) {
+  if (absl::Status s = RefuseIfReadOnly(*this, "append events"); !s.ok()) return s;
+  std::vector<Candidate> batch(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    // EncodeEvent wrote these bytes and their hash, and checked the content
+    // and the size: only the header the log checks is read back.
+    if (events[i].bytes.size() > options_.max_event_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("event ", i + 1, " of ", events.size(), " is ",
+                                                     events[i].bytes.size(), " bytes, over the log's limit of ",
+                                                     options_.max_event_bytes));
+    }
+    auto header = DecodeEventHeader(events[i].bytes, DecodeLimits{options_.max_event_bytes});
+    if (!header.ok()) {
+      return absl::Status(header.status().code(), absl::StrCat("event ", i + 1, " of ", events.size(),
+                                                               " refused: ", header.status().message()));
+    }
+    batch[i] = Candidate{events[i].bytes, events[i].hash, *std::move(header)};
+  }
+  return AppendBatch(*env_, batch, durability, /*pending=*/true);
 }
 
 absl::Status LogStore::Publish(absl::Span<const Hash> hashes, Durability durability, bool forget_set_aside) {

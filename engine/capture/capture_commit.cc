@@ -714,7 +714,6 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
   }
 
   std::vector<log::EncodedEvent> encoded;
-  std::vector<std::string> bytes;
   // The import comes first: the transaction's local writes were made with
   // its merged cells in place, so they follow it.
   std::vector<log::Hash> parents = *heads;
@@ -733,7 +732,6 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
       }
       if (member.group.index == 0) first = enc->hash;
       parents.push_back(enc->hash);
-      bytes.push_back(enc->bytes);
       encoded.push_back(*std::move(enc));
     }
     std::sort(parents.begin(), parents.end());
@@ -769,10 +767,9 @@ absl::StatusOr<PendingCommit> Replica::StageLocalEvents(sqlite3* db, std::vector
     auto enc = log::EncodeEvent(e, log_->options().max_event_bytes);
     if (!enc.ok()) return enc.status();
     if (i == first_data) group_first = enc->hash;
-    bytes.push_back(enc->bytes);
     encoded.push_back(*std::move(enc));
   }
-  auto appended = log_->AppendPending(bytes, *durability);
+  auto appended = log_->AppendPendingEncoded(encoded, *durability);
   if (!appended.ok()) return appended.status();
   PendingCommit commit;
   for (const auto& e : encoded) commit.events.push_back(e.hash);

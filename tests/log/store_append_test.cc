@@ -499,6 +499,61 @@ TEST_F(StorePendingTest, SetAsideFreesTheSeqKeepsTheBytesAndIsForgottenByAWritin
   EXPECT_TRUE(aside.empty());
 }
 
+// Capture's own events take the path that skips the decode and re-hash: it
+// must store what the checked path stores, byte for byte.
+TEST_F(StorePendingTest, EncodedEventsAreStoredAsTheCheckedPathStoresThem) {
+  History h;
+  EncodedEvent imp = h.Import(7);
+  EncodedEvent e1 = h.Native(Site(1), {imp.hash});
+  EncodedEvent e2 = h.Native(Site(1), {e1.hash});
+  std::vector<EncodedEvent> batch = {imp, e1, e2};
+  ASSERT_OK_AND_ASSIGN(std::vector<AppendResult> rs, store_->AppendPendingEncoded(batch, kNoSync));
+  ASSERT_EQ(rs.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(rs[i].hash, batch[i].hash);
+  ASSERT_OK_AND_ASSIGN(StoreSnapshot encoded, Snapshot(*store_));
+
+  StoreOptions options;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<LogStore> checked, LogStore::Open(PathIn("checked"), options));
+  ASSERT_OK(checked->AppendPending({imp.bytes, e1.bytes, e2.bytes}, kNoSync));
+  ASSERT_OK_AND_ASSIGN(StoreSnapshot expected, Snapshot(*checked));
+  EXPECT_EQ(encoded, expected);
+
+  ASSERT_OK(store_->Publish({imp.hash, e1.hash, e2.hash}, kNoSync));
+  ASSERT_OK_AND_ASSIGN(StoredEvent stored, store_->Get(e2.hash));
+  EXPECT_EQ(stored.bytes, e2.bytes);
+  ASSERT_OK_AND_ASSIGN(std::vector<Hash> heads, store_->Heads());
+  EXPECT_EQ(heads, std::vector<Hash>{e2.hash});
+}
+
+TEST_F(StorePendingTest, EncodedEventsStillObeyTheLogsRules) {
+  History h;
+  EncodedEvent e1 = h.Native(Site(1), {});
+  EncodedEvent gap = Encode(ChangeEvent(Site(1), 3, 2, {e1.hash}));
+  EncodedEvent orphan = Encode(ChangeEvent(Site(2), 1, 2, {FakeHash(9)}));
+  EncodedEvent bad_lamport = Encode(ChangeEvent(Site(3), 1, 5, {}));
+  ASSERT_OK(store_->AppendPendingEncoded(std::vector<EncodedEvent>{e1}, kNoSync));
+  ASSERT_OK_AND_ASSIGN(StoreSnapshot before, Snapshot(*store_));
+  for (const EncodedEvent* e : {&gap, &orphan, &bad_lamport}) {
+    absl::StatusOr<std::vector<AppendResult>> r =
+        store_->AppendPendingEncoded(std::vector<EncodedEvent>{*e}, kNoSync);
+    EXPECT_FALSE(r.ok());
+    EXPECT_NAMES_EVENT(r, e->hash);
+  }
+  ASSERT_OK_AND_ASSIGN(StoreSnapshot after, Snapshot(*store_));
+  EXPECT_EQ(after, before);
+}
+
+TEST_F(StorePendingTest, AnEncodedEventOverTheLogsSizeLimitIsRefused) {
+  options_.max_event_bytes = 256;
+  Reopen();
+  EncodedEvent big = Encode(ChangeEvent(Site(1), 1, 1, {}, std::string(400, 'x')));
+  ASSERT_GT(big.bytes.size(), 256u);
+  EXPECT_THAT(std::string(StatusOf(store_->AppendPendingEncoded(std::vector<EncodedEvent>{big}, kNoSync)).message()),
+              HasSubstr("over the log's limit of 256"));
+  ASSERT_OK_AND_ASSIGN(StoreSnapshot snap, Snapshot(*store_));
+  EXPECT_EQ(snap.pending, 0u);
+}
+
 TEST_F(StorePendingTest, RetriedCommitAppendsTheSamePendingEventAsNoOp) {
   History h;
   EncodedEvent e1 = h.Native(Site(1), {});
