@@ -73,13 +73,23 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
     Candidate& c = batch[i];
     const EventHeader& h = c.header;
     results[i].hash = c.hash;
-    auto existing = FindPosition(txn, env, c.hash);
-    if (!existing.ok()) return existing.status();
-    if (existing->has_value()) {
-      results[i].position = **existing;
+    // The id is indexed first, under the position the event will take: one
+    // descent of by_hash both finds an event already there and claims the
+    // id. A check below that fails aborts the transaction, index included.
+    const uint64_t position = next_position;
+    PositionKey pkey(position);
+    MDB_val hk = Val(c.hash.data(), c.hash.size()), pv = pkey.val();
+    rc = mdb_put(txn, env.by_hash, &hk, &pv, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+      if (pv.mv_size != 8) {
+        return absl::DataLossError(absl::StrCat("the log's index of event ids is damaged at ", ShortHex(c.hash),
+                                                "; run `crlog verify`"));
+      }
+      results[i].position = DecodeU64(View(pv));
       results[i].already_present = true;
       continue;
     }
+    if (rc != 0) return LmdbError(rc, env, "indexing an event");
 
     if (h.kind != EventKind::kImport) {
       SiteSeqKey key(h.site, h.seq);
@@ -143,8 +153,7 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
     }
 
     // Store it.
-    uint64_t position = next_position++;
-    PositionKey pkey(position);
+    ++next_position;
     MDB_val k = pkey.val(), v;
     v.mv_size = format::kEventValueHeader + c.bytes.size();
     v.mv_data = nullptr;
@@ -153,9 +162,8 @@ absl::StatusOr<std::vector<AppendResult>> AppendInTxn(MDB_txn* txn, LogStore::En
     std::memcpy(v.mv_data, c.hash.data(), format::kHashSize);
     std::memcpy(static_cast<char*>(v.mv_data) + format::kEventValueHeader, c.bytes.data(),
                 c.bytes.size());
-    MDB_val hk = Val(c.hash.data(), c.hash.size()), pv = pkey.val();
-    rc = mdb_put(txn, env.by_hash, &hk, &pv, MDB_NOOVERWRITE);
-    if (rc == 0 && h.kind != EventKind::kImport) {
+    pv = pkey.val();
+    if (h.kind != EventKind::kImport) {
       SiteSeqKey skey(h.site, h.seq);
       MDB_val sk = skey.val();
       rc = mdb_put(txn, env.by_site, &sk, &pv, MDB_NOOVERWRITE);
