@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds crlog in Release (build-bench/) and runs the benchmark suites.
 #
-# Usage: scripts/bench.sh [--out FILE.json] [--filter REGEX] [-- extra benchmark flags]
-#   --out FILE     also write Google Benchmark's JSON report to FILE
+# Usage: scripts/bench.sh [--runs N] [--out DIR] [--filter REGEX] [-- extra benchmark flags]
+#   --runs N       run every suite N times (default 3); the table reads each
+#                  benchmark from its quietest run
+#   --out DIR      keep Google Benchmark's JSON reports in DIR
 #   --filter RE    run only benchmarks matching RE (--benchmark_filter)
+# At the end it prints issue 14's table (scripts/bench_table.py): each
+# measure with crlog, its baseline, the ratio, the floor, the goal.
 #
 # Every suite measures crlog beside its baseline in the same run; read the
 # ratio counters (x_baseline, x_history, x_changeset; x_floor and x_over_floor
@@ -23,16 +27,19 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build-bench"
 out=""
+runs=3
 filter=""
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --out=*) out="${1#--out=}"; shift ;;
+    --runs) runs="$2"; shift 2 ;;
+    --runs=*) runs="${1#--runs=}"; shift ;;
     --filter) filter="$2"; shift 2 ;;
     --filter=*) filter="${1#--filter=}"; shift ;;
     --) shift; extra+=("$@"); break ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
@@ -47,15 +54,21 @@ mkdir -p "$CRLOG_BENCH_DIR"
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) cores  load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
+[[ -n "$out" ]] || out="$build/results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+
 status=0
-for b in "${benches[@]}"; do
-  args=(--benchmark_counters_tabular=false)
-  [[ -n "$filter" ]] && args+=("--benchmark_filter=$filter")
-  if [[ -n "$out" ]]; then
-    file="$out"
-    [[ ${#benches[@]} -gt 1 ]] && file="${out%.json}.$b.json"
-    args+=("--benchmark_out=$file" --benchmark_out_format=json)
-  fi
-  "$build/bench/$b" "${args[@]}" "${extra[@]}" || status=$?
+reports=()
+for ((run = 1; run <= runs; run++)); do
+  echo "# run $run of $runs, load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  for b in "${benches[@]}"; do
+    file="$out/$b.run$run.json"
+    args=(--benchmark_counters_tabular=false "--benchmark_out=$file" --benchmark_out_format=json)
+    [[ -n "$filter" ]] && args+=("--benchmark_filter=$filter")
+    "$build/bench/$b" "${args[@]}" "${extra[@]}" || status=$?
+    [[ -s "$file" ]] && reports+=("$file")
+  done
 done
+echo "# reports in $out"
+((${#reports[@]})) && python3 "$root/scripts/bench_table.py" "${reports[@]}"
 exit $status
